@@ -1,0 +1,185 @@
+/**
+ * Typed errors with stable codes.
+ *
+ * Every failure that can reach a user is an `OptimizerError` (or a subclass, one per failure
+ * family). `code` is stable and machine-readable; `message` is plain words and already names
+ * the file, line:column or prompt id where one is known, so callers can show it as is.
+ */
+
+/** Where an error happened, as precisely as known. Lines and columns are 1-based. */
+export interface ErrorLocation {
+  file?: string;
+  line?: number;
+  column?: number;
+  promptId?: string;
+}
+
+export type ErrorFamily =
+  | 'dsl'
+  | 'storage'
+  | 'llm'
+  | 'config'
+  | 'engine'
+  | 'dataset'
+  | 'usage'
+  | 'cancelled';
+
+export class OptimizerError extends Error {
+  readonly code: string;
+  readonly family: ErrorFamily;
+  readonly location: ErrorLocation;
+  override readonly cause?: unknown;
+
+  constructor(
+    family: ErrorFamily,
+    code: string,
+    message: string,
+    location: ErrorLocation = {},
+    cause?: unknown,
+  ) {
+    super(withLocation(message, location));
+    this.name = new.target.name;
+    this.family = family;
+    this.code = code;
+    this.location = location;
+    this.cause = cause;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, ...this.location };
+  }
+}
+
+/** Prefixes `file:line:col` (or `prompt <id>`) to a message unless it already names it. */
+export function withLocation(message: string, loc: ErrorLocation): string {
+  const parts: string[] = [];
+  if (loc.file) {
+    let where = loc.file;
+    if (loc.line !== undefined) {
+      where += `:${loc.line}`;
+      if (loc.column !== undefined) where += `:${loc.column}`;
+    }
+    if (!message.includes(where)) parts.push(where);
+  }
+  if (loc.promptId && !message.includes(loc.promptId)) parts.push(`prompt ${loc.promptId}`);
+  return parts.length ? `${parts.join(', ')}: ${message}` : message;
+}
+
+export type DslErrorCode =
+  | 'DSL_INVALID_YAML'
+  | 'DSL_NOT_DIFY_APP'
+  | 'DSL_UNKNOWN_PROMPT'
+  | 'DSL_TOO_LARGE'
+  | 'DSL_ALIAS_LIMIT'
+  | 'DSL_TOO_DEEP'
+  | 'DSL_DUPLICATE_KEY'
+  | 'DSL_WRITE_UNSUPPORTED'
+  | 'DSL_PATCH_INVALID';
+
+export class DslError extends OptimizerError {
+  declare readonly code: DslErrorCode;
+  constructor(code: DslErrorCode, message: string, location: ErrorLocation = {}, cause?: unknown) {
+    super('dsl', code, message, location, cause);
+  }
+}
+
+export type StorageErrorCode =
+  | 'STORAGE_NOT_FOUND'
+  | 'STORAGE_CORRUPT'
+  | 'STORAGE_LOCK_TIMEOUT'
+  | 'STORAGE_IO'
+  | 'STORAGE_INVALID_ID'
+  | 'STORAGE_READ_ONLY';
+
+export class StorageError extends OptimizerError {
+  declare readonly code: StorageErrorCode;
+  constructor(code: StorageErrorCode, message: string, location: ErrorLocation = {}, cause?: unknown) {
+    super('storage', code, message, location, cause);
+  }
+}
+
+export type LlmErrorCode =
+  | 'LLM_NO_KEY'
+  | 'LLM_HTTP'
+  | 'LLM_RATE_LIMITED'
+  | 'LLM_TIMEOUT'
+  | 'LLM_NETWORK'
+  | 'LLM_BAD_RESPONSE'
+  | 'LLM_TRUNCATED'
+  | 'LLM_BUDGET_EXCEEDED'
+  | 'LLM_REJECTED_CANDIDATE';
+
+export class LlmError extends OptimizerError {
+  declare readonly code: LlmErrorCode;
+  /** HTTP status when the endpoint answered with one. */
+  readonly status?: number;
+  constructor(
+    code: LlmErrorCode,
+    message: string,
+    opts: { location?: ErrorLocation; status?: number; cause?: unknown } = {},
+  ) {
+    super('llm', code, message, opts.location ?? {}, opts.cause);
+    this.status = opts.status;
+  }
+}
+
+export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_FORBIDDEN_KEY';
+
+export class ConfigError extends OptimizerError {
+  declare readonly code: ConfigErrorCode;
+  constructor(code: ConfigErrorCode, message: string, location: ErrorLocation = {}, cause?: unknown) {
+    super('config', code, message, location, cause);
+  }
+}
+
+export type EngineErrorCode = 'ENGINE_PROMPT_FAILED' | 'ENGINE_NO_STRATEGY' | 'ENGINE_UNKNOWN_STRATEGY';
+
+export class EngineError extends OptimizerError {
+  declare readonly code: EngineErrorCode;
+  constructor(code: EngineErrorCode, message: string, location: ErrorLocation = {}, cause?: unknown) {
+    super('engine', code, message, location, cause);
+  }
+}
+
+export type DatasetErrorCode = 'DATASET_INVALID' | 'DATASET_NOT_FOUND' | 'DATASET_TOO_SMALL' | 'DATASET_FORMAT';
+
+export class DatasetError extends OptimizerError {
+  declare readonly code: DatasetErrorCode;
+  constructor(code: DatasetErrorCode, message: string, location: ErrorLocation = {}, cause?: unknown) {
+    super('dataset', code, message, location, cause);
+  }
+}
+
+export type UsageErrorCode = 'USAGE' | 'FILE_NOT_FOUND' | 'FILE_IO';
+
+export class UsageError extends OptimizerError {
+  declare readonly code: UsageErrorCode;
+  constructor(code: UsageErrorCode, message: string, location: ErrorLocation = {}, cause?: unknown) {
+    super('usage', code, message, location, cause);
+  }
+}
+
+export class CancelledError extends OptimizerError {
+  constructor(message = 'The operation was cancelled.') {
+    super('cancelled', 'CANCELLED', message);
+  }
+}
+
+export function isOptimizerError(e: unknown): e is OptimizerError {
+  return e instanceof OptimizerError;
+}
+
+/** Turns anything thrown into an OptimizerError without losing the original as `cause`. */
+export function toOptimizerError(e: unknown, fallbackCode = 'INTERNAL'): OptimizerError {
+  if (e instanceof OptimizerError) return e;
+  if (isAbortError(e)) return new CancelledError();
+  const msg = e instanceof Error ? e.message : String(e);
+  return new OptimizerError('engine', fallbackCode, `Unexpected error: ${msg}`, {}, e);
+}
+
+export function isAbortError(e: unknown): boolean {
+  return (
+    e instanceof Error &&
+    (e.name === 'AbortError' || e.name === 'APIUserAbortError' || (e as { code?: string }).code === 'ABORT_ERR')
+  );
+}
