@@ -1,0 +1,83 @@
+/**
+ * The LLM layer's contract. Everything that talks to a model (LLM strategies, evaluation,
+ * optimizers) depends on these interfaces only; `src/core/llm/client.ts` implements them over
+ * the `openai` SDK, and tests run that real client against a loopback server.
+ */
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  /** Defaults to the client's configured model. */
+  model?: string;
+  temperature?: number;
+  maxTokens?: number;
+  /** 'json' asks for a JSON object (response_format) where the endpoint supports it. */
+  responseFormat?: 'text' | 'json';
+  /** Cancels the HTTP request itself. */
+  signal?: AbortSignal;
+  /** Skip the response cache for this call (e.g. sampling several different candidates). */
+  noCache?: boolean;
+  /** Free-form label for accounting and logs (e.g. 'strategy:llm_clarity'). */
+  tag?: string;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+export interface ChatResponse {
+  text: string;
+  /** 'stop' | 'length' | 'content_filter' | … as the endpoint said. */
+  finishReason: string;
+  usage: TokenUsage;
+  model: string;
+  /** true when served from the on-disk cache (no call made, no cost). */
+  cached: boolean;
+  costUsd: number;
+}
+
+export interface EmbedRequest {
+  input: string[];
+  model?: string;
+  signal?: AbortSignal;
+}
+
+export interface LlmUsageTotals {
+  calls: number;
+  cachedCalls: number;
+  retries: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+export interface LlmClient {
+  chat(req: ChatRequest): Promise<ChatResponse>;
+  embed(req: EmbedRequest): Promise<number[][]>;
+  /** Totals since the client was created (or since the budget was last reset). */
+  usage(): LlmUsageTotals;
+}
+
+/** How to reach an OpenAI-compatible endpoint. The key is injected by the caller (SecretStorage or env), never read from a file by the core. */
+export interface EndpointConfig {
+  baseUrl: string;
+  apiKey: string;
+  model: string;
+  embeddingModel?: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  maxRetries?: number;
+  concurrency?: number;
+}
+
+export interface Budget {
+  maxCalls?: number;
+  maxTokens?: number;
+  maxCostUsd?: number;
+}
