@@ -1,0 +1,226 @@
+import { z } from 'zod';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { ConfigError } from '../errors';
+import type { StrategyName } from '../strategies/types';
+
+export const RULE_STRATEGY_NAMES = ['clarity_focus', 'efficiency_focus', 'structure_focus', 'auto'] as const;
+export const LLM_STRATEGY_NAMES = ['llm_guided', 'llm_clarity', 'llm_efficiency', 'hybrid'] as const;
+export const STRATEGY_NAMES = [...RULE_STRATEGY_NAMES, ...LLM_STRATEGY_NAMES] as const;
+
+export const StrategyNameSchema = z.enum(STRATEGY_NAMES);
+
+export function isLlmStrategy(name: StrategyName): boolean {
+  return (LLM_STRATEGY_NAMES as readonly string[]).includes(name);
+}
+
+export const BudgetSchema = z
+  .object({
+    maxCalls: z.number().int().positive().optional(),
+    maxTokens: z.number().int().positive().optional(),
+    maxCostUsd: z.number().positive().optional(),
+  })
+  .strict();
+
+/** Model choice only: never the endpoint or the key (those come from the user's own settings, SecretStorage or env). */
+export const ModelSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    embeddingModel: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const EngineConfigSchema = z
+  .object({
+    strategies: z.array(StrategyNameSchema).min(1),
+    /** Prompts whose overall score is at or above this are left alone (unless forced). */
+    scoreThreshold: z.number().min(0).max(100),
+    /** A step whose confidence is below this is not kept, and that strategy stops. */
+    minConfidence: z.number().min(0).max(1),
+    maxIterations: z.number().int().min(1).max(10),
+    /** Prompts optimized at once (LLM requests are further limited by the client). */
+    concurrency: z.number().int().min(1).max(32),
+    /** Smallest overall-score gain that counts as an improvement. */
+    minImprovement: z.number().min(0).max(100),
+    budget: BudgetSchema.default({}),
+    model: ModelSchema.default({}),
+  })
+  .strict();
+
+export type EngineConfig = z.infer<typeof EngineConfigSchema>;
+
+export const PRESET_NAMES = ['conservative', 'balanced', 'aggressive'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** dify_autoopt's presets; LLM strategies fall back to their rule counterparts when no key is set. */
+export const PRESETS: Record<PresetName, EngineConfig> = {
+  conservative: {
+    strategies: ['clarity_focus'],
+    scoreThreshold: 85,
+    minConfidence: 0.8,
+    maxIterations: 1,
+    concurrency: 4,
+    minImprovement: 1,
+    budget: {},
+    model: {},
+  },
+  balanced: {
+    strategies: ['llm_guided', 'hybrid'],
+    scoreThreshold: 80,
+    minConfidence: 0.7,
+    maxIterations: 3,
+    concurrency: 4,
+    minImprovement: 1,
+    budget: {},
+    model: {},
+  },
+  aggressive: {
+    strategies: ['llm_guided', 'llm_clarity', 'hybrid'],
+    scoreThreshold: 90,
+    minConfidence: 0.6,
+    maxIterations: 5,
+    concurrency: 4,
+    minImprovement: 0.5,
+    budget: {},
+    model: {},
+  },
+};
+
+/** The default when nothing is configured: the embedded rule engine, no key needed. */
+export const DEFAULT_CONFIG: EngineConfig = {
+  strategies: ['auto', 'clarity_focus', 'efficiency_focus', 'structure_focus'],
+  scoreThreshold: 80,
+  minConfidence: 0.6,
+  maxIterations: 3,
+  concurrency: 4,
+  minImprovement: 1,
+  budget: {},
+  model: {},
+};
+
+/** Keys that would let a cloned repository redirect requests or read a key: refused in config files. */
+const FORBIDDEN_KEYS = /^(base_?url|api_?key|endpoint|url|headers?|key|secret|token|organization|proxy)$/i;
+
+/** The file form: snake_case keys, an optional preset the rest overrides. */
+const FileSchema = z
+  .object({
+    preset: z.enum(PRESET_NAMES).optional(),
+    strategies: z.array(StrategyNameSchema).min(1).optional(),
+    score_threshold: z.number().min(0).max(100).optional(),
+    min_confidence: z.number().min(0).max(1).optional(),
+    max_iterations: z.number().int().min(1).max(10).optional(),
+    concurrency: z.number().int().min(1).max(32).optional(),
+    min_improvement: z.number().min(0).max(100).optional(),
+    budget: z
+      .object({
+        max_calls: z.number().int().positive().optional(),
+        max_tokens: z.number().int().positive().optional(),
+        max_cost_usd: z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    model: z
+      .object({
+        name: z.string().min(1).optional(),
+        temperature: z.number().min(0).max(2).optional(),
+        embedding_model: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ConfigOverrides = Partial<Omit<EngineConfig, 'budget' | 'model'>> & {
+  budget?: Partial<EngineConfig['budget']>;
+  model?: Partial<EngineConfig['model']>;
+};
+
+/** Merges overrides onto a base config (undefined values do not override) and validates the result. */
+export function resolveConfig(base: EngineConfig, ...overrides: (ConfigOverrides | undefined)[]): EngineConfig {
+  let cfg: EngineConfig = { ...base, budget: { ...base.budget }, model: { ...base.model } };
+  for (const o of overrides) {
+    if (!o) continue;
+    const { budget, model, ...rest } = o;
+    for (const [k, v] of Object.entries(rest)) if (v !== undefined) (cfg as Record<string, unknown>)[k] = v;
+    if (budget) cfg.budget = { ...cfg.budget, ...definedOnly(budget) };
+    if (model) cfg.model = { ...cfg.model, ...definedOnly(model) };
+  }
+  const r = EngineConfigSchema.safeParse(cfg);
+  if (!r.success) throw new ConfigError('CONFIG_INVALID', describeZodError(r.error));
+  cfg = r.data;
+  return cfg;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Reads `.optimizer/config.yaml` text. Endpoint, key and header settings are refused with
+ * CONFIG_FORBIDDEN_KEY: a cloned repository must not be able to redirect requests.
+ */
+export function parseConfigFile(text: string, file = '.optimizer/config.yaml'): ConfigOverrides {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 50, uniqueKeys: true }) ?? {};
+  } catch (e) {
+    if (e instanceof YAMLParseError) {
+      const pos = e.linePos?.[0];
+      throw new ConfigError('CONFIG_INVALID', `not valid YAML: ${e.message.split('\n')[0]}`, {
+        file,
+        line: pos?.line,
+        column: pos?.col,
+      });
+    }
+    throw new ConfigError('CONFIG_INVALID', `cannot read: ${String(e)}`, { file });
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('CONFIG_INVALID', 'expected a mapping of settings at the top level', { file });
+  }
+  const forbidden = findForbidden(raw as Record<string, unknown>, []);
+  if (forbidden) {
+    throw new ConfigError(
+      'CONFIG_FORBIDDEN_KEY',
+      `'${forbidden}' is not allowed here: the endpoint, key and headers are taken only from your own settings or environment, never from a workspace file`,
+      { file },
+    );
+  }
+  const r = FileSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError('CONFIG_INVALID', describeZodError(r.error), { file });
+  const f = r.data;
+  const preset = f.preset ? PRESETS[f.preset] : undefined;
+  return {
+    ...(preset ? { ...preset } : {}),
+    strategies: f.strategies ?? preset?.strategies,
+    scoreThreshold: f.score_threshold ?? preset?.scoreThreshold,
+    minConfidence: f.min_confidence ?? preset?.minConfidence,
+    maxIterations: f.max_iterations ?? preset?.maxIterations,
+    concurrency: f.concurrency ?? preset?.concurrency,
+    minImprovement: f.min_improvement ?? preset?.minImprovement,
+    budget: f.budget
+      ? { maxCalls: f.budget.max_calls, maxTokens: f.budget.max_tokens, maxCostUsd: f.budget.max_cost_usd }
+      : undefined,
+    model: f.model ? { name: f.model.name, temperature: f.model.temperature, embeddingModel: f.model.embedding_model } : undefined,
+  };
+}
+
+function findForbidden(o: Record<string, unknown>, path: string[]): string | undefined {
+  for (const [k, v] of Object.entries(o)) {
+    if (FORBIDDEN_KEYS.test(k)) return [...path, k].join('.');
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const inner = findForbidden(v as Record<string, unknown>, [...path, k]);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+/** One line per problem, naming the setting: "max_iterations: Too big: expected number to be <=10". */
+export function describeZodError(err: z.ZodError): string {
+  return err.issues
+    .map((i) => {
+      const at = i.path.length ? i.path.join('.') : 'settings';
+      return `${at}: ${i.message}`;
+    })
+    .join('; ');
+}

@@ -1,0 +1,418 @@
+import { diffLines } from 'diff';
+import type { Analysis, AnalysisInput } from '../analysis/types';
+import type { PromptRecord } from '../dsl/types';
+import { diffVariables } from '../dsl/variables';
+import { CancelledError, EngineError, OptimizerError, isAbortError, toOptimizerError } from '../errors';
+import type { Strategy, StrategyCost, StrategyName } from '../strategies/types';
+import { createLimiter } from '../util/limit';
+import type { EngineConfig } from './config';
+import type { EngineEvent, EngineEventSink } from './events';
+
+/** The scores kept with a result (a slice of Analysis). */
+export interface Scores {
+  overall: number;
+  clarity: number;
+  efficiency: number;
+  structure: number;
+}
+
+export interface CandidateSummary {
+  strategy: StrategyName;
+  iteration: number;
+  score?: number;
+  confidence?: number;
+  kept: boolean;
+  /** Why a candidate was not kept, in plain words. */
+  reason?: string;
+}
+
+export interface OptimizationResult {
+  promptId: string;
+  nodeId: string;
+  nodeTitle: string;
+  kind: PromptRecord['kind'];
+  role: PromptRecord['role'];
+  original: string;
+  /** Equal to `original` when nothing was kept. */
+  optimized: string;
+  /** The winning strategy, or null when no candidate was kept. */
+  strategy: StrategyName | null;
+  iterations: number;
+  before: Scores;
+  after: Scores;
+  /** after.overall - before.overall, cumulative over iterations. */
+  improvement: number;
+  /** Lowest step confidence along the winning chain (0 when nothing kept). */
+  confidence: number;
+  /** true when a candidate was kept: improved, confident and variable-safe. */
+  accepted: boolean;
+  /** When not accepted: why (already good, empty, nothing improved …). */
+  skippedReason?: string;
+  lineChanges: { added: number; removed: number };
+  rationale: string;
+  changes: string[];
+  cost: StrategyCost;
+  candidates: CandidateSummary[];
+  analysisBefore: Analysis;
+  analysisAfter: Analysis;
+}
+
+export interface OptimizationFailure {
+  promptId: string;
+  nodeTitle: string;
+  error: OptimizerError;
+}
+
+export interface RunOutcome {
+  runId: string;
+  results: OptimizationResult[];
+  failures: OptimizationFailure[];
+  cancelled: boolean;
+  cost: StrategyCost;
+}
+
+export interface EngineDeps {
+  analyze: (input: AnalysisInput) => Analysis;
+  /** Resolves a strategy by name (the caller decides LLM fallbacks). */
+  strategy: (name: StrategyName) => Strategy;
+  events?: EngineEventSink;
+  now?: () => number;
+}
+
+export interface OptimizeOptions {
+  runId: string;
+  signal?: AbortSignal;
+  /** Optimize even when the prompt already scores at or above the threshold. */
+  force?: boolean;
+}
+
+const ZERO_COST: StrategyCost = { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
+
+function addCost(a: StrategyCost, b?: StrategyCost): StrategyCost {
+  if (!b) return a;
+  return {
+    calls: a.calls + b.calls,
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    costUsd: a.costUsd + b.costUsd,
+  };
+}
+
+function scoresOf(a: Analysis): Scores {
+  return { overall: a.overall, clarity: a.clarity, efficiency: a.efficiency, structure: a.structure };
+}
+
+interface Chain {
+  strategy: StrategyName;
+  text: string;
+  analysis: Analysis;
+  confidence: number;
+  iterations: number;
+  rationale: string[];
+  changes: string[];
+}
+
+/**
+ * The multi-strategy × iteration loop. For each prompt: baseline analysis → for each strategy,
+ * up to maxIterations refinements, each fed the best text so far, stopping at the first step
+ * that does not improve by minImprovement or whose confidence is below minConfidence → best
+ * across strategies (ties: confidence, then shorter text). A failing prompt never stops others.
+ */
+export class OptimizationEngine {
+  constructor(private readonly deps: EngineDeps) {}
+
+  private emit(e: EngineEvent): void {
+    try {
+      this.deps.events?.(e);
+    } catch {
+      // A failing listener must not break a run.
+    }
+  }
+
+  private now(): number {
+    return this.deps.now ? this.deps.now() : Date.now();
+  }
+
+  async optimizeAll(prompts: PromptRecord[], config: EngineConfig, opts: OptimizeOptions): Promise<RunOutcome> {
+    const limit = createLimiter(config.concurrency);
+    const results: (OptimizationResult | undefined)[] = new Array(prompts.length);
+    const failures: OptimizationFailure[] = [];
+    let cancelled = false;
+    await Promise.all(
+      prompts.map((p, i) =>
+        limit(async () => {
+          try {
+            results[i] = await this.optimizePrompt(p, config, opts);
+          } catch (e) {
+            const err = toOptimizerError(e);
+            if (err instanceof CancelledError) {
+              cancelled = true;
+              return;
+            }
+            failures.push({ promptId: p.id, nodeTitle: p.nodeTitle, error: err });
+          }
+        }, opts.signal).catch((e) => {
+          // Still queued when cancelled.
+          if (opts.signal?.aborted || isAbortError(e)) cancelled = true;
+          else failures.push({ promptId: p.id, nodeTitle: p.nodeTitle, error: toOptimizerError(e) });
+        }),
+      ),
+    );
+    const done = results.filter((r): r is OptimizationResult => r !== undefined);
+    return {
+      runId: opts.runId,
+      results: done,
+      failures,
+      cancelled: cancelled || !!opts.signal?.aborted,
+      cost: done.reduce((c, r) => addCost(c, r.cost), ZERO_COST),
+    };
+  }
+
+  async optimizePrompt(prompt: PromptRecord, config: EngineConfig, opts: OptimizeOptions): Promise<OptimizationResult> {
+    const { runId, signal } = opts;
+    const base = { runId, promptId: prompt.id };
+    const started = this.now();
+    try {
+      throwIfAborted(signal);
+      const baseline = this.deps.analyze({ text: prompt.text, kind: prompt.kind, role: prompt.role });
+      this.emit({
+        type: 'optimization_start',
+        ...base,
+        time: started,
+        nodeTitle: prompt.nodeTitle,
+        kind: prompt.kind,
+        strategies: config.strategies,
+        scores: scoresOf(baseline),
+      });
+
+      const result = (chain: Chain | undefined, candidates: CandidateSummary[], cost: StrategyCost, skipped?: string) =>
+        this.finish(prompt, baseline, chain, candidates, cost, skipped);
+
+      if (!prompt.text.trim()) {
+        const r = result(undefined, [], ZERO_COST, 'the prompt is empty');
+        this.complete(r, runId, started);
+        return r;
+      }
+      if (!opts.force && baseline.overall >= config.scoreThreshold) {
+        const r = result(
+          undefined,
+          [],
+          ZERO_COST,
+          `already scores ${round(baseline.overall)}, at or above the threshold ${config.scoreThreshold}`,
+        );
+        this.complete(r, runId, started);
+        return r;
+      }
+
+      const candidates: CandidateSummary[] = [];
+      let cost = ZERO_COST;
+      let best: Chain | undefined;
+      for (const name of config.strategies) {
+        throwIfAborted(signal);
+        const strategy = this.deps.strategy(name);
+        const { chain, cost: c } = await this.runStrategy(prompt, baseline, strategy, config, candidates, opts);
+        cost = addCost(cost, c);
+        if (chain && (!best || better(chain, best))) best = chain;
+      }
+      const r = result(best, candidates, cost, best ? undefined : 'no candidate improved the prompt with enough confidence');
+      this.complete(r, runId, started);
+      return r;
+    } catch (e) {
+      const err = toOptimizerError(e);
+      if (!(err instanceof CancelledError)) {
+        this.emit({ type: 'optimization_error', ...base, time: this.now(), code: err.code, message: err.message });
+      }
+      throw err instanceof CancelledError
+        ? err
+        : new EngineError('ENGINE_PROMPT_FAILED', `optimizing '${prompt.nodeTitle}' failed: ${err.message}`, { promptId: prompt.id }, err);
+    }
+  }
+
+  private async runStrategy(
+    prompt: PromptRecord,
+    baseline: Analysis,
+    strategy: Strategy,
+    config: EngineConfig,
+    candidates: CandidateSummary[],
+    opts: OptimizeOptions,
+  ): Promise<{ chain?: Chain; cost: StrategyCost }> {
+    const base = { runId: opts.runId, promptId: prompt.id, strategy: strategy.name };
+    let cost = ZERO_COST;
+    let current: { text: string; analysis: Analysis } = { text: prompt.text, analysis: baseline };
+    let chain: Chain | undefined;
+    for (let iteration = 1; iteration <= config.maxIterations; iteration++) {
+      throwIfAborted(opts.signal);
+      let out;
+      try {
+        out = await strategy.apply({
+          text: current.text,
+          analysis: current.analysis,
+          kind: prompt.kind,
+          role: prompt.role,
+          iteration,
+          signal: opts.signal,
+        });
+      } catch (e) {
+        const err = toOptimizerError(e);
+        if (err instanceof CancelledError || opts.signal?.aborted) throw new CancelledError();
+        // A refused candidate (variables changed, truncated, bad answer) ends this strategy, not the prompt.
+        if (err.family === 'llm' && err.code !== 'LLM_BUDGET_EXCEEDED' && err.code !== 'LLM_NO_KEY') {
+          candidates.push({ strategy: strategy.name, iteration, kept: false, reason: err.message });
+          this.emit({ type: 'candidate_evaluated', ...base, iteration, time: this.now(), kept: false, reason: err.message });
+          break;
+        }
+        throw err;
+      }
+      cost = addCost(cost, out.cost);
+      this.emit({
+        type: 'candidate_generated',
+        ...base,
+        iteration,
+        time: this.now(),
+        characters: out.text.length,
+        confidence: out.confidence,
+        cost: out.cost,
+      });
+
+      const reject = (reason: string, score?: number) => {
+        candidates.push({ strategy: strategy.name, iteration, score, confidence: out.confidence, kept: false, reason });
+        this.emit({
+          type: 'candidate_evaluated',
+          ...base,
+          iteration,
+          time: this.now(),
+          score,
+          confidence: out.confidence,
+          kept: false,
+          reason,
+        });
+      };
+
+      if (out.text === current.text) {
+        reject('no change');
+        break;
+      }
+      if (!out.text.trim()) {
+        reject('the candidate is empty');
+        break;
+      }
+      const vd = diffVariables(prompt.text, out.text);
+      if (vd.missing.length || vd.added.length) {
+        reject(
+          [vd.missing.length ? `lost ${vd.missing.join(', ')}` : '', vd.added.length ? `added ${vd.added.join(', ')}` : '']
+            .filter(Boolean)
+            .join('; '),
+        );
+        break;
+      }
+      const analysis = this.deps.analyze({ text: out.text, kind: prompt.kind, role: prompt.role });
+      const gain = analysis.overall - current.analysis.overall;
+      if (out.confidence < config.minConfidence) {
+        reject(`confidence ${out.confidence.toFixed(2)} is below ${config.minConfidence}`, analysis.overall);
+        break;
+      }
+      if (gain < config.minImprovement || gain <= 0) {
+        reject(`score ${round(analysis.overall)} does not improve on ${round(current.analysis.overall)}`, analysis.overall);
+        break;
+      }
+      candidates.push({ strategy: strategy.name, iteration, score: analysis.overall, confidence: out.confidence, kept: true });
+      this.emit({
+        type: 'candidate_evaluated',
+        ...base,
+        iteration,
+        time: this.now(),
+        score: analysis.overall,
+        confidence: out.confidence,
+        kept: true,
+      });
+      chain = {
+        strategy: strategy.name,
+        text: out.text,
+        analysis,
+        confidence: Math.min(chain?.confidence ?? 1, out.confidence),
+        iterations: iteration,
+        rationale: [...(chain?.rationale ?? []), out.rationale].filter(Boolean),
+        changes: [...(chain?.changes ?? []), ...out.changes],
+      };
+      current = { text: out.text, analysis };
+    }
+    return { chain, cost };
+  }
+
+  private finish(
+    prompt: PromptRecord,
+    baseline: Analysis,
+    chain: Chain | undefined,
+    candidates: CandidateSummary[],
+    cost: StrategyCost,
+    skippedReason?: string,
+  ): OptimizationResult {
+    const optimized = chain?.text ?? prompt.text;
+    const after = chain?.analysis ?? baseline;
+    let added = 0;
+    let removed = 0;
+    if (chain) {
+      for (const part of diffLines(prompt.text, optimized)) {
+        if (part.added) added += part.count ?? 0;
+        else if (part.removed) removed += part.count ?? 0;
+      }
+    }
+    return {
+      promptId: prompt.id,
+      nodeId: prompt.nodeId,
+      nodeTitle: prompt.nodeTitle,
+      kind: prompt.kind,
+      role: prompt.role,
+      original: prompt.text,
+      optimized,
+      strategy: chain?.strategy ?? null,
+      iterations: chain?.iterations ?? 0,
+      before: scoresOf(baseline),
+      after: scoresOf(after),
+      improvement: round(after.overall - baseline.overall),
+      confidence: chain?.confidence ?? 0,
+      accepted: !!chain,
+      skippedReason,
+      lineChanges: { added, removed },
+      rationale: chain ? chain.rationale.join(' Then: ') : (skippedReason ?? ''),
+      changes: chain?.changes ?? [],
+      cost,
+      candidates,
+      analysisBefore: baseline,
+      analysisAfter: after,
+    };
+  }
+
+  private complete(r: OptimizationResult, runId: string, started: number): void {
+    this.emit({
+      type: 'optimization_complete',
+      runId,
+      promptId: r.promptId,
+      time: this.now(),
+      durationMs: this.now() - started,
+      strategy: r.strategy,
+      accepted: r.accepted,
+      improvement: r.improvement,
+      confidence: r.confidence,
+      iterations: r.iterations,
+      scoreBefore: r.before.overall,
+      scoreAfter: r.after.overall,
+      skippedReason: r.skippedReason,
+      cost: r.cost,
+    });
+  }
+}
+
+function better(a: Chain, b: Chain): boolean {
+  if (a.analysis.overall !== b.analysis.overall) return a.analysis.overall > b.analysis.overall;
+  if (a.confidence !== b.confidence) return a.confidence > b.confidence;
+  return a.text.length < b.text.length;
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CancelledError();
+}
+
+export function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
