@@ -35,8 +35,7 @@ export function mapError(e: unknown, ctx: ErrorContext): LlmError | CancelledErr
     return new LlmError('LLM_TIMEOUT', `No answer from ${endpoint} (model ${model}) within ${ctx.timeoutMs} ms.`, { cause: summary });
   }
   if (e instanceof OpenAI.APIConnectionError) {
-    const why = (e as { cause?: unknown }).cause;
-    const detail = why instanceof Error ? ((why as { code?: string }).code ?? why.message) : '';
+    const detail = rootCauseCode(e);
     return new LlmError(
       'LLM_NETWORK',
       `Could not reach ${endpoint}${detail ? ` (${redact(String(detail))})` : ''}. Check the base URL and the network.`,
@@ -87,6 +86,18 @@ export function mapError(e: unknown, ctx: ErrorContext): LlmError | CancelledErr
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new LlmError('LLM_NETWORK', `LLM request to ${endpoint} failed: ${excerpt(redact(msg))}`, { cause: summary });
+}
+
+/** The deepest `code` (e.g. ECONNREFUSED, UND_ERR_SOCKET) or message in an error's cause chain. */
+function rootCauseCode(e: unknown): string {
+  let cur: unknown = (e as { cause?: unknown }).cause;
+  let found = '';
+  for (let i = 0; i < 5 && cur instanceof Error; i++) {
+    const code = (cur as { code?: unknown }).code;
+    found = typeof code === 'string' ? code : found || cur.message;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return found;
 }
 
 /** Whether another attempt may succeed. */
