@@ -107,7 +107,9 @@ export type LlmErrorCode =
   | 'LLM_BAD_RESPONSE'
   | 'LLM_TRUNCATED'
   | 'LLM_BUDGET_EXCEEDED'
-  | 'LLM_REJECTED_CANDIDATE';
+  | 'LLM_REJECTED_CANDIDATE'
+  | 'LLM_AUTH'
+  | 'LLM_MODEL_NOT_FOUND';
 
 export class LlmError extends OptimizerError {
   declare readonly code: LlmErrorCode;

@@ -62,6 +62,11 @@ export interface LlmClient {
   embed(req: EmbedRequest): Promise<number[][]>;
   /** Totals since the client was created (or since the budget was last reset). */
   usage(): LlmUsageTotals;
+  /**
+   * Optional: drops the cached answer of `req` (e.g. one that failed validation or was
+   * rejected), so the next identical request asks the endpoint again.
+   */
+  forget?(req: ChatRequest): Promise<void>;
 }
 
 /** How to reach an OpenAI-compatible endpoint. The key is injected by the caller (SecretStorage or env), never read from a file by the core. */

@@ -1,0 +1,107 @@
+/**
+ * The messages LLM strategies send. Kept apart from the strategy logic so they can be read and
+ * tuned in one place, and so the loopback test server can find the prompt in a request.
+ */
+import type { Analysis, Language } from '../analysis/types';
+import type { LlmStrategyName } from './types';
+import type { PromptKind, PromptRole } from '../dsl/types';
+
+/** The prompt to rewrite sits between these two lines of the user message. */
+export const PROMPT_OPEN = '<original_prompt>';
+export const PROMPT_CLOSE = '</original_prompt>';
+
+/** The prompt block of a user message built by `buildUserMessage`, or undefined. */
+export function extractPromptBlock(text: string): string | undefined {
+  const a = text.indexOf(`${PROMPT_OPEN}\n`);
+  const b = text.lastIndexOf(`\n${PROMPT_CLOSE}`);
+  if (a < 0 || b < a) return undefined;
+  return text.slice(a + PROMPT_OPEN.length + 1, b);
+}
+
+const GOALS: Record<LlmStrategyName, string> = {
+  llm_guided:
+    'Improve the prompt overall: fix the issues listed below first, then make the instructions clear, specific and well structured (short markdown sections or lists where they help). Keep every requirement and constraint it states.',
+  llm_clarity:
+    'Make the prompt clearer: replace vague words with precise ones, state the task, the inputs and the expected output format explicitly, and resolve ambiguities. Keep every requirement and constraint it states.',
+  llm_efficiency:
+    'Make the prompt shorter and cheaper to run without losing meaning: remove repetition, filler and politeness, merge overlapping instructions. Keep every requirement and constraint it states.',
+  hybrid:
+    'Improve the prompt overall: fix the issues listed below first, then make the instructions clear, specific and well structured. Keep every requirement and constraint it states.',
+};
+
+const LANGUAGE_NAMES: Partial<Record<Language, string>> = { zh: 'Chinese', ja: 'Japanese', ko: 'Korean', en: 'English' };
+
+export const SYSTEM_PROMPT = [
+  'You are an expert prompt engineer who rewrites prompts used inside Dify LLM workflows.',
+  'Rules:',
+  '- Placeholders of the form [[VAR_n]] stand for template variables filled at run time. Keep each placeholder exactly as written, exactly as many times as it appears in the original; never add, rename, split or translate one, and never write template syntax such as {{...}} yourself.',
+  '- Write the improved prompt in the same language as the original prompt.',
+  '- Keep markdown structure (headers, lists, code blocks) valid.',
+  '- Return only the rewritten prompt text in "prompt", not a commentary about it.',
+  'Answer with a single JSON object and nothing else: {"prompt": string, "rationale": string, "confidence": number between 0 and 1, "changes": string[]}.',
+  '"confidence" is how sure you are that the rewrite is better and keeps the meaning; "changes" lists the edits in a few words each.',
+].join('\n');
+
+export interface UserMessageInput {
+  strategy: LlmStrategyName;
+  /** The prompt with variables already replaced by placeholders. */
+  protectedText: string;
+  analysis: Analysis;
+  /** Placeholder → variable raw text (from protectVariables); raw variables are kept out of issue messages too. */
+  slots: Map<string, string>;
+  kind?: PromptKind;
+  role?: PromptRole;
+  iteration: number;
+  maxIssues?: number;
+}
+
+function hide(text: string, slots: Map<string, string>): string {
+  let out = text;
+  const seen = new Set<string>();
+  for (const [ph, raw] of slots) {
+    if (seen.has(raw)) continue;
+    seen.add(raw);
+    out = out.split(raw).join(ph);
+  }
+  return out;
+}
+
+/** The user message: goal, scores, top issues, context, language rule, and the prompt block. */
+export function buildUserMessage(i: UserMessageInput): string {
+  const a = i.analysis;
+  const order = { error: 0, warning: 1, info: 2 } as const;
+  const issues = [...a.issues].sort((x, y) => order[x.severity] - order[y.severity]).slice(0, i.maxIssues ?? 6);
+  const lines: string[] = [];
+  lines.push(`Goal: ${GOALS[i.strategy]}`);
+  lines.push('');
+  lines.push(
+    `Scores of the current prompt (0-100, higher is better): overall ${Math.round(a.overall)}, clarity ${Math.round(a.clarity)}, efficiency ${Math.round(a.efficiency)}, structure ${Math.round(a.structure)}.`,
+  );
+  if (issues.length) {
+    lines.push('Issues found by static analysis:');
+    for (const is of issues) {
+      const sug = is.suggestion ? ` Suggestion: ${hide(is.suggestion, i.slots)}` : '';
+      lines.push(`- [${is.severity}] ${is.kind}: ${hide(is.message, i.slots)}${sug}`);
+    }
+  } else {
+    lines.push('Static analysis found no specific issues.');
+  }
+  const ctx: string[] = [];
+  if (i.kind) ctx.push(`field: ${i.kind}`);
+  if (i.role) ctx.push(`message role: ${i.role}`);
+  if (i.iteration > 1) ctx.push(`refinement step ${i.iteration} (this prompt is already a rewrite)`);
+  if (ctx.length) lines.push(`Context: ${ctx.join('; ')}.`);
+  const lang = LANGUAGE_NAMES[a.language];
+  if (lang && a.language !== 'en') lines.push(`The prompt is written in ${lang}: write the improved prompt in ${lang}.`);
+  const phs = [...i.slots.keys()];
+  if (phs.length) {
+    lines.push(`It contains these placeholders, each to be kept unchanged: ${phs.join(', ')}.`);
+  }
+  lines.push('');
+  lines.push(PROMPT_OPEN);
+  lines.push(i.protectedText);
+  lines.push(PROMPT_CLOSE);
+  lines.push('');
+  lines.push('Answer with the JSON object only.');
+  return lines.join('\n');
+}
