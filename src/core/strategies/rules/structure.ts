@@ -1,3 +1,4 @@
+import { analyzePrompt } from '../../analysis/analyze';
 import { buildModel, wordUnits } from '../../analysis/text';
 import { SECTION_UNITS } from '../../analysis/scorer';
 import type { Strategy, StrategyInput, StrategyOutput } from '../types';
@@ -15,6 +16,8 @@ export function structureTransform(text: string): EditResult {
     if (hasHeaders(t)) return newResult(t);
     const m = buildModel(t);
     if (wordUnits(m.lines.filter((l) => !l.block).map((l) => l.masked).join('\n')) < SECTION_UNITS) return newResult(t);
+    // Only when the analysis sees a structure problem this strategy can fix.
+    if (!analyzePrompt({ text: t }).issues.some((i) => i.kind === 'missing-structure' || i.kind === 'wall-of-text')) return newResult(t);
     const a = splitInlineLists(t);
     chain(a, splitWallLines(a.text));
     return chain(a, addSectionHeaders(a.text));

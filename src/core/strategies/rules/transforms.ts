@@ -324,7 +324,8 @@ export function addSectionHeaders(text: string): EditResult {
       inserts.set(idx, cls);
       current = cls;
     } else {
-      const introduced = prev !== undefined && /[:：]\s*$/.test(prev.text);
+      // The previous line introduces or continues into this one ("as follows:", "(ii) …,").
+      const introduced = prev !== undefined && /[:：,，、;；]\s*$/.test(prev.text);
       const inList = l.listMarker !== '' && prev !== undefined && prev.listMarker !== '';
       const lateEnough = cls < 3 || proseSeen > prose.length * 0.6;
       if (cls > current && !introduced && !inList && !prev?.block && lateEnough) {
