@@ -1,4 +1,5 @@
 import type { PromptRole } from '../dsl/types';
+import { findVariables } from '../dsl/variables';
 import { FILLER_PHRASES, VAGUE_TERMS } from './lexicon';
 import { findLexMatches } from './match';
 import {
@@ -36,7 +37,7 @@ export function analyzePrompt(input: AnalysisInput): Analysis {
   const base = {
     language,
     characters: text.length,
-    tokens: estimateTokens(model.variableCount, model.masked),
+    tokens: estimateTokens(text, findVariables(text)),
     variableCount: model.variableCount,
   };
   if (text.trim() === '') {

@@ -48,7 +48,7 @@ export interface TextModel {
 
 const FENCE_OPEN_RE = /^ {0,3}(`{3,}|~{3,})/;
 export const HEADER_RE = /^ {0,3}#{1,6}(?:[ \t]|$)/;
-export const LIST_RE = /^[ \t]*(?:[-*+•·]|\d{1,3}[.)、．]|[（(]\d{1,3}[)）]|[a-zA-Z][.)])(?:[ \t]+|(?=[^\sA-Za-z0-9]))/;
+export const LIST_RE = /^[ \t]*(?:[-*+•·]|\d{1,3}[.)、．]|[（(]\d{1,3}[)）]|[a-zA-Z][.)])(?:[ \t\u00a0\u3000]+|(?=[^\sA-Za-z0-9]))/;
 /** Han ideographs, kana and hangul (the scripts counted per character, not per word). */
 export const CJK_RE = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u31f0-\u31ff]/;
 const CJK_G = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u31f0-\u31ff]/g;
@@ -171,12 +171,20 @@ export function wordUnits(masked: string): number {
 }
 
 /**
- * Token estimate: CJK characters ~0.8 token each (cl100k/o200k averages on Chinese prose),
+ * Token estimate of the text as sent (code blocks included): CJK characters ~0.8 token each (cl100k/o200k averages on Chinese prose),
  * other characters ~1 token per 4, each variable 1 token (it is replaced at run time).
  */
-export function estimateTokens(variableCount: number, masked: string): number {
-  const cjk = masked.match(CJK_G)?.length ?? 0;
-  const other = masked.replace(/\s+/g, ' ').trim().length - cjk;
+export function estimateTokens(text: string, variables: Span[]): number {
+  let sent = '';
+  let last = 0;
+  for (const v of variables) {
+    sent += text.slice(last, v.start) + ' ';
+    last = v.end;
+  }
+  sent += text.slice(last);
+  const variableCount = variables.length;
+  const cjk = sent.match(CJK_G)?.length ?? 0;
+  const other = sent.replace(/\s+/g, ' ').trim().length - cjk;
   return Math.ceil(cjk * 0.8 + Math.max(0, other) / 4) + variableCount;
 }
 
