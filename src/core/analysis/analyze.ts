@@ -12,7 +12,7 @@ import {
   WALL_UNITS,
   type ScoreStats,
 } from './scorer';
-import { buildModel, detectLanguage, estimateTokens, sentenceSpans, wordUnits, type TextModel } from './text';
+import { buildModel, detectLanguage, estimateTokens, sentenceSpans, trailingSpaceFixable, wordUnits, type TextModel } from './text';
 import type { Analysis, AnalysisInput, Language, PromptIssue } from './types';
 
 const CLARITY = ['clarity_focus', 'auto'];
@@ -179,7 +179,7 @@ function detect(model: TextModel, language: Language, role: PromptRole): { issue
   let trailingSpaceLines = 0;
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
-    if (!l.block && /[ \t]+$/.test(l.text)) {
+    if (trailingSpaceFixable(l)) {
       trailingSpaceLines++;
       const m = /[ \t]+$/.exec(l.text)!;
       issues.push({

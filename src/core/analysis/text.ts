@@ -233,3 +233,13 @@ export function sentenceSpans(model: TextModel): Span[] {
     out.push({ start: base + s + lead, end: base + e - trail });
   }
 }
+
+/**
+ * Trailing spaces of a prose line that may be removed: not on header lines (never edited) and
+ * not on a bare list marker ("- "), where they are part of the marker.
+ */
+export function trailingSpaceFixable(l: LineInfo): boolean {
+  if (l.block || l.header || !/[ \t]+$/.test(l.text)) return false;
+  if (l.listMarker !== '' && l.text.trim() === l.listMarker.trim()) return false;
+  return !l.blank;
+}

@@ -12,7 +12,7 @@
 import { findLexMatches, atSentenceStart } from '../../analysis/match';
 import type { LexEntry } from '../../analysis/lexicon';
 import { LONG_SENTENCE_UNITS, WALL_UNITS } from '../../analysis/scorer';
-import { buildModel, detectLanguage, sentenceSpans, wordUnits, type LineInfo, type TextModel } from '../../analysis/text';
+import { buildModel, detectLanguage, sentenceSpans, trailingSpaceFixable, wordUnits, type LineInfo, type TextModel } from '../../analysis/text';
 
 export type EditKind = 'whitespace' | 'duplicate' | 'filler' | 'vague' | 'split' | 'list' | 'header';
 
@@ -75,6 +75,9 @@ export function replacePhrases(text: string, entries: LexEntry[], kind: 'filler'
     const nl = next.indexOf('\n', m.start);
     const body = next.slice(line.start + line.listMarker.length, nl < 0 ? next.length : nl);
     if (body.replace(/[\s\p{P}]/gu, '') === '') continue; // never empty a line
+    // Never let an edit bring a '#' to the front of a line or list item ("1. # Task" damage).
+    const oldBody = out.slice(line.start + line.listMarker.length, out.indexOf('\n', m.start) < 0 ? out.length : out.indexOf('\n', m.start));
+    if (/^\s*#/.test(body) && !/^\s*#/.test(oldBody)) continue;
     if (rep === '' && isAsciiLower(next[m.start]) && atSentenceStart(text, line.start, line.listMarker, m.start)) {
       next = next.slice(0, m.start) + next[m.start].toUpperCase() + next.slice(m.start + 1);
     }
@@ -109,7 +112,7 @@ export function normalizeWhitespace(text: string): EditResult {
       prevBlank = true;
       continue;
     }
-    const t = l.text.replace(/[ \t]+$/, '');
+    const t = trailingSpaceFixable(l) ? l.text.replace(/[ \t]+$/, '') : l.text;
     if (t !== l.text) trimmed++;
     out.push(t);
     prevBlank = false;
