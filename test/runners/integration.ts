@@ -26,7 +26,7 @@ import {
   type TrustMode,
 } from '../harness/codeServer';
 import { findExtensionLogErrors } from '../harness/logs';
-import { killGroup, trackGroup } from '../harness/processes';
+import { killGroup, trackCloser, trackGroup } from '../harness/processes';
 import { printFailures, watchResults, type RunOutcome } from '../harness/results';
 import { ENV_EXPECTED_MODE, ENV_GREP, ENV_RESULTS_FILE } from '../integration/support/protocol';
 
@@ -182,6 +182,7 @@ async function runMode(backend: Backend, mode: TrustMode): Promise<RunOutcome> {
   const env: NodeJS.ProcessEnv = { [ENV_RESULTS_FILE]: resultsFile, [ENV_EXPECTED_MODE]: mode };
   if (process.env[ENV_GREP]) env[ENV_GREP] = process.env[ENV_GREP];
   log(`${mode}: workspace ${workspace}`);
+  const untrackDir = trackCloser(() => fs.rmSync(sessionDir, { recursive: true, force: true }));
   try {
     const outcome =
       backend.kind === 'code-server'
@@ -195,6 +196,7 @@ async function runMode(backend: Backend, mode: TrustMode): Promise<RunOutcome> {
     }
     return outcome;
   } finally {
+    untrackDir();
     if (!process.env.PROMPTOPT_KEEP_SESSION) fs.rmSync(sessionDir, { recursive: true, force: true });
     else log(`kept ${sessionDir}`);
   }
