@@ -403,15 +403,15 @@ export class VersionStore {
   }
 
   private cacheKey(idx: PromptIndex, version: string): string {
-    return `${idx.epoch}\0${idx.workflow}\0${idx.promptId}\0${version}`;
+    return `${idx.epoch}\0${version}\0${idx.workflow.length}:${idx.workflow}\0${idx.promptId}`;
   }
 
   private index(workflow: string, promptId: string): PromptIndex {
-    assertValidId(workflow, 'workflow');
-    assertValidId(promptId, 'prompt id');
-    const key = `${workflow}\0${promptId}`;
+    const key = `${workflow.length}:${workflow}\0${promptId}`;
     let idx = this.prompts.get(key);
     if (!idx) {
+      assertValidId(workflow, 'workflow');
+      assertValidId(promptId, 'prompt id');
       idx = new PromptIndex(workflow, promptId);
       this.prompts.set(key, idx);
     }
@@ -466,7 +466,7 @@ export class VersionStore {
 
   /** Runs `fn` holding this process's mutex and the prompt's lock file; repairs first if the lock was stale. */
   private async locked<T>(idx: PromptIndex, fn: () => Promise<T>): Promise<T> {
-    const key = `${idx.workflow}\0${idx.promptId}`;
+    const key = `${idx.workflow.length}:${idx.workflow}\0${idx.promptId}`;
     const prev = this.mutex.get(key) ?? Promise.resolve();
     const run = prev.then(async () => {
       this.checkOpen();

@@ -390,3 +390,16 @@ describe('promptopt versions / rollback', () => {
     assert.equal(await runCli(['versions', 'missing.yml'], io()), 2);
   });
 });
+
+describe('VersionStore id separation', () => {
+  it('keeps (workflow, prompt) pairs apart even when ids contain NUL', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'vstore-nul-'));
+    const s = await VersionStore.open(ws);
+    await s.save({ workflow: 'a\0b', promptId: 'c', text: 'one', status: 'proposed' });
+    await s.save({ workflow: 'a', promptId: 'b\0c', text: 'two', status: 'proposed' });
+    assert.equal((await s.get('a\0b', 'c', '1.0.0')).text, 'one');
+    assert.equal((await s.get('a', 'b\0c', '1.0.0')).text, 'two');
+    await s.close();
+    fs.rmSync(ws, { recursive: true, force: true });
+  });
+});
