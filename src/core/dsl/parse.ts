@@ -60,6 +60,8 @@ export interface DifyDocument {
    * (`app.wrapped`) the YAML inside its `data` string.
    */
   text: string;
+  /** Only for the JSON wrapper: the file's own text (the JSON), which `text` was decoded from. */
+  fileText?: string;
 }
 
 /** How a prompt's value is written in the file; what write-back and offset mapping need. */
@@ -97,6 +99,7 @@ export function parseDify(text: string, opts: ParseOptions = {}): DifyDocument {
   const inner = unwrapExportApi(text, file);
   if (inner !== undefined) {
     const doc = parseYamlApp(inner, opts, true);
+    doc.fileText = text;
     return doc;
   }
   return parseYamlApp(text, opts, false);

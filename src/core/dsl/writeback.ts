@@ -24,7 +24,7 @@ export interface ReplaceOptions {
 
 /**
  * Returns the new file text with the given prompts replaced. Only the bytes of the replaced
- * values change. Accepts the file text, or a document from `parseDify` (faster: no re-parse).
+ * values change; edits that keep a prompt's text are no-ops (the file comes back byte-identical). Accepts the file text, or a document from `parseDify` (faster: no re-parse).
  * Throws DslError: DSL_UNKNOWN_PROMPT (naming the id), DSL_WRITE_UNSUPPORTED (export-API JSON
  * wrapper, a field missing from the file, a value shared through a YAML alias),
  * DSL_PATCH_INVALID (the same prompt twice, or a failed check), and parse errors.
@@ -33,7 +33,8 @@ export function replacePrompts(source: string | DifyDocument, edits: PromptEdit[
   const doc = typeof source === 'string' ? parseDify(source, { file: opts.file }) : source;
   const file = opts.file ?? doc.file;
   const verify = opts.verify ?? typeof source === 'string';
-  if (doc.app.wrapped && edits.length > 0) {
+  const changes = edits.some((e) => doc.prompts.find((p) => p.id === e.id)?.text !== e.text);
+  if (doc.app.wrapped && changes) {
     throw new DslError(
       'DSL_WRITE_UNSUPPORTED',
       'This file is the export API\'s JSON wrapper ({"data": "<yaml>"}); writing prompts back into it is not supported. Save the YAML inside `data` as a .yml file and edit that.',
@@ -70,7 +71,7 @@ export function replacePrompts(source: string | DifyDocument, edits: PromptEdit[
     }
     patches.push({ start: slot.start, end: slot.end, value, id: rec.id });
   }
-  if (patches.length === 0) return text;
+  if (patches.length === 0) return doc.fileText ?? text;
   patches.sort((a, b) => a.start - b.start);
   const parts: string[] = [];
   let last = 0;
@@ -114,7 +115,7 @@ function blockFits(text: string, slot: ValueSlot, value: string, isBlockOriginal
   if (isBlockOriginal) {
     p = slot.end;
   } else {
-    // Only blanks may follow the value on its line (no comment, no flow punctuation).
+    // Nothing may follow the value on its line (no blanks, comment or flow punctuation).
     const nl = text.indexOf('\n', slot.end);
     const rest = text.slice(slot.end, nl === -1 ? text.length : nl);
     if (!/^\r?$/.test(rest)) return false;
