@@ -435,6 +435,8 @@ class Extractor {
       case SCALAR_STYLE_LITERAL_BLOCK:
       case SCALAR_STYLE_FOLDED_BLOCK: {
         const header = blockHeaderStart(src, e.valueStart, key ? key.valueEnd : 0);
+        // Header not found (never seen in practice): report the content, refuse write-back.
+        if (header < 0) return { ...base, style: 'missing', start: e.valueStart, end: e.valueEnd };
         return { ...base, style: e.style === SCALAR_STYLE_LITERAL_BLOCK ? 'literal' : 'folded', start: header, end: e.valueEnd };
       }
       default: {
@@ -489,7 +491,7 @@ function blockHeaderStart(src: string, contentStart: number, keyEnd: number): nu
   const line = src.slice(from, lineEnd);
   const m = /(^|[\s:])[|>](?:[1-9][+-]?|[+-][1-9]?)?[ \t]*(?:#.*)?$/.exec(line);
   if (m) return from + m.index + m[1].length;
-  return contentStart;
+  return -1;
 }
 
 function modelOf(m: unknown): ModelInfo | undefined {
