@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { diffLines } from 'diff';
 import type { Analysis, AnalysisInput } from '../analysis/types';
 import type { PromptRecord } from '../dsl/types';
@@ -137,6 +138,8 @@ export class OptimizationEngine {
   }
 
   async optimizeAll(prompts: PromptRecord[], config: EngineConfig, opts: OptimizeOptions): Promise<RunOutcome> {
+    // Every queued prompt and in-flight request listens on the one signal.
+    if (opts.signal) setMaxListeners(0, opts.signal);
     const limit = createLimiter(config.concurrency);
     const results: (OptimizationResult | undefined)[] = new Array(prompts.length);
     const failures: OptimizationFailure[] = [];

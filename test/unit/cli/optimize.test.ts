@@ -1,0 +1,205 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCli } from '../../../src/cli/main';
+import { parseDify, replacePrompts, variableMultiset } from '../../../src/core/dsl';
+import { readRunLog } from '../../../src/core/engine/runLog';
+import { VersionStore } from '../../../src/core/storage';
+import { startFakeOpenAI } from '../../support/fakeOpenAI';
+
+const FIXTURE = path.resolve(__dirname, '../../../../test/fixtures/messy/support_bot.yml');
+const CORPUS = path.resolve(__dirname, '../../../../test/fixtures/dify');
+const SYSTEM_ID = '1711000000002/msg:5c1e2c1a-0000-4000-8000-000000000001';
+
+async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, signal = new AbortController().signal) {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), env, cwd, signal });
+  return { code, out, err };
+}
+
+describe('cli: analyze / optimize / apply', function () {
+  this.timeout(30000);
+  let ws: string;
+  let file: string;
+  beforeEach(() => {
+    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'promptopt-cli-'));
+    fs.mkdirSync(path.join(ws, '.git'));
+    file = path.join(ws, 'support_bot.yml');
+    fs.copyFileSync(FIXTURE, file);
+  });
+  afterEach(() => fs.rmSync(ws, { recursive: true, force: true }));
+
+  it('analyze --json gives scores and issues per prompt', async () => {
+    const r = await cli(['analyze', '--json', 'support_bot.yml'], ws);
+    assert.equal(r.code, 0, r.err);
+    const rows = JSON.parse(r.out) as { id: string; scores: { overall: number }; issues: { kind: string }[] }[];
+    assert.equal(rows.length, 3);
+    const sys = rows.find((x) => x.id === SYSTEM_ID)!;
+    assert.ok(sys.scores.overall < 90);
+    assert.ok(sys.issues.some((i) => i.kind === 'vague-term'));
+    const human = await cli(['analyze', 'support_bot.yml'], ws);
+    assert.match(human.out, /Answer Writer · llm-message \(system\) · support_bot\.yml:\d+:\d+/);
+  });
+
+  it('optimize without --write prints diffs, says rules ran without a key, and changes nothing', async () => {
+    const before = fs.readFileSync(file, 'utf8');
+    const r = await cli(['optimize', 'support_bot.yml'], ws);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^--- a\/1711000000002\/msg:/m);
+    assert.match(r.err, /no API key/i);
+    assert.equal(fs.readFileSync(file, 'utf8'), before);
+    assert.equal(fs.existsSync(path.join(ws, '.optimizer')), false, 'a dry run writes nothing');
+  });
+
+  it('optimize --json gives results that keep every variable', async () => {
+    const r = await cli(['optimize', '--json', 'support_bot.yml'], ws);
+    assert.equal(r.code, 0, r.err);
+    const res = JSON.parse(r.out) as { id: string; original: string; optimized: string; strategy: string | null; improvement: number; confidence: number; accepted: boolean }[];
+    assert.equal(res.length, 3);
+    const sys = res.find((x) => x.id === SYSTEM_ID)!;
+    assert.equal(sys.accepted, true);
+    assert.ok(sys.improvement > 0);
+    assert.ok(sys.strategy);
+    for (const x of res) assert.deepEqual(variableMultiset(x.optimized), variableMultiset(x.original));
+  });
+
+  it('optimize --write changes only the improved prompts, records versions and the run log; a second run builds on it', async () => {
+    const before = fs.readFileSync(file, 'utf8');
+    const r = await cli(['optimize', '--write', '--json', 'support_bot.yml'], ws);
+    assert.equal(r.code, 0, r.err);
+    const res = JSON.parse(r.out) as { id: string; optimized: string; accepted: boolean; version?: string }[];
+    const kept = res.filter((x) => x.accepted);
+    assert.ok(kept.length >= 1);
+    const after = fs.readFileSync(file, 'utf8');
+    assert.equal(after, replacePrompts(before, kept.map((k) => ({ id: k.id, text: k.optimized }))));
+    const doc = parseDify(after);
+    for (const k of kept) assert.equal(doc.prompts.find((p) => p.id === k.id)!.text, k.optimized);
+
+    const store = await VersionStore.open(ws);
+    try {
+      const versions = await store.list('support_bot.yml', SYSTEM_ID);
+      assert.deepEqual(versions.map((v) => v.status), ['accepted', 'baseline']);
+      assert.equal(versions[0].parentVersion, versions[1].version);
+      assert.equal(versions[0].version, kept.find((k) => k.id === SYSTEM_ID)!.version);
+    } finally {
+      await store.close();
+    }
+    const runs = fs.readdirSync(path.join(ws, '.optimizer', 'runs'));
+    assert.equal(runs.length, 1);
+    const events = await readRunLog<{ type: string }>(path.join(ws, '.optimizer', 'runs', runs[0]));
+    const types = new Set(events.map((e) => e.type));
+    for (const t of ['optimization_start', 'candidate_generated', 'candidate_evaluated', 'optimization_complete']) assert.ok(types.has(t), t);
+
+    // Again on the optimized file: the accepted version is the parent; no second baseline.
+    const again = await cli(['optimize', '--write', '--prompt', SYSTEM_ID, 'support_bot.yml'], ws);
+    assert.equal(again.code, 0, again.err);
+    const store2 = await VersionStore.open(ws);
+    try {
+      const vs = await store2.list('support_bot.yml', SYSTEM_ID);
+      assert.equal(vs.filter((v) => v.status === 'baseline').length, 1);
+    } finally {
+      await store2.close();
+    }
+  });
+
+  it('runs the LLM strategies against an OpenAI-compatible endpoint when a key is set, and never prints the key', async () => {
+    const srv = await startFakeOpenAI();
+    try {
+      const key = 'sk-secret-test-key-123456';
+      const r = await cli(
+        ['optimize', '--json', '--strategy', 'llm_guided', '--prompt', SYSTEM_ID, '--base-url', srv.url, '--model', 'fake', 'support_bot.yml'],
+        ws,
+        { OPENAI_API_KEY: key },
+      );
+      assert.equal(r.code, 0, r.err);
+      assert.ok(srv.chatRequests().length >= 1);
+      assert.equal(srv.requests[0].headers.authorization, `Bearer ${key}`);
+      const res = JSON.parse(r.out) as { strategy: string | null; accepted: boolean }[];
+      assert.equal(res[0].strategy, 'llm_guided');
+      assert.ok(!r.out.includes(key) && !r.err.includes(key));
+      // The LLM answers are cached under .optimizer/cache: the same run again makes no call.
+      const n = srv.chatRequests().length;
+      const again = await cli(
+        ['optimize', '--json', '--strategy', 'llm_guided', '--prompt', SYSTEM_ID, '--base-url', srv.url, '--model', 'fake', 'support_bot.yml'],
+        ws,
+        { OPENAI_API_KEY: key },
+      );
+      assert.equal(again.code, 0, again.err);
+      assert.equal(srv.chatRequests().length, n);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('bad input exits 2 with one line naming the problem', async () => {
+    fs.writeFileSync(path.join(ws, 'ci.yml'), 'name: ci\non: push\n');
+    const cases: [string[], RegExp][] = [
+      [['optimize', 'nope.yml'], /nope\.yml/],
+      [['optimize', 'ci.yml'], /DSL_NOT_DIFY_APP/],
+      [['optimize', '--strategy', 'magic', 'support_bot.yml'], /unknown strategy 'magic'/],
+      [['optimize', '--prompt', 'no/such', 'support_bot.yml'], /no\/such/],
+      [['optimize', '--iterations', '99', 'support_bot.yml'], /maxIterations/],
+      [['analyze', 'ci.yml'], /DSL_NOT_DIFY_APP/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await cli(args, ws);
+      assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}: ${r.err}`);
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+      assert.match(r.err, re);
+    }
+  });
+
+  it('a config file cannot redirect requests', async () => {
+    fs.mkdirSync(path.join(ws, '.optimizer'));
+    fs.writeFileSync(path.join(ws, '.optimizer', 'config.yaml'), 'base_url: http://127.0.0.1:9/v1\n');
+    const r = await cli(['optimize', 'support_bot.yml'], ws, { OPENAI_API_KEY: 'sk-x' });
+    assert.equal(r.code, 2);
+    assert.match(r.err, /CONFIG_FORBIDDEN_KEY/);
+  });
+
+  it('cancel: an aborted run exits 130 and writes nothing', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const before = fs.readFileSync(file, 'utf8');
+    const r = await cli(['optimize', '--write', 'support_bot.yml'], ws, {}, ac.signal);
+    assert.equal(r.code, 130);
+    assert.equal(fs.readFileSync(file, 'utf8'), before);
+  });
+
+  it('apply: patches by label and template go through the write-back; a selector matching nothing writes nothing', async () => {
+    const patches = path.join(ws, 'p.json');
+    fs.writeFileSync(
+      patches,
+      JSON.stringify({
+        schemaVersion: 1,
+        patches: [
+          { selector: { by: 'label', value: 'Router' }, mode: 'replace', content: 'Classify the question as billing or technical.' },
+          { selector: { by: 'id', value: SYSTEM_ID }, mode: 'template', content: '## Role\nYou are a support agent.\n\n{{$original}}' },
+        ],
+      }),
+    );
+    const r = await cli(['apply', 'support_bot.yml', 'p.json'], ws);
+    assert.equal(r.code, 0, r.err);
+    const doc = parseDify(fs.readFileSync(file, 'utf8'));
+    assert.equal(doc.prompts.find((p) => p.nodeTitle === 'Router')!.text, 'Classify the question as billing or technical.');
+    assert.match(doc.prompts.find((p) => p.id === SYSTEM_ID)!.text, /^## Role\nYou are a support agent\.\n\nPlease note that/);
+
+    const before = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(patches, JSON.stringify([{ selector: { by: 'label', value: 'Nobody' }, mode: 'append', content: 'x' }]));
+    const bad = await cli(['apply', 'support_bot.yml', 'p.json'], ws);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /patch 1: no prompt matches label 'Nobody'/);
+    assert.equal(fs.readFileSync(file, 'utf8'), before);
+  });
+
+  it('optimize works on every corpus export without failing a prompt', async function () {
+    this.timeout(120000);
+    for (const name of fs.readdirSync(CORPUS).filter((f) => f.endsWith('.yml'))) {
+      const r = await cli(['optimize', '--json', name], CORPUS);
+      assert.equal(r.code, 0, `${name}: ${r.err}`);
+      assert.doesNotMatch(r.err, /error:/, name);
+    }
+  });
+});
