@@ -2,9 +2,9 @@
  * # Scoring model (deterministic, 0–100, one decimal)
  *
  * Every point a prompt loses comes from a named penalty term, and every term that costs points is
- * reported as at least one issue of the listed kind (with a range in the prompt and a suggestion):
- * `scoreBreakdown()` returns the terms, `computeScores()` sums them. A prompt with no
- * issues scores 100.
+ * reported as at least one issue of the listed kind, with a range in the prompt and a suggestion
+ * (`explainPrompt()` returns the terms; `ISSUE_DIMENSION` maps issue kinds to dimensions). A
+ * prompt with no issues scores 100.
  *
  * All measures are taken on the *prose*: the decoded prompt with variables, inline code, fenced
  * code blocks and jinja regions blanked out. Length is measured in **word units**: a Latin-script
@@ -13,38 +13,42 @@
  * number of units. Count penalties are scaled by density over `D = max(units, 40)`, so a long
  * prompt is not punished for being long.
  *
- * Two kinds of prompt are told apart:
- * - **instruction prompts** (system messages, completion templates, app pre-prompts, classifier,
- *   extractor and agent instructions) must say who the model is, what to do and what to return;
- * - **user / assistant messages** are the request or a prefill: never asked for a role, a task or
- *   an output format, and never "too short".
- * An instruction prompt that is a **variable carrier** (at least one variable and fewer than 8
- * units of its own text, e.g. `{{#1.role_def#}}`) gets its content at run time: it is not judged
- * on role, task, output format, length or specificity either.
+ * What is judged depends on the prompt:
+ * - **Instruction prompts** (system messages, completion templates, app pre-prompts, classifier,
+ *   extractor and agent instructions) must be long enough to act on and say what to do, what to
+ *   return, who the model is, with concrete constraints and an example.
+ * - A **variable carrier** (at least one variable and under 8 units of its own text, e.g.
+ *   `{{#1.role_def#}}`) gets its content at run time: it is not judged on any of that.
+ * - **User / assistant messages** are the request or a prefill and are not judged on it either,
+ *   except that a user message of 25+ units is a request that must state its task, output
+ *   format, constraints and (from 40 units) an example — but never a role, never "too short".
  *
- * | term (issue kind)                 | dimension  | points                                                        |
- * |-----------------------------------|------------|---------------------------------------------------------------|
- * | vague-term                        | clarity    | min(30, 400 × vague or hedging words / D)                     |
- * | long-sentence                     | clarity    | min(25, Σ per sentence over 40 units: 4 + min(8, (units − 40) / 5)) |
- * | too-short (instruction)           | clarity    | under 6 units 45, under 12 units 30, under 25 units 15         |
- * | no-constraints (instruction, 60+) | clarity    | 10 when no limit, rule, number, example or list is given      |
- * | redundant-phrase                  | efficiency | min(30, 300 × filler phrases / D)                              |
- * | duplicate-line, repeated-instruction | efficiency | min(30, 8 × repeats)                                       |
- * | excess-blank-lines                | efficiency | min(10, 2 × runs of 2+ blank lines, or blank lines at the start) |
- * | trailing-whitespace               | efficiency | min(5, 1 × lines)                                              |
- * | too-long                          | efficiency | min(20, (units − 1000) / 50) over 1000 units                   |
- * | unbalanced-code-fence             | structure  | 25 each (not for assistant messages, where it is a prefill)    |
- * | missing-task (instruction)        | structure  | 20                                                            |
- * | missing-output-format (instruction) | structure | 15                                                           |
- * | missing-role (instruction, 25+ units) | structure | 15                                                          |
- * | wall-of-text (40+ units)          | structure  | min(30, 15 × lines of 120+ units)                              |
- * | missing-structure                 | structure  | 10 (60–119 units) or 20 (120+ units) with fewer than 2 sections and fewer than 2 list items |
+ * | issue kind (when)                              | dimension  | points                                   |
+ * |------------------------------------------------|------------|------------------------------------------|
+ * | vague-term                                     | clarity    | min(30, 600 × vague or hedging words / D) |
+ * | long-sentence                                  | clarity    | min(25, Σ per sentence over 40 units of 4 + min(8, (units − 40) / 5)) |
+ * | too-short (instruction)                        | clarity    | 60 under 6 units, 40 under 12, 20 under 25 |
+ * | no-constraints (instruction, 25+ units)        | clarity    | 15: no limit, rule, number or list        |
+ * | no-examples (instruction, 40+ units)           | clarity    | 15: no example, sample or code block      |
+ * | redundant-phrase                               | efficiency | min(30, 300 × filler phrases / D)         |
+ * | duplicate-line, repeated-instruction           | efficiency | min(30, 8 × repeats)                      |
+ * | excess-blank-lines                             | efficiency | min(10, 2 × runs of 2+ blank lines or blank lines at the start) |
+ * | trailing-whitespace                            | efficiency | min(5, 1 × lines)                         |
+ * | too-long (1000+ units)                         | efficiency | min(20, (units − 1000) / 50)              |
+ * | unbalanced-code-fence (not assistant prefills) | structure  | 25 each                                   |
+ * | missing-task (instruction)                     | structure  | 25                                        |
+ * | missing-output-format (instruction)            | structure  | 25                                        |
+ * | missing-role (instruction, 12+ units, not user)| structure  | 25                                        |
+ * | wall-of-text (40+ units)                       | structure  | min(30, 15 × lines of 120+ units)         |
+ * | missing-structure (40+ units)                  | structure  | 15 (40–119 units) or 25 (120+ units)      |
  *
- * A *section* is a markdown header, a short label line ending with ":" / "：" ("Theme: {{x}}",
- * "要求如下："), or a line opening an XML-style tag (`<context>`).
+ * A prompt is *structured* with 2+ sections — markdown headers, short label lines ending in
+ * ":" / "：" ("Theme: {{x}}", "要求如下："), or lines opening an XML-style tag (`<context>`) —
+ * or, under 120 units, with 2+ list items.
  *
  * Each dimension = 100 − its points, clamped to 0–100.
- * **Overall** = 0.4 × clarity + 0.2 × efficiency + 0.4 × structure.
+ * **Overall** = 0.45 × clarity + 0.1 × efficiency + 0.45 × structure (efficiency is weighted low:
+ * filler and whitespace cost tokens, not quality).
  * An empty (or whitespace-only) prompt scores 0 everywhere (issue `empty-prompt`).
  */
 
