@@ -3,13 +3,15 @@ import { findVariables } from '../dsl/variables';
 import { FILLER_PHRASES, VAGUE_TERMS } from './lexicon';
 import { findLexMatches } from './match';
 import {
+  CARRIER_UNITS,
+  USER_REQUEST_UNITS,
   computeScores,
-  LONG_PROMPT_UNITS,
+  LONG_SECTION_UNITS,
   LONG_SENTENCE_UNITS,
   MIN_STRUCTURED_UNITS,
-  SECTION_UNITS,
-  unstructuredPenalty,
+  scoreBreakdown,
   WALL_UNITS,
+  type Penalty,
   type ScoreStats,
 } from './scorer';
 import { buildModel, detectLanguage, estimateTokens, sentenceSpans, trailingSpaceFixable, wordUnits, type TextModel } from './text';
@@ -22,15 +24,39 @@ const STRUCTURE = ['structure_focus', 'auto'];
 const ROLE_RE =
   /\b(?:you are|you're|act as|acting as|your role|role|persona)\b|你是|您是|作为一[位名个]|扮演|角色|身份|あなたは|として振る舞|役割/i;
 const TASK_RE =
-  /\b(?:task|your job|please|translate|summari[sz]e|write|generate|create|answer|respond|reply|extract|classify|analy[sz]e|explain|list|rewrite|check|review|help|follow|use|provide|identify|determine|convert|return|give|make|do not|don't|never|always)\b|任务|请|帮|根据|需要|生成|编写|写|翻译|回答|回复|输出|提取|分类|分析|总结|判断|检查|给出|使用|调用|不要|ください|タスク|作成|翻訳|回答|要約|抽出|して/i;
+  /\b(?:task|your job|please|translate|summari[sz]e|write|generate|create|answer|respond|reply|extract|classify|analy[sz]e|explain|list|rewrite|check|review|help|follow|use|provide|identify|determine|convert|return|give|make|read|edit|fix|correct|improve|send|draft|compose|plan|suggest|recommend|compare|evaluate|rate|score|find|search|calculate|solve|describe|tell|ask|speak|talk|do not|don't|never|always)\b|任务|请|帮|根据|需要|生成|编写|写|翻译|回答|回复|输出|提取|分类|分析|总结|判断|检查|给出|使用|调用|不要|ください|タスク|作成|翻訳|回答|要約|抽出|して/i;
+/**
+ * An output format is stated: a named format, a shape (list, table, sections), a length, or an
+ * example of the answer. "answer" or "reply" alone are tasks, not formats.
+ */
 const OUTPUT_RE =
-  /\b(?:output|format|formatted|respond in|reply in|answer in|return|json|markdown|yaml|xml|table|bullet|words|characters|sentences|response|example)\b|输出|格式|返回|json|markdown|表格|字数|不超过|示例|回复|出力|フォーマット|形式|文字|例/i;
+  /\b(?:output|outputs|format|formatted|formatting|respond (?:in|with|only)|reply (?:in|with|only)|answer (?:in|with|only)|write (?:in|it in)|return(?:s|ing)?|json|markdown|yaml|xml|csv|html|table|bullet|bullets|bulleted|numbered|list of|plain text|headings?|sections?|words|sentences|paragraphs|characters|lines|in (?:english|chinese|japanese|the same language)|example (?:output|answer|response)|(?:output|answer|response) example|template)\b|输出|格式|返回|json|markdown|表格|列表|分点|条目|段落|字数|不超过|字以内|以内|\d+\s*[个字句段条点]|示例|模板|标题|用中文|用英文|出力|フォーマット|形式|箇条書き|文字以内|テンプレート/i;
+
+const CONSTRAINT_RE =
+  /\b(?:must|never|do not|don't|only|at most|at least|no more than|exactly|always|avoid|limit|without|maximum|minimum|strictly|e\.g\.|for example|for instance|example)\b|\d|不要|不能|不得|必须|务必|确保|只[能需要用]|仅|禁止|避免|不超过|至少|最多|切勿|严格|例如|比如|示例|如下|しないで|必ず|のみ|以内|禁止|例えば|[０-９]/i;
+const EXAMPLE_RE =
+  /\b(?:e\.g\.|for example|for instance|such as|example|examples|sample|like this|as follows)\b|示例|例如|比如|举例|例子|范例|样例|案例|例句|如下|例えば|例：|例:|サンプル|以下の(?:よう|通り)/i;
+/** A line opening an XML-style tag used as a section delimiter: `<context>`, `<example id="1">`. */
+const XML_TAG_LINE = /^\s*<[A-Za-z][\w-]*(?:\s[^>]*)?>/;
 
 /**
  * Scores and issues of one prompt. Pure, deterministic and fast (a few hundred microseconds on
  * the largest corpus prompt); never throws on any string. See scorer.ts for the scoring model.
  */
 export function analyzePrompt(input: AnalysisInput): Analysis {
+  return explainPrompt(input).analysis;
+}
+
+/** The analysis together with the measures it was scored from and every penalty term that cost points. */
+export interface Explained {
+  analysis: Analysis;
+  /** null for an empty prompt (it scores 0 with the single issue `empty-prompt`). */
+  stats: ScoreStats | null;
+  penalties: Penalty[];
+}
+
+/** Like analyzePrompt, plus the penalty breakdown: Σ points per dimension = 100 − its score (before clamping). */
+export function explainPrompt(input: AnalysisInput): Explained {
   const text = typeof input.text === 'string' ? input.text : '';
   const model = buildModel(text);
   const language: Language = detectLanguage(model.masked);
@@ -42,28 +68,32 @@ export function analyzePrompt(input: AnalysisInput): Analysis {
   };
   if (text.trim() === '') {
     return {
-      overall: 0,
-      clarity: 0,
-      efficiency: 0,
-      structure: 0,
-      issues: [
-        {
-          kind: 'empty-prompt',
-          severity: 'error',
-          message: 'The prompt is empty: the model gets no instruction at all.',
-          start: 0,
-          end: text.length,
-          suggestion: 'Write what the model should do, for whom, and in which format it should answer.',
-          fixedBy: [],
-        },
-      ],
-      ...base,
+      analysis: {
+        overall: 0,
+        clarity: 0,
+        efficiency: 0,
+        structure: 0,
+        issues: [
+          {
+            kind: 'empty-prompt',
+            severity: 'error',
+            message: 'The prompt is empty: the model gets no instruction at all.',
+            start: 0,
+            end: text.length,
+            suggestion: 'Write what the model should do, for whom, and in which format it should answer.',
+            fixedBy: [],
+          },
+        ],
+        ...base,
+      },
+      stats: null,
+      penalties: [],
     };
   }
   const { issues, stats } = detect(model, language, input.role ?? null);
   const scores = computeScores(stats);
   issues.sort((a, b) => a.start - b.start || a.end - b.end || a.kind.localeCompare(b.kind));
-  return { ...scores, issues, ...base };
+  return { analysis: { ...scores, issues, ...base }, stats, penalties: scoreBreakdown(stats) };
 }
 
 function detect(model: TextModel, language: Language, role: PromptRole): { issues: PromptIssue[]; stats: ScoreStats } {
@@ -234,48 +264,17 @@ function detect(model: TextModel, language: Language, role: PromptRole): { issue
 
   // Sections.
   const sectionText = prose.map((l) => l.masked).join('\n');
-  const headers = prose.filter((l) => l.header).length;
+  const sections = prose.filter((l) => l.header || isLabelLine(l.masked) || XML_TAG_LINE.test(l.text)).length;
   const listItems = prose.filter((l) => l.listMarker !== '').length;
-  const instructionPrompt = role !== 'user' && role !== 'assistant';
-  const checkRole = instructionPrompt && units >= SECTION_UNITS;
-  const checkTask = instructionPrompt;
-  const checkOutput = instructionPrompt && units >= SECTION_UNITS;
+  const instruction = role !== 'user' && role !== 'assistant';
+  const carrier = model.variableCount > 0 && units < CARRIER_UNITS;
   const hasRole = ROLE_RE.test(sectionText);
   const hasTask = TASK_RE.test(sectionText);
   const hasOutput = OUTPUT_RE.test(sectionText);
+  const hasConstraints = listItems >= 2 || CONSTRAINT_RE.test(sectionText);
+  const hasExamples = model.fences.length > 0 || EXAMPLE_RE.test(sectionText);
+  const userRequest = role === 'user' && units >= USER_REQUEST_UNITS;
   const firstEnd = lines[0].end;
-  if (units >= MIN_STRUCTURED_UNITS) {
-    if (checkRole && !hasRole)
-      issues.push({
-        kind: 'missing-role',
-        severity: 'info',
-        message: 'No role is stated: the model does not know whose voice and expertise to use.',
-        start: 0,
-        end: firstEnd,
-        suggestion: cjk ? '开头加一句角色，例如“你是一名……”。' : 'Start with a role, e.g. "You are a …".',
-        fixedBy: [],
-      });
-    if (checkTask && !hasTask)
-      issues.push({
-        kind: 'missing-task',
-        severity: 'warning',
-        message: 'No task or instruction is recognisable.',
-        start: 0,
-        end: firstEnd,
-        suggestion: cjk ? '用一句祈使句写清要做什么。' : 'State the task as an imperative sentence.',
-        fixedBy: [],
-      });
-    if (checkOutput && !hasOutput)
-      issues.push({
-        kind: 'missing-output-format',
-        severity: 'info',
-        message: 'No output format is stated.',
-        start: 0,
-        end: firstEnd,
-        suggestion: cjk ? '说明输出格式：结构、长度、语言。' : 'Say what the answer must look like: structure, length, language.',
-        fixedBy: [],
-      });
-  }
   let wallParagraphs = 0;
   if (units >= MIN_STRUCTURED_UNITS) {
     for (const l of prose) {
@@ -294,48 +293,109 @@ function detect(model: TextModel, language: Language, role: PromptRole): { issue
         });
       }
     }
-    if (headers === 0 && listItems < 2 && unstructuredPenalty(units) > 0)
-      issues.push({
-        kind: 'missing-structure',
-        severity: units >= 150 ? 'warning' : 'info',
-        message: 'A longer prompt with no sections or lists.',
-        start: 0,
-        end: firstEnd,
-        suggestion: cjk ? '按“## 角色 / ## 任务 / ## 约束 / ## 输出格式”分节。' : 'Split it into sections: ## Role, ## Task, ## Constraints, ## Output format.',
-        fixedBy: STRUCTURE,
-      });
   }
-  if (units > LONG_PROMPT_UNITS)
-    issues.push({
-      kind: 'too-long',
-      severity: 'warning',
-      message: `About ${Math.round(units)} words: very long prompts dilute the important instructions.`,
-      start: 0,
-      end: text.length,
-      suggestion: 'Move reference material to variables or knowledge retrieval and keep the instructions short.',
-      fixedBy: [],
-    });
-
-  return {
-    issues,
-    stats: {
-      units,
-      vague: vague.length,
-      longSentenceUnits,
-      filler: filler.length,
-      repeated,
-      blankRuns,
-      trailingSpaceLines,
-      unbalancedFences,
-      checkRole,
-      checkTask,
-      checkOutput,
-      hasRole,
-      hasTask,
-      hasOutput,
-      wallParagraphs,
-      headers,
-      listItems,
-    },
+  const stats: ScoreStats = {
+    units,
+    vague: vague.length,
+    longSentenceUnits,
+    filler: filler.length,
+    repeated,
+    blankRuns,
+    trailingSpaceLines,
+    unbalancedFences,
+    instruction,
+    carrier,
+    hasRole,
+    hasTask,
+    hasOutput,
+    hasConstraints,
+    hasExamples,
+    userRequest,
+    wallParagraphs,
+    sections,
+    listItems,
   };
+  // Whole-prompt issues: exactly the terms of the model that cost points.
+  const whole = (kind: string, severity: PromptIssue['severity'], message: string, suggestion: string, fixedBy: string[] = []): void => {
+    issues.push({ kind, severity, message, start: 0, end: kind === 'too-short' || kind === 'too-long' ? text.length : firstEnd, suggestion, fixedBy });
+  };
+  for (const p of scoreBreakdown(stats)) {
+    switch (p.term) {
+      case 'too-short':
+        whole(
+          'too-short',
+          units < 12 ? 'warning' : 'info',
+          `Only about ${Math.round(units)} words: too short to be actionable; the model has to guess the task, the audience and the expected answer.`,
+          cjk ? '写清要做什么、面向谁、依据什么、输出什么格式，必要时给一个示例。' : 'Say what to do, for whom, from which input, and what the answer must look like; add an example if you can.',
+        );
+        break;
+      case 'no-constraints':
+        whole(
+          'no-constraints',
+          'info',
+          'No concrete constraint is given: no limit, rule, number, example or list.',
+          cjk ? '加上具体要求：字数或条数、必须/不要做什么，或一个示例。' : 'Add concrete constraints: a length or count, what must or must not be done, or an example.',
+        );
+        break;
+      case 'no-examples':
+        whole(
+          'no-examples',
+          'info',
+          'No example is given: an example of the input or of the expected answer is the most reliable way to pin the task down.',
+          cjk ? '加一个示例：一段输入和期望的输出。' : 'Add an example: a sample input and the answer you expect for it.',
+        );
+        break;
+      case 'missing-role':
+        whole(
+          'missing-role',
+          'info',
+          'No role is stated: the model does not know whose voice and expertise to use.',
+          cjk ? '开头加一句角色，例如“你是一名……”。' : 'Start with a role, e.g. "You are a …".',
+        );
+        break;
+      case 'missing-task':
+        whole(
+          'missing-task',
+          'warning',
+          'No task or instruction is recognisable.',
+          cjk ? '用一句祈使句写清要做什么。' : 'State the task as an imperative sentence.',
+        );
+        break;
+      case 'missing-output-format':
+        whole(
+          'missing-output-format',
+          'info',
+          'No output format is stated.',
+          cjk ? '说明输出格式：结构、长度、语言。' : 'Say what the answer must look like: structure, length, language.',
+        );
+        break;
+      case 'missing-structure':
+        whole(
+          'missing-structure',
+          units >= LONG_SECTION_UNITS ? 'warning' : 'info',
+          'A longer prompt with no sections or lists.',
+          cjk ? '按“## 角色 / ## 任务 / ## 约束 / ## 输出格式”分节。' : 'Split it into sections: ## Role, ## Task, ## Constraints, ## Output format.',
+          STRUCTURE,
+        );
+        break;
+      case 'too-long':
+        whole(
+          'too-long',
+          'warning',
+          `About ${Math.round(units)} words: very long prompts dilute the important instructions.`,
+          'Move reference material to variables or knowledge retrieval and keep the instructions short.',
+        );
+        break;
+      default:
+        break;
+    }
+  }
+
+  return { issues, stats };
+}
+
+/** A short label line that opens a section: "Theme:", "要求如下：" (the value may be a variable). */
+function isLabelLine(masked: string): boolean {
+  const t = masked.trim();
+  return (t.endsWith(':') || t.endsWith('：')) && wordUnits(t) <= 8 && wordUnits(t) > 0;
 }

@@ -118,7 +118,7 @@ describe('analyzePrompt', () => {
     assert.equal(a.issues.filter((i) => i.kind === 'long-sentence').length, 1);
     const en = analyzePrompt({ text: 'Please note that you should maybe write some things, etc.' });
     assert.deepEqual(
-      en.issues.map((i) => i.kind),
+      en.issues.filter((i) => i.kind === 'redundant-phrase' || i.kind === 'vague-term').map((i) => i.kind),
       ['redundant-phrase', 'vague-term', 'vague-term', 'vague-term', 'vague-term'],
     );
   });
@@ -158,14 +158,25 @@ describe('analyzePrompt', () => {
   it('scores follow the documented model', () => {
     const base = {
       units: 100, vague: 0, longSentenceUnits: [], filler: 0, repeated: 0, blankRuns: 0, trailingSpaceLines: 0,
-      unbalancedFences: 0, checkRole: true, checkTask: true, checkOutput: true, hasRole: true, hasTask: true,
-      hasOutput: true, wallParagraphs: 0, headers: 1, listItems: 0,
+      unbalancedFences: 0, instruction: true, carrier: false, hasRole: true, hasTask: true, hasOutput: true,
+      hasConstraints: true, hasExamples: true, userRequest: false, wallParagraphs: 0, sections: 2, listItems: 0,
     };
     assert.deepEqual(computeScores(base), { overall: 100, clarity: 100, efficiency: 100, structure: 100 });
-    assert.equal(computeScores({ ...base, vague: 2 }).clarity, 95); // 250 × 2 / 100
+    assert.equal(computeScores({ ...base, vague: 2 }).clarity, 88); // 600 × 2 / 100
     assert.equal(computeScores({ ...base, longSentenceUnits: [50] }).clarity, 94); // 4 + 10 / 5
     assert.equal(computeScores({ ...base, repeated: 5 }).efficiency, 70); // capped at 30
-    assert.equal(computeScores({ ...base, hasRole: false, hasOutput: false, headers: 0 }).structure, 74); // 10 + 8 + 8
+    assert.equal(computeScores({ ...base, hasRole: false, hasOutput: false, sections: 0 }).structure, 35); // 25 + 25 + 15 (40–119 units)
+    assert.equal(computeScores({ ...base, hasConstraints: false, hasExamples: false }).clarity, 70); // 15 + 15
+    // Too short, scaled by shortness: 60 / 40 / 20 points under 6 / 12 / 25 units.
+    assert.deepEqual([3, 8, 20, 30].map((units) => computeScores({ ...base, units }).clarity), [40, 60, 80, 100]);
+    // A variable carrier and a user / assistant message are not judged as instructions.
+    const bare = { ...base, units: 3, hasRole: false, hasTask: false, hasOutput: false, sections: 0 };
+    assert.equal(computeScores({ ...bare, carrier: true }).overall, 100);
+    assert.equal(computeScores({ ...bare, instruction: false }).overall, 100);
+    assert.equal(computeScores({ ...bare, vague: 1, instruction: false }).clarity, 85); // 600 × 1 / 40
+    // Overall is the documented weighted mean.
+    const s = computeScores({ ...base, vague: 2, repeated: 1, hasOutput: false });
+    assert.equal(s.overall, Math.round((WEIGHTS.clarity * s.clarity + WEIGHTS.efficiency * s.efficiency + WEIGHTS.structure * s.structure) * 10) / 10);
   });
 
   it('analyses the largest corpus prompt in well under 5 ms', () => {

@@ -9,15 +9,21 @@ import { addSectionHeaders, chain, hasHeaders, newResult, splitInlineLists, spli
  * For an unstructured prompt of SECTION_UNITS+ words: inline numbered sequences become one item
  * per line, walls of text one sentence per line, and section headers (## Role / ## Task /
  * ## Constraints / ## Output format, or 角色/任务/约束/输出格式, 役割/タスク/制約/出力形式) are
- * inserted on their own lines. A prompt that already has a markdown header is left alone.
+ * inserted on their own lines. A prompt that already has a markdown header keeps its sections: only
+ * its walls of text are broken into one sentence per line.
  */
 export function structureTransform(text: string): EditResult {
   return toFixpoint(text, (t) => {
-    if (hasHeaders(t)) return newResult(t);
     const m = buildModel(t);
     if (wordUnits(m.lines.filter((l) => !l.block).map((l) => l.masked).join('\n')) < SECTION_UNITS) return newResult(t);
     // Only when the analysis sees a structure problem this strategy can fix.
-    if (!analyzePrompt({ text: t }).issues.some((i) => i.kind === 'missing-structure' || i.kind === 'wall-of-text')) return newResult(t);
+    const kinds = new Set(analyzePrompt({ text: t }).issues.map((i) => i.kind));
+    const wall = kinds.has('wall-of-text');
+    if (hasHeaders(t)) {
+      // A structured prompt keeps its sections; only its walls of text are broken into lines.
+      return wall ? splitWallLines(t) : newResult(t);
+    }
+    if (!kinds.has('missing-structure') && !wall) return newResult(t);
     const a = splitInlineLists(t);
     chain(a, splitWallLines(a.text));
     return chain(a, addSectionHeaders(a.text));
