@@ -79,7 +79,10 @@ export function renderJinja(text: string, vars: Record<string, string>, where: {
 function renderOne(text: string, edition: 'basic' | 'jinja2' | undefined, example: Example, promptId: string, referenced: Set<string>): string {
   for (const m of text.matchAll(DIFY_VAR_RE)) referenced.add((m[1] ?? m[2] ?? m[3] ?? '').trim());
   if (edition === 'jinja2') {
-    for (const m of text.matchAll(/\{\{-?\s*([A-Za-z_][\w.]*)/g)) referenced.add(m[1]!);
+    // Any variable whose name appears in an expression or statement counts as referenced.
+    const code = [...text.matchAll(/\{\{([\s\S]*?)\}\}|\{%([\s\S]*?)%\}/g)].map((m) => m[1] ?? m[2] ?? '').join(' ');
+    const idents = new Set(code.match(/[A-Za-z_][\w.]*/g) ?? []);
+    for (const k of Object.keys(example.vars)) if (idents.has(k) || idents.has(k.split('.')[0]!) || [...idents].some((i) => i.startsWith(`${k}.`))) referenced.add(k);
     return renderJinja(text, example.vars, { promptId, exampleId: example.id });
   }
   return substituteVariables(text, example.vars);
