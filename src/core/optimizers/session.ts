@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { EngineEvent } from '../engine/events';
 import { CancelledError, isAbortError, isOptimizerError, toOptimizerError } from '../errors';
 import { runExample, meanScore } from '../evaluation/run';
@@ -37,6 +38,8 @@ export class OptimizationSession {
     readonly signal: AbortSignal | undefined,
   ) {
     this.now = ctx.now ?? Date.now;
+    // Every concurrent example and LLM call listens to the run's signal.
+    if (signal) setMaxListeners(0, signal);
     this.tracker = new MetricsTracker(this.now);
     this.store = ctx.store ?? RunStore.memory(ctx.runId);
     this.limit = createLimiter(ctx.concurrency ?? 4);

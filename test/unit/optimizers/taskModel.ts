@@ -16,7 +16,7 @@
  *   - first round ("Current instruction:"), proposal j → the instruction + PHRASES[j-1];
  *   - later rounds → the best-scored attempt + a phrase seen in another attempt (j-th choice).
  */
-import type { ParsedChatRequest, ScriptedReply } from '../../support/fakeOpenAI';
+import type { HandlerContext, ParsedChatRequest, ScriptedReply } from '../../support/fakeOpenAI';
 
 export const PHRASES = ['Answer with one word.', 'Use the label neutral for mixed reviews.', 'Be concise.', 'Think about the tone.'];
 export const BEST_MARKERS = ['one word', 'neutral for mixed'];
@@ -85,7 +85,7 @@ function proposerAnswer(req: ParsedChatRequest): string {
 }
 
 /** The fake server handler: proposer or task model by the request's system prompt. */
-export function scriptedHandler(req: ParsedChatRequest): ScriptedReply {
+export function scriptedHandler(req: ParsedChatRequest, _ctx?: HandlerContext): ScriptedReply {
   const system = req.messages.find((m) => m.role === 'system')?.content ?? '';
   if (system.includes('instruction optimizer')) return { content: proposerAnswer(req) };
   return { content: taskAnswer(req) };
