@@ -89,7 +89,9 @@ export type StorageErrorCode =
   | 'STORAGE_LOCK_TIMEOUT'
   | 'STORAGE_IO'
   | 'STORAGE_INVALID_ID'
-  | 'STORAGE_READ_ONLY';
+  | 'STORAGE_READ_ONLY'
+  | 'STORAGE_INVALID_INPUT'
+  | 'STORAGE_CLOSED';
 
 export class StorageError extends OptimizerError {
   declare readonly code: StorageErrorCode;

@@ -86,6 +86,9 @@ export interface OptimizeOptions {
   force?: boolean;
 }
 
+/** LLM answers that are refused as candidates (the strategy stops; the prompt goes on). Other errors fail the prompt. */
+const CANDIDATE_FAULTS = new Set(['LLM_REJECTED_CANDIDATE', 'LLM_BAD_RESPONSE', 'LLM_TRUNCATED']);
+
 const ZERO_COST: StrategyCost = { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
 
 function addCost(a: StrategyCost, b?: StrategyCost): StrategyCost {
@@ -256,7 +259,8 @@ export class OptimizationEngine {
         const err = toOptimizerError(e);
         if (err instanceof CancelledError || opts.signal?.aborted) throw new CancelledError();
         // A refused candidate (variables changed, truncated, bad answer) ends this strategy, not the prompt.
-        if (err.family === 'llm' && err.code !== 'LLM_BUDGET_EXCEEDED' && err.code !== 'LLM_NO_KEY') {
+        if (CANDIDATE_FAULTS.has(err.code)) {
+          cost = addCost(cost, (err as { cost?: StrategyCost }).cost);
           candidates.push({ strategy: strategy.name, iteration, kept: false, reason: err.message });
           this.emit({ type: 'candidate_evaluated', ...base, iteration, time: this.now(), kept: false, reason: err.message });
           break;

@@ -1,0 +1,138 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const fsyncAsync = promisify(fs.fsync);
+
+/**
+ * Small-file I/O for the version store.
+ *
+ * Why not `util/atomicWrite` as is: the store writes small files (~1–10 KB) on a hot path, and
+ * each `fs.promises` call is a thread-pool round trip (~20–50 µs). Here the cheap syscalls (open,
+ * write, link, close) run synchronously (microseconds, never waiting for the disk) and only the
+ * fsyncs, which wait for the device, run on the thread pool so the event loop stays free. The
+ * sequence is the same (temp file, fsync, publish, fsync directory); publishing a *new* version
+ * uses link(2), which, unlike rename, refuses to replace an existing file, so a number can never
+ * be silently reused even if two writers ever raced.
+ */
+
+export const HOST = os.hostname();
+
+/** Temp files are `<pid>-<random>.tmp` inside the store's tmp dir, so leftovers can be attributed. */
+export function tempName(tmpDir: string): string {
+  return path.join(tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+}
+
+export function pidOfTempName(name: string): number | undefined {
+  const m = /^(\d+)-[0-9a-f]+\.tmp$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Writes `data` to a fresh temp file and fsyncs it (when durable). Returns the temp path. */
+export async function writeTemp(tmpDir: string, data: string, durable: boolean): Promise<string> {
+  const tmp = tempName(tmpDir);
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    fs.writeSync(fd, data);
+    if (durable) await fsyncAsync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    rmQuiet(tmp);
+    throw e;
+  }
+  fs.closeSync(fd);
+  return tmp;
+}
+
+/** Publishes `tmp` as `file` only if `file` does not exist. Returns false (and removes tmp) if it does. */
+export function publishNew(tmp: string, file: string): boolean {
+  try {
+    fs.linkSync(tmp, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      rmQuiet(tmp);
+      return false;
+    }
+    if ((e as NodeJS.ErrnoException).code === 'EPERM' || (e as NodeJS.ErrnoException).code === 'ENOTSUP') {
+      // File systems without hard links: fall back to an existence check then rename (we hold the lock).
+      if (fs.existsSync(file)) {
+        rmQuiet(tmp);
+        return false;
+      }
+      fs.renameSync(tmp, file);
+      return true;
+    }
+    rmQuiet(tmp);
+    throw e;
+  }
+  rmQuiet(tmp);
+  return true;
+}
+
+/** Replaces `file` by `tmp` atomically. */
+export function publishReplace(tmp: string, file: string): void {
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    rmQuiet(tmp);
+    throw e;
+  }
+}
+
+/** fsync a directory so a create/rename/unlink inside it is durable. No-op where refused (Windows). */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    await fsyncAsync(fd);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw e;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+export function rmQuiet(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** True when a process with this pid exists on this host (EPERM means it exists but is not ours). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function statOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+export function readdirOrEmpty(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw e;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,159 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { StorageError } from '../errors';
+import { HOST, pidAlive, rmQuiet, sleep, tempName } from './fsutil';
+
+const lockInfoSchema = z.object({
+  pid: z.number().int(),
+  host: z.string(),
+  time: z.number(),
+  token: z.string(),
+  workflow: z.string(),
+  promptId: z.string(),
+});
+
+/** Content of a lock file: who holds it, since when, and for which prompt (so a recoverer can repair it). */
+export type LockInfo = z.infer<typeof lockInfoSchema>;
+
+export interface LockOptions {
+  timeoutMs: number;
+  staleMs: number;
+  onWarning: (msg: string) => void;
+}
+
+/** A held lock. `recovered` is true when it was taken over from a dead or stale owner. */
+export interface HeldLock {
+  readonly recovered: boolean;
+  readonly previousOwner?: LockInfo;
+  release(): void;
+}
+
+/** Reads a lock file; undefined when missing or unreadable. */
+export function readLockInfo(file: string): LockInfo | undefined {
+  try {
+    const r = lockInfoSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the owner of `info` is gone (dead pid on this host) or the lock is older than `staleMs`. */
+export function isStale(info: LockInfo | undefined, fileMtimeMs: number, staleMs: number): boolean {
+  const now = Date.now();
+  if (!info) return now - fileMtimeMs > Math.min(staleMs, 2000);
+  if (info.host === HOST && !pidAlive(info.pid)) return true;
+  return now - info.time > staleMs;
+}
+
+/**
+ * Cross-process exclusive lock on one file, robust to crashes.
+ *
+ * Acquire = write the owner record to a temp file and hard-link it to the lock path: link(2) is
+ * atomic and fails if the lock exists, so the lock file is never seen half-written. A lock whose
+ * owner pid is dead (same host) or that is older than `staleMs` is moved aside (rename, so only
+ * one process wins) and the taker is told `recovered`, so it can repair what the dead owner left.
+ */
+export async function acquireLock(
+  lockFile: string,
+  tmpDir: string,
+  owner: { workflow: string; promptId: string },
+  opts: LockOptions,
+): Promise<HeldLock> {
+  const start = Date.now();
+  let delay = 1;
+  let recovered = false;
+  let previousOwner: LockInfo | undefined;
+  for (;;) {
+    const info: LockInfo = {
+      pid: process.pid,
+      host: HOST,
+      time: Date.now(),
+      token: randomBytes(8).toString('hex'),
+      workflow: owner.workflow,
+      promptId: owner.promptId,
+    };
+    const tmp = tempName(tmpDir);
+    fs.writeFileSync(tmp, JSON.stringify(info), { flag: 'wx' });
+    let got = false;
+    try {
+      fs.linkSync(tmp, lockFile);
+      got = true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+      else if (code === 'EPERM' || code === 'ENOTSUP') {
+        // No hard links here: O_EXCL create, then write (a reader may briefly see it empty: treated as young).
+        try {
+          fs.writeFileSync(lockFile, JSON.stringify(info), { flag: 'wx' });
+          got = true;
+        } catch (e2) {
+          if ((e2 as NodeJS.ErrnoException).code !== 'EEXIST') throw e2;
+        }
+      } else if (code !== 'EEXIST') {
+        rmQuiet(tmp);
+        throw e;
+      }
+    } finally {
+      rmQuiet(tmp);
+    }
+    if (got) {
+      const token = info.token;
+      return {
+        recovered,
+        previousOwner,
+        release: () => {
+          const now = readLockInfo(lockFile);
+          if (now && now.token !== token) {
+            opts.onWarning(`The lock ${lockFile} was taken over by pid ${now.pid} while this process (pid ${process.pid}) held it; it was held too long.`);
+            return;
+          }
+          rmQuiet(lockFile);
+        },
+      };
+    }
+    // Held by someone: stale?
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(lockFile);
+    } catch {
+      continue; // released meanwhile
+    }
+    const holder = readLockInfo(lockFile);
+    if (isStale(holder, st.mtimeMs, opts.staleMs)) {
+      const aside = tempName(tmpDir);
+      try {
+        fs.renameSync(lockFile, aside);
+      } catch {
+        continue; // someone else broke it first
+      }
+      const moved = readLockInfo(aside);
+      if (holder && moved && moved.token !== holder.token) {
+        // We moved a fresh lock taken between our read and rename: put it back.
+        try {
+          fs.linkSync(aside, lockFile);
+        } catch {
+          /* the lock was taken again; the owner will notice at release */
+        }
+        rmQuiet(aside);
+        continue;
+      }
+      rmQuiet(aside);
+      recovered = true;
+      previousOwner = holder;
+      continue;
+    }
+    if (Date.now() - start > opts.timeoutMs) {
+      const who = holder ? `pid ${holder.pid} on ${holder.host} since ${new Date(holder.time).toISOString()}` : 'an unknown process';
+      throw new StorageError(
+        'STORAGE_LOCK_TIMEOUT',
+        `Timed out after ${opts.timeoutMs} ms waiting for the lock ${lockFile}, held by ${who}.`,
+        { file: lockFile, promptId: owner.promptId },
+      );
+    }
+    await sleep(delay + Math.random() * delay);
+    delay = Math.min(delay * 2, 16);
+  }
+}

@@ -1,0 +1,847 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { createTwoFilesPatch, diffLines } from 'diff';
+import { StorageError, isOptimizerError } from '../errors';
+import { deepFreeze } from './freeze';
+import {
+  fsyncDir,
+  pidAlive,
+  pidOfTempName,
+  publishNew,
+  publishReplace,
+  readdirOrEmpty,
+  rmQuiet,
+  statOrUndefined,
+  writeTemp,
+} from './fsutil';
+import { acquireLock, isStale, readLockInfo, type HeldLock } from './lock';
+import { assertValidId, decodeName, encodeName } from './names';
+import { PromptIndex, entryLine, followLog, type IndexedVersion } from './promptIndex';
+import { SCHEMA_VERSION, versionFileSchema, type IndexEntry, type VersionFile } from './schema';
+import { bumpFor, compareVersions, isVersion, nextVersion } from './semver';
+import type {
+  CacheStats,
+  CompareResult,
+  ListOptions,
+  PromptVersion,
+  SaveVersionInput,
+  ScoreDelta,
+  Scores,
+  VersionStatus,
+  VersionStoreOptions,
+} from './types';
+
+const VERSION_FILE = /^(\d+\.\d+\.\d+)\.json$/;
+const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
+
+/** `.optimizer/.gitignore`: local caches stay out of git; versions/, datasets/ and config.yaml are committed. */
+export const OPTIMIZER_GITIGNORE = [
+  '# Written by Prompt Optimizer. Local, rebuildable data: never commit it.',
+  '# Keep versions/, datasets/ and config.yaml under version control.',
+  'index/',
+  'locks/',
+  'tmp/',
+  'quarantine/',
+  'cache/',
+  'runs/',
+  '',
+].join('\n');
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+function errCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * The version history of every prompt of a workspace, under `<workspace>/.optimizer/`.
+ *
+ * - `versions/<workflow>/<prompt>/<major.minor.patch>.json`: one human-readable file per version
+ *   (the source of truth; commit it). Directory names come from `encodeName`.
+ * - `index/<hash>.jsonl`: per-prompt index log (a cache, rebuilt from the files when missing,
+ *   corrupt or stale), `locks/`, `tmp/`, `quarantine/`: local, git-ignored.
+ *
+ * Writes to a prompt are serialised across processes by a per-prompt lock file; numbers are
+ * assigned under it. Reads go through an LRU cache of deeply frozen objects.
+ */
+export class VersionStore {
+  readonly root: string;
+  private readonly versionsDir: string;
+  private readonly indexDir: string;
+  private readonly lockDir: string;
+  private readonly tmpDir: string;
+  private readonly quarantineDir: string;
+  private readonly cache: LRUCache<string, PromptVersion>;
+  private readonly prompts = new Map<string, PromptIndex>();
+  private readonly mutex = new Map<string, Promise<unknown>>();
+  private readonly warned = new Set<string>();
+  private readonly knownDirs = new Set<string>();
+  private hits = 0;
+  private misses = 0;
+  private closed = false;
+
+  private constructor(
+    readonly workspaceRoot: string,
+    private readonly opts: Required<Omit<VersionStoreOptions, 'onWarning'>> & { onWarning: (msg: string) => void },
+  ) {
+    this.root = path.join(workspaceRoot, '.optimizer');
+    this.versionsDir = path.join(this.root, 'versions');
+    this.indexDir = path.join(this.root, 'index');
+    this.lockDir = path.join(this.root, 'locks');
+    this.tmpDir = path.join(this.root, 'tmp');
+    this.quarantineDir = path.join(this.root, 'quarantine');
+    this.cache = new LRUCache({ max: Math.max(1, opts.cacheSize) });
+  }
+
+  /**
+   * Opens (and unless read-only, prepares) the store of `workspaceRoot`: creates `.optimizer/`
+   * with its `.gitignore`, removes temp files left by dead processes, and repairs prompts whose
+   * writer died holding the lock.
+   */
+  static async open(workspaceRoot: string, opts: VersionStoreOptions = {}): Promise<VersionStore> {
+    const store = new VersionStore(path.resolve(workspaceRoot), {
+      cacheSize: opts.cacheSize ?? 1000,
+      lockTimeoutMs: opts.lockTimeoutMs ?? 10_000,
+      staleLockMs: opts.staleLockMs ?? 30_000,
+      readOnly: opts.readOnly ?? false,
+      onWarning: opts.onWarning ?? (() => undefined),
+    });
+    try {
+      if (!store.opts.readOnly) {
+        for (const d of [store.versionsDir, store.indexDir, store.lockDir, store.tmpDir]) fs.mkdirSync(d, { recursive: true });
+        const gi = path.join(store.root, '.gitignore');
+        if (!fs.existsSync(gi)) fs.writeFileSync(gi, OPTIMIZER_GITIGNORE);
+        store.cleanTemps();
+        await store.recoverStaleLocks();
+      }
+    } catch (e) {
+      throw store.ioError(e, `Could not prepare ${store.root}`);
+    }
+    return store;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Saves a new version; its number is assigned under the prompt's lock (see `nextVersion`). */
+  async save(input: SaveVersionInput): Promise<PromptVersion> {
+    this.checkWritable();
+    this.checkInput(input);
+    const idx = this.index(input.workflow, input.promptId);
+    return this.locked(idx, () => this.saveLocked(idx, input));
+  }
+
+  /**
+   * Saves `text` as a baseline unless a baseline with exactly this text exists; returns the
+   * existing or new baseline. Call it on every run: the history only grows when the original changes.
+   */
+  async ensureBaseline(workflow: string, promptId: string, text: string, analysis?: Scores): Promise<PromptVersion> {
+    this.checkWritable();
+    const input: SaveVersionInput = { workflow, promptId, text, analysis, status: 'baseline' };
+    this.checkInput(input);
+    const idx = this.index(workflow, promptId);
+    const found = await this.findBaseline(idx, text, false);
+    if (found) return found;
+    return this.locked(idx, async () => (await this.findBaseline(idx, text, true)) ?? this.saveLocked(idx, input));
+  }
+
+  /**
+   * Restores `toVersion`: saves a new 'accepted' version with its text, analysis and metadata,
+   * `restoredFrom: toVersion` and the current latest as parent.
+   */
+  async rollback(workflow: string, promptId: string, toVersion: string): Promise<PromptVersion> {
+    this.checkWritable();
+    const idx = this.index(workflow, promptId);
+    return this.locked(idx, async () => {
+      const target = await this.getIn(idx, toVersion, true);
+      const latest = idx.sorted()[0] ?? null;
+      return this.saveLocked(
+        idx,
+        {
+          workflow,
+          promptId,
+          text: target.text,
+          analysis: target.analysis ? (structuredClone(target.analysis) as Scores) : undefined,
+          parentVersion: latest,
+          status: 'accepted',
+          metadata: { ...structuredClone(target.metadata) as Record<string, unknown>, rollback: { to: toVersion, previousLatest: latest } },
+        },
+        toVersion,
+      );
+    });
+  }
+
+  /** Accepts or rejects a proposal (rewrites its file atomically). A baseline's status cannot change. */
+  async setStatus(workflow: string, promptId: string, version: string, status: VersionStatus): Promise<PromptVersion> {
+    this.checkWritable();
+    if (status === 'baseline') {
+      throw new StorageError('STORAGE_INVALID_INPUT', `A version cannot be made a baseline after the fact (version ${version}).`, { promptId });
+    }
+    const idx = this.index(workflow, promptId);
+    return this.locked(idx, async () => {
+      const cur = await this.getIn(idx, version, true);
+      if (cur.status === 'baseline') {
+        throw new StorageError('STORAGE_INVALID_INPUT', `Version ${version} is the baseline; its status cannot change.`, { promptId });
+      }
+      if (cur.status === status) return cur;
+      const next: VersionFile = { ...(structuredClone(cur) as VersionFile), status, updatedAt: new Date().toISOString() };
+      const file = this.versionFile(workflow, promptId, version);
+      try {
+        const tmp = await writeTemp(this.tmpDir, this.serialize(next), true);
+        publishReplace(tmp, file);
+        await fsyncDir(path.dirname(file));
+        this.appendLog(idx, { op: 'status', v: version, s: status });
+      } catch (e) {
+        throw this.ioError(e, `Could not update ${file}`, promptId);
+      }
+      const frozen = deepFreeze(next as PromptVersion);
+      this.cache.set(this.cacheKey(idx, version), frozen);
+      return frozen;
+    });
+  }
+
+  /** Deletes one version file. Its number is not given out again while the index remembers it. */
+  async delete(workflow: string, promptId: string, version: string): Promise<void> {
+    this.checkWritable();
+    const idx = this.index(workflow, promptId);
+    await this.locked(idx, async () => {
+      await this.sync(idx, true);
+      if (!idx.entries.has(version)) throw this.notFound(idx, version);
+      const file = this.versionFile(workflow, promptId, version);
+      try {
+        fs.unlinkSync(file);
+        await fsyncDir(path.dirname(file));
+        this.appendLog(idx, { op: 'del', v: version });
+      } catch (e) {
+        throw this.ioError(e, `Could not delete ${file}`, promptId);
+      }
+      this.cache.delete(this.cacheKey(idx, version));
+    });
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** One version; STORAGE_NOT_FOUND when absent, STORAGE_CORRUPT (after quarantining it) when unreadable. */
+  async get(workflow: string, promptId: string, version: string): Promise<PromptVersion> {
+    this.checkOpen();
+    return this.getIn(this.index(workflow, promptId), version, false);
+  }
+
+  /** The newest readable version, or undefined when the prompt has none. */
+  async latest(workflow: string, promptId: string): Promise<PromptVersion | undefined> {
+    this.checkOpen();
+    const idx = this.index(workflow, promptId);
+    await this.sync(idx, false);
+    for (;;) {
+      const v = idx.sorted()[0];
+      if (!v) return undefined;
+      const got = await this.tryGet(idx, v);
+      if (got) return got;
+    }
+  }
+
+  /** Versions newest first, `limit` (default 50) from `offset` (default 0); unreadable ones are skipped. */
+  async list(workflow: string, promptId: string, opts: ListOptions = {}): Promise<PromptVersion[]> {
+    this.checkOpen();
+    const offset = Math.max(0, Math.floor(opts.offset ?? 0));
+    const limit = Math.max(0, Math.floor(opts.limit ?? 50));
+    const idx = this.index(workflow, promptId);
+    await this.sync(idx, false);
+    const out: PromptVersion[] = [];
+    let skip = offset;
+    for (let i = 0; out.length < limit; i++) {
+      const v = idx.sorted()[i];
+      if (!v) break;
+      const got = await this.tryGet(idx, v);
+      if (!got) {
+        i--; // the list shrank by one
+        continue;
+      }
+      if (skip > 0) skip--;
+      else out.push(got);
+    }
+    return out;
+  }
+
+  /** Number of versions of a prompt. */
+  async count(workflow: string, promptId: string): Promise<number> {
+    this.checkOpen();
+    const idx = this.index(workflow, promptId);
+    await this.sync(idx, false);
+    return idx.entries.size;
+  }
+
+  /** `version` then its parent, its parent's parent, …, up to a version without (existing) parent. */
+  async lineage(workflow: string, promptId: string, version: string): Promise<PromptVersion[]> {
+    this.checkOpen();
+    const idx = this.index(workflow, promptId);
+    const out: PromptVersion[] = [await this.getIn(idx, version, false)];
+    const seen = new Set([version]);
+    for (let p = out[0]!.parentVersion; p && !seen.has(p) && idx.entries.has(p); ) {
+      seen.add(p);
+      const got = await this.tryGet(idx, p);
+      if (!got) break;
+      out.push(got);
+      p = got.parentVersion;
+    }
+    return out;
+  }
+
+  /** The non-rejected version with the highest overall score (newest wins a tie); undefined if none is scored. */
+  async best(workflow: string, promptId: string): Promise<PromptVersion | undefined> {
+    this.checkOpen();
+    const idx = this.index(workflow, promptId);
+    await this.sync(idx, false);
+    for (;;) {
+      let top: IndexedVersion | undefined;
+      for (const e of idx.entries.values()) {
+        if (e.o === null || e.s === 'rejected') continue;
+        if (!top || e.o > top.o! || (e.o === top.o && compareVersions(e.v, top.v) > 0)) top = e;
+      }
+      if (!top) return undefined;
+      const got = await this.tryGet(idx, top.v);
+      if (got) return got;
+    }
+  }
+
+  /** Line diff from `a` to `b` and their score deltas (b − a). */
+  async compare(workflow: string, promptId: string, a: string, b: string): Promise<CompareResult> {
+    const va = await this.get(workflow, promptId, a);
+    const vb = await this.get(workflow, promptId, b);
+    const changes = diffLines(va.text, vb.text).map((c) => ({ value: c.value, added: !!c.added, removed: !!c.removed, count: c.count }));
+    const lines = (c: { value: string; count?: number }) => c.count ?? c.value.split('\n').length;
+    const scoresOf = (v: PromptVersion) => v.analysis ?? v.optimization?.after;
+    const sa = scoresOf(va);
+    const sb = scoresOf(vb);
+    const d = (k: keyof ScoreDelta): number | null => (sa && sb ? sb[k] - sa[k] : null);
+    return deepFreeze({
+      a: va,
+      b: vb,
+      changes,
+      linesAdded: changes.filter((c) => c.added).reduce((n, c) => n + lines(c), 0),
+      linesRemoved: changes.filter((c) => c.removed).reduce((n, c) => n + lines(c), 0),
+      patch: createTwoFilesPatch(`${promptId}@${a}`, `${promptId}@${b}`, va.text, vb.text),
+      scoreDelta: { overall: d('overall'), clarity: d('clarity'), efficiency: d('efficiency'), structure: d('structure') },
+    });
+  }
+
+  /** Prompt ids of a workflow that have at least one version file, sorted. */
+  async listPrompts(workflow: string): Promise<string[]> {
+    this.checkOpen();
+    assertValidId(workflow, 'workflow');
+    const wfDir = path.join(this.versionsDir, encodeName(workflow, 'workflow'));
+    const out: string[] = [];
+    for (const name of readdirOrEmpty(wfDir)) {
+      const files = readdirOrEmpty(path.join(wfDir, name)).filter((f) => VERSION_FILE.test(f));
+      if (files.length === 0) continue;
+      const id = decodeName(name) ?? this.idFromFiles(path.join(wfDir, name), files)?.promptId;
+      if (id !== undefined) out.push(id);
+    }
+    return out.sort();
+  }
+
+  /** Workflow keys that have stored versions, sorted. */
+  async listWorkflows(): Promise<string[]> {
+    this.checkOpen();
+    const out: string[] = [];
+    for (const name of readdirOrEmpty(this.versionsDir)) {
+      const wfDir = path.join(this.versionsDir, name);
+      let id = decodeName(name);
+      if (id === undefined) {
+        for (const p of readdirOrEmpty(wfDir)) {
+          const files = readdirOrEmpty(path.join(wfDir, p)).filter((f) => VERSION_FILE.test(f));
+          id = this.idFromFiles(path.join(wfDir, p), files)?.workflow;
+          if (id !== undefined) break;
+        }
+      }
+      if (id !== undefined && readdirOrEmpty(wfDir).length > 0) out.push(id);
+    }
+    return out.sort();
+  }
+
+  /** Read-cache figures since open. */
+  stats(): CacheStats {
+    const total = this.hits + this.misses;
+    return { hits: this.hits, misses: this.misses, hitRate: total ? this.hits / total : 0, size: this.cache.size };
+  }
+
+  /** Waits for writes in flight, then drops caches; the store cannot be used afterwards. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.mutex.values()]);
+    this.closed = true;
+    this.cache.clear();
+    this.prompts.clear();
+  }
+
+  // ---------------------------------------------------------------- internals: paths
+
+  private promptKey(workflow: string, promptId: string): string {
+    return `${encodeName(workflow, 'workflow')}/${encodeName(promptId, 'prompt id')}`;
+  }
+
+  private promptDir(workflow: string, promptId: string): string {
+    return path.join(this.versionsDir, encodeName(workflow, 'workflow'), encodeName(promptId, 'prompt id'));
+  }
+
+  private versionFile(workflow: string, promptId: string, version: string): string {
+    return path.join(this.promptDir(workflow, promptId), `${version}.json`);
+  }
+
+  private hashName(idx: PromptIndex): string {
+    return createHash('sha256').update(this.promptKey(idx.workflow, idx.promptId)).digest('hex').slice(0, 32);
+  }
+
+  private logFile(idx: PromptIndex): string {
+    return path.join(this.indexDir, `${this.hashName(idx)}.jsonl`);
+  }
+
+  private lockFile(idx: PromptIndex): string {
+    return path.join(this.lockDir, `${this.hashName(idx)}.lock`);
+  }
+
+  private cacheKey(idx: PromptIndex, version: string): string {
+    return `${idx.epoch}\0${version}\0${idx.workflow.length}:${idx.workflow}\0${idx.promptId}`;
+  }
+
+  private index(workflow: string, promptId: string): PromptIndex {
+    const key = `${workflow.length}:${workflow}\0${promptId}`;
+    let idx = this.prompts.get(key);
+    if (!idx) {
+      assertValidId(workflow, 'workflow');
+      assertValidId(promptId, 'prompt id');
+      idx = new PromptIndex(workflow, promptId);
+      this.prompts.set(key, idx);
+    }
+    return idx;
+  }
+
+  // ---------------------------------------------------------------- internals: guards
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', `The version store of ${this.workspaceRoot} is closed.`);
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.opts.readOnly) {
+      throw new StorageError('STORAGE_READ_ONLY', `The version store of ${this.workspaceRoot} is read-only (Restricted Mode); nothing is written.`);
+    }
+  }
+
+  private checkInput(input: SaveVersionInput): void {
+    assertValidId(input.workflow, 'workflow');
+    assertValidId(input.promptId, 'prompt id');
+    if (typeof input.text !== 'string') {
+      throw new StorageError('STORAGE_INVALID_INPUT', 'The text of a version must be a string.', { promptId: input.promptId });
+    }
+    if (input.parentVersion != null && !isVersion(input.parentVersion)) {
+      throw new StorageError('STORAGE_INVALID_INPUT', `Parent version "${input.parentVersion}" is not a version number like 1.2.3.`, {
+        promptId: input.promptId,
+      });
+    }
+  }
+
+  private notFound(idx: PromptIndex, version: string): StorageError {
+    return new StorageError('STORAGE_NOT_FOUND', `Version ${version} of prompt ${idx.promptId} in ${idx.workflow} does not exist.`, {
+      promptId: idx.promptId,
+    });
+  }
+
+  private ioError(e: unknown, what: string, promptId?: string): StorageError {
+    if (isOptimizerError(e)) return e as StorageError;
+    const msg = e instanceof Error ? e.message : String(e);
+    return new StorageError('STORAGE_IO', `${what}: ${msg}`, promptId ? { promptId } : {}, e);
+  }
+
+  private warnOnce(key: string, msg: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.opts.onWarning(msg);
+  }
+
+  // ---------------------------------------------------------------- internals: locking
+
+  /** Runs `fn` holding this process's mutex and the prompt's lock file; repairs first if the lock was stale. */
+  private async locked<T>(idx: PromptIndex, fn: () => Promise<T>): Promise<T> {
+    const key = `${idx.workflow.length}:${idx.workflow}\0${idx.promptId}`;
+    const prev = this.mutex.get(key) ?? Promise.resolve();
+    const run = prev.then(async () => {
+      this.checkOpen();
+      let lock: HeldLock;
+      try {
+        lock = await acquireLock(this.lockFile(idx), this.tmpDir, { workflow: idx.workflow, promptId: idx.promptId }, {
+          timeoutMs: this.opts.lockTimeoutMs,
+          staleMs: this.opts.staleLockMs,
+          onWarning: this.opts.onWarning,
+        });
+      } catch (e) {
+        throw this.ioError(e, `Could not lock prompt ${idx.promptId}`, idx.promptId);
+      }
+      try {
+        if (lock.recovered) {
+          const who = lock.previousOwner ? `pid ${lock.previousOwner.pid}` : 'an unknown process';
+          this.opts.onWarning(`Recovered the lock of prompt ${idx.promptId} in ${idx.workflow} left by ${who}; its index was rebuilt.`);
+          this.rebuild(idx);
+        }
+        return await fn();
+      } finally {
+        lock.release();
+      }
+    });
+    const tail = run.catch(() => undefined);
+    this.mutex.set(key, tail);
+    void tail.then(() => {
+      if (this.mutex.get(key) === tail) this.mutex.delete(key);
+    });
+    return run;
+  }
+
+  // ---------------------------------------------------------------- internals: index
+
+  /**
+   * Brings the in-memory index of a prompt up to date: follows its log, and when the version
+   * directory changed behind the log's back (git pull, a crash, a hand edit) compares and
+   * rebuilds. `holding` = the caller holds the prompt's lock.
+   */
+  private async sync(idx: PromptIndex, holding: boolean, checkDir = true): Promise<void> {
+    const logFile = this.logFile(idx);
+    const r = followLog(idx, logFile);
+    for (const v of r.kind === 'ok' ? r.stale : []) this.cache.delete(this.cacheKey(idx, v));
+    if (r.kind === 'corrupt') this.warnOnce(`log:${logFile}`, `The index ${logFile} of prompt ${idx.promptId} was unreadable (${r.reason}); rebuilt it from the version files.`);
+    const dir = this.promptDir(idx.workflow, idx.promptId);
+    let needRepair = r.kind !== 'ok';
+    if (!needRepair && (checkDir || !idx.loaded)) {
+      const st = statOrUndefined(dir);
+      const mtime = st ? st.mtimeMs : 0;
+      if (mtime !== idx.dirMtimeMs) {
+        if (!this.dirMatches(idx, dir)) needRepair = true;
+        else idx.dirMtimeMs = mtime;
+      }
+    }
+    if (r.kind === 'missing' && !fs.existsSync(dir)) {
+      // A prompt without history.
+      idx.clear();
+      idx.loaded = true;
+      idx.dirMtimeMs = 0;
+      return;
+    }
+    if (needRepair) {
+      if (holding || this.opts.readOnly) this.rebuild(idx);
+      else {
+        // Another process may be between publishing a file and logging it: look again holding the lock.
+        await this.locked(idx, async () => this.sync(idx, true));
+        return;
+      }
+    }
+    idx.loaded = true;
+  }
+
+  /** True when the version files in `dir` are exactly the versions the index lists. */
+  private dirMatches(idx: PromptIndex, dir: string): boolean {
+    const names = readdirOrEmpty(dir).filter((f) => VERSION_FILE.test(f));
+    if (names.length !== idx.entries.size) return false;
+    for (const n of names) if (!idx.entries.has(n.slice(0, -5))) return false;
+    return true;
+  }
+
+  /** Rebuilds a prompt's index from its version files (quarantining bad ones) and rewrites its log. */
+  private rebuild(idx: PromptIndex): void {
+    const dir = this.promptDir(idx.workflow, idx.promptId);
+    const highest = idx.highest;
+    idx.clear();
+    const entries: IndexEntry[] = [];
+    for (const name of readdirOrEmpty(dir)) {
+      const m = VERSION_FILE.exec(name);
+      if (!m) {
+        if (/^\..*\.tmp-/.test(name)) rmQuiet(path.join(dir, name));
+        continue;
+      }
+      const v = this.readFile(idx, m[1]!);
+      if (!v) continue;
+      entries.push(this.addEntry(v));
+    }
+    entries.sort((a, b) => compareVersions(a.v, b.v));
+    for (const e of entries) idx.apply(e);
+    if (highest && (!idx.highest || compareVersions(highest, idx.highest) > 0)) idx.highest = highest;
+    if (!this.opts.readOnly) {
+      const logFile = this.logFile(idx);
+      const body = idx.header() + entries.map(entryLine).join('');
+      try {
+        const tmp = path.join(this.tmpDir, `${process.pid}-${createHash('sha1').update(logFile + Math.random()).digest('hex').slice(0, 12)}.tmp`);
+        fs.writeFileSync(tmp, body, { flag: 'wx' });
+        publishReplace(tmp, logFile);
+        const st = fs.statSync(logFile);
+        idx.logIno = st.ino;
+        idx.logSize = st.size;
+      } catch (e) {
+        throw this.ioError(e, `Could not rebuild the index ${logFile}`, idx.promptId);
+      }
+    }
+    const st = statOrUndefined(dir);
+    idx.dirMtimeMs = st ? st.mtimeMs : 0;
+    idx.loaded = true;
+  }
+
+  private addEntry(v: PromptVersion): IndexEntry {
+    const score = v.analysis?.overall ?? v.optimization?.after?.overall;
+    return {
+      op: 'add',
+      v: v.version,
+      p: v.parentVersion,
+      s: v.status,
+      o: typeof score === 'number' ? score : null,
+      h: v.textSha256.slice(0, 16),
+      ...(v.restoredFrom ? { r: v.restoredFrom } : {}),
+    };
+  }
+
+  /** Appends to the log (the caller holds the lock and has synced, so the log ends on a full line). */
+  private appendLog(idx: PromptIndex, e: IndexEntry): void {
+    const logFile = this.logFile(idx);
+    const line = entryLine(e);
+    const st = statOrUndefined(logFile);
+    if (!st || st.ino !== idx.logIno || st.size !== idx.logSize) {
+      // Missing or torn by a crash: rewrite it whole from the files (which already hold `e`).
+      this.rebuild(idx);
+      return;
+    }
+    fs.appendFileSync(logFile, line);
+    idx.logSize += Buffer.byteLength(line);
+    for (const v of [idx.apply(e)]) if (v && e.op !== 'add') this.cache.delete(this.cacheKey(idx, v));
+    const ds = statOrUndefined(this.promptDir(idx.workflow, idx.promptId));
+    idx.dirMtimeMs = ds ? ds.mtimeMs : 0;
+  }
+
+  // ---------------------------------------------------------------- internals: files
+
+  /** Reads and validates a version file; quarantines it and returns undefined when corrupt. */
+  private readFile(idx: PromptIndex, version: string): PromptVersion | undefined {
+    const file = this.versionFile(idx.workflow, idx.promptId, version);
+    let raw: string;
+    try {
+      raw = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return undefined;
+      throw this.ioError(e, `Could not read ${file}`, idx.promptId);
+    }
+    let problem: string | undefined;
+    let data: VersionFile | undefined;
+    try {
+      const r = versionFileSchema.safeParse(JSON.parse(raw));
+      if (!r.success) problem = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).slice(0, 3).join('; ');
+      else data = r.data;
+    } catch (e) {
+      problem = `not valid JSON (${e instanceof Error ? e.message : String(e)})`;
+    }
+    if (data && (data.workflow !== idx.workflow || data.promptId !== idx.promptId || data.version !== version)) {
+      problem = `it names ${data.workflow} / ${data.promptId} / ${data.version}, not the place it is stored at`;
+    }
+    if (data && data.textSha256 !== sha256(data.text)) problem = 'textSha256 does not match the text';
+    if (problem || !data) {
+      this.quarantine(file, problem ?? 'invalid');
+      return undefined;
+    }
+    return deepFreeze(data as PromptVersion);
+  }
+
+  /** Moves a bad file to `.optimizer/quarantine/` (reported once) and drops it from the index. */
+  private quarantine(file: string, problem: string): void {
+    if (this.opts.readOnly) {
+      this.warnOnce(`bad:${file}`, `Skipped the corrupt version file ${file}: ${problem}. (Read-only: left in place.)`);
+      return;
+    }
+    const rel = path.relative(this.versionsDir, file);
+    const dest = path.join(this.quarantineDir, `${rel}.${Date.now()}.bad`);
+    try {
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.renameSync(file, dest);
+      this.warnOnce(`bad:${file}`, `Quarantined the corrupt version file ${file} (${problem}); moved to ${dest}.`);
+    } catch (e) {
+      if (errCode(e) !== 'ENOENT') this.warnOnce(`bad:${file}`, `The version file ${file} is corrupt (${problem}) and could not be moved: ${String(e)}`);
+    }
+  }
+
+  private async getIn(idx: PromptIndex, version: string, holding: boolean): Promise<PromptVersion> {
+    if (!isVersion(version)) {
+      throw new StorageError('STORAGE_INVALID_INPUT', `"${version}" is not a version number like 1.2.3.`, { promptId: idx.promptId });
+    }
+    await this.sync(idx, holding, false);
+    if (!idx.entries.has(version)) {
+      await this.sync(idx, holding, true);
+      if (!idx.entries.has(version)) throw this.notFound(idx, version);
+    }
+    const got = await this.tryGet(idx, version, holding);
+    if (got) return got;
+    if (!idx.entries.has(version) && !fs.existsSync(this.versionFile(idx.workflow, idx.promptId, version))) {
+      const q = this.warned.has(`bad:${this.versionFile(idx.workflow, idx.promptId, version)}`);
+      if (q) {
+        throw new StorageError('STORAGE_CORRUPT', `Version ${version} of prompt ${idx.promptId} was corrupt and has been quarantined.`, {
+          promptId: idx.promptId,
+          file: this.versionFile(idx.workflow, idx.promptId, version),
+        });
+      }
+    }
+    throw this.notFound(idx, version);
+  }
+
+  /** Cached read of a listed version; undefined (and the index repaired) when its file is gone or corrupt. */
+  private async tryGet(idx: PromptIndex, version: string, holding = false): Promise<PromptVersion | undefined> {
+    const key = this.cacheKey(idx, version);
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.hits++;
+      return hit;
+    }
+    this.misses++;
+    const v = this.readFile(idx, version);
+    if (v) {
+      this.cache.set(key, v);
+      return v;
+    }
+    // Gone or quarantined: repair the index so lists stay consistent.
+    if (holding || this.opts.readOnly) this.rebuild(idx);
+    else await this.locked(idx, async () => this.rebuild(idx));
+    idx.entries.delete(version);
+    return undefined;
+  }
+
+  private async findBaseline(idx: PromptIndex, text: string, holding: boolean): Promise<PromptVersion | undefined> {
+    await this.sync(idx, holding);
+    const h = sha256(text).slice(0, 16);
+    for (const v of idx.sorted()) {
+      const e = idx.entries.get(v)!;
+      if (e.s !== 'baseline' || e.h !== h) continue;
+      const got = await this.tryGet(idx, v, holding);
+      if (got && got.text === text) return got;
+    }
+    return undefined;
+  }
+
+  private serialize(v: VersionFile): string {
+    return `${JSON.stringify(v, null, 2)}\n`;
+  }
+
+  private ensureDir(dir: string): Promise<void> | undefined {
+    if (this.knownDirs.has(dir)) return undefined;
+    const first = fs.mkdirSync(dir, { recursive: true });
+    this.knownDirs.add(dir);
+    if (!first) return undefined;
+    // New directories: make their entries durable too, up to versions/.
+    return (async () => {
+      for (let d = path.dirname(dir); d.length >= this.versionsDir.length; d = path.dirname(d)) await fsyncDir(d);
+    })();
+  }
+
+  private async saveLocked(idx: PromptIndex, input: SaveVersionInput, restoredFrom?: string): Promise<PromptVersion> {
+    await this.sync(idx, true);
+    const parent = input.parentVersion ?? null;
+    if (parent && !idx.entries.has(parent)) throw this.notFound(idx, parent);
+    const bump = input.status === 'baseline' ? 'major' : restoredFrom ? 'patch' : bumpFor(input.optimization?.improvement);
+    const dir = this.promptDir(idx.workflow, idx.promptId);
+    try {
+      await this.ensureDir(dir);
+    } catch (e) {
+      throw this.ioError(e, `Could not create ${dir}`, idx.promptId);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const version = nextVersion(idx.highest, bump);
+      const record: VersionFile = {
+        schemaVersion: SCHEMA_VERSION,
+        workflow: idx.workflow,
+        promptId: idx.promptId,
+        version,
+        parentVersion: parent,
+        status: input.status,
+        createdAt: new Date().toISOString(),
+        text: input.text,
+        textSha256: sha256(input.text),
+        ...(input.analysis ? { analysis: input.analysis } : {}),
+        ...(input.optimization ? { optimization: input.optimization } : {}),
+        ...(restoredFrom ? { restoredFrom } : {}),
+        metadata: input.metadata ?? {},
+      };
+      const checked = versionFileSchema.safeParse(record);
+      if (!checked.success) {
+        const why = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).slice(0, 3).join('; ');
+        throw new StorageError('STORAGE_INVALID_INPUT', `The version to save is invalid: ${why}.`, { promptId: idx.promptId });
+      }
+      let json: string;
+      try {
+        json = this.serialize(record);
+      } catch (e) {
+        throw new StorageError('STORAGE_INVALID_INPUT', `The version to save cannot be written as JSON: ${String(e)}.`, { promptId: idx.promptId }, e);
+      }
+      const file = path.join(dir, `${version}.json`);
+      let published: boolean;
+      try {
+        const tmp = await writeTemp(this.tmpDir, json, true);
+        published = publishNew(tmp, file);
+        if (published) await fsyncDir(dir);
+      } catch (e) {
+        throw this.ioError(e, `Could not write ${file}`, idx.promptId);
+      }
+      if (!published) {
+        // The file exists although the index did not know it: the index was stale. Rebuild, renumber.
+        if (attempt >= 2) throw new StorageError('STORAGE_IO', `Could not find a free version number in ${dir}.`, { promptId: idx.promptId });
+        this.warnOnce(`stale:${dir}:${version}`, `The index of prompt ${idx.promptId} missed version ${version}; rebuilt it from ${dir}.`);
+        this.rebuild(idx);
+        continue;
+      }
+      const frozen = deepFreeze(checked.data as PromptVersion);
+      try {
+        this.appendLog(idx, this.addEntry(frozen));
+      } catch (e) {
+        throw this.ioError(e, `Saved ${file} but could not update the index`, idx.promptId);
+      }
+      this.cache.set(this.cacheKey(idx, version), frozen);
+      return frozen;
+    }
+  }
+
+  private idFromFiles(dir: string, files: string[]): { workflow: string; promptId: string } | undefined {
+    for (const f of files) {
+      try {
+        const r = versionFileSchema.safeParse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+        if (r.success) return { workflow: r.data.workflow, promptId: r.data.promptId };
+      } catch {
+        /* try the next */
+      }
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- internals: recovery at open
+
+  /** Removes temp files whose writer is dead (or that are older than an hour). */
+  private cleanTemps(): void {
+    const now = Date.now();
+    for (const name of readdirOrEmpty(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      const pid = pidOfTempName(name);
+      const st = statOrUndefined(file);
+      if (!st) continue;
+      if ((pid !== undefined && !pidAlive(pid)) || now - st.mtimeMs > TEMP_MAX_AGE_MS) rmQuiet(file);
+    }
+  }
+
+  /** Repairs every prompt whose lock was left by a dead writer. */
+  private async recoverStaleLocks(): Promise<void> {
+    for (const name of readdirOrEmpty(this.lockDir)) {
+      if (!name.endsWith('.lock')) continue;
+      const file = path.join(this.lockDir, name);
+      const st = statOrUndefined(file);
+      if (!st) continue;
+      const info = readLockInfo(file);
+      if (!isStale(info, st.mtimeMs, this.opts.staleLockMs)) continue;
+      if (!info) {
+        rmQuiet(file);
+        continue;
+      }
+      const idx = this.index(info.workflow, info.promptId);
+      await this.locked(idx, async () => undefined); // taking it over rebuilds the prompt's index
+    }
+  }
+}

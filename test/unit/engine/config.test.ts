@@ -1,0 +1,37 @@
+import { strict as assert } from 'node:assert';
+import { DEFAULT_CONFIG, PRESETS, parseConfigFile, resolveConfig } from '../../../src/core/engine/config';
+import { ConfigError } from '../../../src/core/errors';
+
+describe('engine config', () => {
+  it('reads snake_case settings and applies a preset under them', () => {
+    const o = parseConfigFile('preset: conservative\nmax_iterations: 2\nbudget:\n  max_calls: 40\n');
+    const cfg = resolveConfig(DEFAULT_CONFIG, o);
+    assert.deepEqual(cfg.strategies, PRESETS.conservative.strategies);
+    assert.equal(cfg.minConfidence, 0.8);
+    assert.equal(cfg.maxIterations, 2);
+    assert.equal(cfg.budget.maxCalls, 40);
+  });
+
+  for (const key of ['base_url', 'api_key', 'baseUrl', 'apiKey', 'headers']) {
+    it(`refuses '${key}' anywhere in the file`, () => {
+      for (const text of [`${key}: http://evil.example\n`, `model:\n  ${key}: x\n`]) {
+        assert.throws(
+          () => parseConfigFile(text, 'ws/.optimizer/config.yaml'),
+          (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_FORBIDDEN_KEY' && e.message.includes('ws/.optimizer/config.yaml'),
+        );
+      }
+    });
+  }
+
+  it('names the setting and the file on bad values, and line:column on bad YAML', () => {
+    assert.throws(() => parseConfigFile('max_iterations: 99\n', 'c.yaml'), /c\.yaml: max_iterations: .*10/);
+    assert.throws(() => parseConfigFile('strategies: [nope]\n', 'c.yaml'), /strategies\.0/);
+    assert.throws(() => parseConfigFile('a: [\n', 'c.yaml'), (e: unknown) => e instanceof ConfigError && /c\.yaml:\d+:\d+/.test(e.message));
+    assert.throws(() => parseConfigFile('unknown_thing: 1\n', 'c.yaml'), /unknown_thing|Unrecognized/);
+  });
+
+  it('undefined overrides do not erase values', () => {
+    const cfg = resolveConfig(DEFAULT_CONFIG, { maxIterations: undefined, budget: { maxCalls: undefined } });
+    assert.equal(cfg.maxIterations, DEFAULT_CONFIG.maxIterations);
+  });
+});

@@ -1,0 +1,149 @@
+import { strict as assert } from 'node:assert';
+import { analyzePrompt } from '../../../src/core/analysis';
+import { DEFAULT_CONFIG, resolveConfig } from '../../../src/core/engine/config';
+import { OptimizationEngine } from '../../../src/core/engine/engine';
+import type { EngineEvent } from '../../../src/core/engine/events';
+import { planStrategies } from '../../../src/core/engine/strategies';
+import { variableMultiset } from '../../../src/core/dsl/variables';
+import { createLlmClient } from '../../../src/core/llm';
+import { startFakeOpenAI, type FakeOpenAIServer } from '../../support/fakeOpenAI';
+import { MESSY, record } from './helpers';
+
+function engineWith(plan = planStrategies(DEFAULT_CONFIG.strategies)) {
+  const events: EngineEvent[] = [];
+  const engine = new OptimizationEngine({ analyze: analyzePrompt, strategy: plan.resolve, events: (e) => events.push(e) });
+  return { engine, events, plan };
+}
+
+describe('engine (rule strategies)', () => {
+  it('improves a messy prompt, keeps its variables, and reports the run as events', async () => {
+    const { engine, events, plan } = engineWith();
+    const cfg = resolveConfig(DEFAULT_CONFIG, { strategies: plan.strategies, scoreThreshold: 100 });
+    const r = await engine.optimizePrompt(record('n1/prompt_template/0', MESSY), cfg, { runId: 'r1' });
+    assert.equal(r.accepted, true, r.skippedReason);
+    assert.ok(r.improvement > 0);
+    assert.ok(r.after.overall > r.before.overall);
+    assert.deepEqual(variableMultiset(r.optimized), variableMultiset(MESSY));
+    assert.ok(r.strategy && plan.strategies.includes(r.strategy));
+    assert.ok(r.confidence >= cfg.minConfidence && r.confidence <= 1);
+    assert.ok(r.lineChanges.added + r.lineChanges.removed > 0);
+    assert.ok(r.rationale.length > 0);
+    const types = events.map((e) => e.type);
+    assert.equal(types[0], 'optimization_start');
+    assert.equal(types[types.length - 1], 'optimization_complete');
+    assert.ok(types.includes('candidate_generated') && types.includes('candidate_evaluated'));
+    // the kept chain is monotone: every kept candidate scores above the one before
+    const kept = events.filter((e) => e.type === 'candidate_evaluated' && e.kept && e.strategy === r.strategy);
+    for (let i = 1; i < kept.length; i++) {
+      const a = kept[i - 1], b = kept[i];
+      if (a.type === 'candidate_evaluated' && b.type === 'candidate_evaluated') assert.ok((b.score ?? 0) > (a.score ?? 0));
+    }
+  });
+
+  it('skips empty prompts and prompts at or above the threshold unless forced', async () => {
+    const { engine } = engineWith();
+    const empty = await engine.optimizePrompt(record('e/x', ''), DEFAULT_CONFIG, { runId: 'r' });
+    assert.equal(empty.accepted, false);
+    assert.match(empty.skippedReason ?? '', /empty/);
+    const cfg = resolveConfig(DEFAULT_CONFIG, { scoreThreshold: 0 });
+    const skipped = await engine.optimizePrompt(record('m/x', MESSY), cfg, { runId: 'r' });
+    assert.equal(skipped.accepted, false);
+    assert.match(skipped.skippedReason ?? '', /threshold/);
+    assert.equal(skipped.optimized, MESSY);
+    const forced = await engine.optimizePrompt(record('m/x', MESSY), cfg, { runId: 'r', force: true });
+    assert.equal(forced.accepted, true);
+  });
+
+  it('never keeps a step below min confidence', async () => {
+    const { engine } = engineWith();
+    const cfg = resolveConfig(DEFAULT_CONFIG, { minConfidence: 1, scoreThreshold: 100 });
+    const r = await engine.optimizePrompt(record('m/x', MESSY), cfg, { runId: 'r' });
+    assert.equal(r.accepted, false);
+    assert.ok(r.candidates.some((c) => /confidence/.test(c.reason ?? '')));
+  });
+
+  it('honours max iterations per strategy', async () => {
+    const { engine, events } = engineWith(planStrategies(['clarity_focus']));
+    const cfg = resolveConfig(DEFAULT_CONFIG, { strategies: ['clarity_focus'], maxIterations: 1, scoreThreshold: 100 });
+    await engine.optimizePrompt(record('m/x', MESSY), cfg, { runId: 'r' });
+    assert.equal(events.filter((e) => e.type === 'candidate_generated').length <= 1, true);
+  });
+});
+
+describe('engine (LLM strategies over loopback HTTP)', () => {
+  let srv: FakeOpenAIServer;
+  beforeEach(async () => {
+    srv = await startFakeOpenAI();
+  });
+  afterEach(async () => {
+    await srv.close();
+  });
+
+  const client = () => createLlmClient({ baseUrl: srv.url, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0, timeoutMs: 5000 });
+
+  it('runs llm_guided through the real client and keeps a variable-safe improvement', async () => {
+    const plan = planStrategies(['llm_guided'], client());
+    assert.deepEqual(plan.notes, []);
+    const { engine } = engineWith(plan);
+    const cfg = resolveConfig(DEFAULT_CONFIG, { strategies: ['llm_guided'], scoreThreshold: 100, maxIterations: 2 });
+    const r = await engine.optimizePrompt(record('m/x', MESSY), cfg, { runId: 'r' });
+    assert.ok(srv.chatRequests().length >= 1);
+    assert.deepEqual(variableMultiset(r.optimized), variableMultiset(MESSY));
+    assert.equal(r.accepted, true, r.skippedReason);
+    assert.equal(r.strategy, "llm_guided");
+    assert.ok(r.cost.calls >= 1);
+  });
+
+  it('rejects an answer that drops a variable, with the reason, and goes on', async () => {
+    srv.enqueue({
+      content: JSON.stringify({ prompt: 'Answer the question well.', rationale: 'shorter', confidence: 0.9, changes: [] }),
+    });
+    const plan = planStrategies(['llm_clarity', 'efficiency_focus'], client());
+    const { engine, events } = engineWith(plan);
+    const cfg = resolveConfig(DEFAULT_CONFIG, { strategies: ['llm_clarity', 'efficiency_focus'], scoreThreshold: 100, maxIterations: 1 });
+    const r = await engine.optimizePrompt(record('m/x', MESSY), cfg, { runId: 'r' });
+    const rejected = events.find((e) => e.type === 'candidate_evaluated' && e.strategy === 'llm_clarity' && !e.kept);
+    assert.ok(rejected && rejected.type === 'candidate_evaluated');
+    assert.match(rejected.reason ?? '', /dropped \{\{#sys\.query#\}\}/);
+    assert.equal(r.strategy === 'llm_clarity', false);
+  });
+
+  it('one failing prompt does not stop the others', async () => {
+    // Every request to the server fails with 500: the LLM strategy fails those prompts; the rule-only run still completes.
+    const failing = createLlmClient({ baseUrl: srv.url, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0, timeoutMs: 5000 });
+    srv.enqueue({ status: 500 }, { status: 500 });
+    const plan = planStrategies(['llm_guided'], failing);
+    const { engine, events } = engineWith(plan);
+    const cfg = resolveConfig(DEFAULT_CONFIG, { strategies: ['llm_guided'], scoreThreshold: 100, maxIterations: 1, concurrency: 1 });
+    const prompts = [record('a/x', MESSY), record('b/x', MESSY + ' Thanks.'), record('c/x', '')];
+    const out = await engine.optimizeAll(prompts, cfg, { runId: 'r' });
+    assert.equal(out.failures.length, 2);
+    assert.ok(out.failures.every((f) => f.error.code === 'ENGINE_PROMPT_FAILED'));
+    assert.equal(out.results.length, 1);
+    assert.equal(events.filter((e) => e.type === 'optimization_error').length, 2);
+  });
+
+  it('cancel stops a run with requests in flight within 100 ms', async () => {
+    srv.enqueue({ hang: true }, { hang: true });
+    const plan = planStrategies(['llm_guided'], client());
+    const { engine } = engineWith(plan);
+    const cfg = resolveConfig(DEFAULT_CONFIG, { strategies: ['llm_guided'], scoreThreshold: 100, concurrency: 2 });
+    const ac = new AbortController();
+    const run = engine.optimizeAll([record('a/x', MESSY), record('b/x', MESSY), record('c/x', MESSY)], cfg, { runId: 'r', signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 150));
+    const t0 = Date.now();
+    ac.abort();
+    const out = await run;
+    assert.ok(Date.now() - t0 < 100, `took ${Date.now() - t0} ms`);
+    assert.equal(out.cancelled, true);
+    assert.equal(out.failures.length, 0);
+  });
+});
+
+describe('strategy plan', () => {
+  it('falls back to rule strategies without a key and says so', () => {
+    const plan = planStrategies(['llm_guided', 'hybrid', 'llm_clarity']);
+    assert.deepEqual(plan.strategies, ['auto', 'clarity_focus']);
+    assert.match(plan.notes[0], /No API key/);
+  });
+});

@@ -1,0 +1,147 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { VersionStore } from '../../../src/core/storage';
+import { versionFileSchema, indexEntrySchema } from '../../../src/core/storage/schema';
+
+const WRITER = path.join(__dirname, 'fixtures', 'writer.js');
+const WF = 'flows/app.yml';
+const P = 'node/prompt_template/0';
+
+interface Child {
+  pid: number;
+  acked: string[];
+  exited: Promise<number | null>;
+  firstAck: Promise<void>;
+  kill(): void;
+}
+
+function startWriter(ws: string, count: number, mode = 'mixed'): Child {
+  const cp = spawn(process.execPath, [WRITER, ws, WF, P, String(count), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const acked: string[] = [];
+  let buf = '';
+  let onFirst: () => void = () => undefined;
+  const firstAck = new Promise<void>((r) => (onFirst = r));
+  cp.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const l of lines) if (l.startsWith('saved ')) acked.push(l.slice(6));
+    if (acked.length) onFirst();
+  });
+  let stderr = '';
+  cp.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) =>
+    cp.on('exit', (c) => {
+      onFirst();
+      if (c) process.stderr.write(`writer failed: ${stderr}\n`);
+      r(c);
+    }),
+  );
+  return { pid: cp.pid!, acked, exited, firstAck, kill: () => cp.kill('SIGKILL') };
+}
+
+/** Every file valid, the index log equal to the files, list() equal to the files. */
+async function checkConsistent(ws: string, store: VersionStore): Promise<string[]> {
+  const listed = (await store.list(WF, P, { limit: 1_000_000 })).map((v) => v.version);
+  const wfDir = path.join(ws, '.optimizer', 'versions');
+  const dir = path.join(wfDir, fs.readdirSync(wfDir)[0]!, fs.readdirSync(path.join(wfDir, fs.readdirSync(wfDir)[0]!))[0]!);
+  const files = fs.readdirSync(dir);
+  for (const f of files) {
+    assert.match(f, /^\d+\.\d+\.\d+\.json$/, `stray file ${f}`);
+    const r = versionFileSchema.safeParse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+    assert.ok(r.success, `invalid ${f}`);
+    assert.equal(`${r.data.version}.json`, f);
+  }
+  const onDisk = files.map((f) => f.slice(0, -5)).sort();
+  assert.deepEqual([...listed].sort(), onDisk, 'list() disagrees with the files');
+  const indexDir = path.join(ws, '.optimizer', 'index');
+  const [log] = fs.readdirSync(indexDir);
+  const lines = fs.readFileSync(path.join(indexDir, log!), 'utf8').split('\n').filter(Boolean).slice(1);
+  const live = new Set<string>();
+  for (const l of lines) {
+    const e = indexEntrySchema.parse(JSON.parse(l));
+    if (e.op === 'add') live.add(e.v);
+    if (e.op === 'del') live.delete(e.v);
+  }
+  assert.deepEqual([...live].sort(), onDisk, 'index log disagrees with the files');
+  return onDisk;
+}
+
+describe('VersionStore across processes', function () {
+  // The SIGKILL test spawns ~200 Node processes: ~20-40 s on an idle 2-core machine, more under load.
+  this.timeout(300_000);
+  let ws: string;
+  beforeEach(() => (ws = fs.mkdtempSync(path.join(os.tmpdir(), 'vstore-proc-'))));
+  afterEach(() => fs.rmSync(ws, { recursive: true, force: true }));
+
+  it('4 processes x 250 saves to one prompt give 1,000 versions with unique numbers', async () => {
+    const kids = Array.from({ length: 4 }, () => startWriter(ws, 250, 'plain'));
+    const codes = await Promise.all(kids.map((k) => k.exited));
+    assert.deepEqual(codes, [0, 0, 0, 0]);
+    const acked = kids.flatMap((k) => k.acked);
+    assert.equal(acked.length, 1000);
+    assert.equal(new Set(acked).size, 1000, 'a number was given twice');
+    const store = await VersionStore.open(ws);
+    assert.equal(await store.count(WF, P), 1000);
+    const files = await checkConsistent(ws, store);
+    assert.deepEqual(files, [...acked].sort());
+    // each acknowledged number holds the writer's own content
+    for (const k of kids.slice(0, 2)) {
+      for (const v of k.acked.slice(0, 20)) assert.equal((await store.get(WF, P, v)).metadata.pid, k.pid);
+    }
+    await store.close();
+  });
+
+  it('survives writers SIGKILLed at random moments (200 kills)', async () => {
+    const KILLS = Number(process.env.STORAGE_KILLS ?? 200);
+    const ackedBy = new Map<string, number>();
+    let kills = 0;
+    const dir = ws;
+    const t0 = Date.now();
+    while (kills < KILLS) {
+      const pair = [0, 1, 2, 3].map(() => startWriter(dir, 1000));
+      await Promise.all(
+        pair.map(async (k) => {
+          await k.firstAck;
+          await new Promise((r) => setTimeout(r, 5 + Math.random() * 35));
+          k.kill();
+          await k.exited;
+        }),
+      );
+      kills += pair.length;
+      for (const k of pair) {
+        for (const v of k.acked) {
+          assert.ok(!ackedBy.has(v), `version ${v} acknowledged twice (pids ${ackedBy.get(v)} and ${k.pid})`);
+          ackedBy.set(v, k.pid);
+        }
+      }
+    }
+    const warnings: string[] = [];
+    process.stdout.write(`      (${kills} kills in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${ackedBy.size} acknowledged saves)\n`);
+    const store = await VersionStore.open(ws, { onWarning: (m) => warnings.push(m) });
+    const files = await checkConsistent(ws, store);
+    for (const [v, pid] of ackedBy) {
+      assert.ok(files.includes(v), `acknowledged version ${v} lost`);
+      assert.equal((await store.get(WF, P, v)).metadata.pid, pid, `version ${v} overwritten`);
+    }
+    assert.deepEqual(fs.readdirSync(path.join(ws, '.optimizer', 'tmp')), [], 'temp files left');
+    assert.deepEqual(fs.readdirSync(path.join(ws, '.optimizer', 'locks')), [], 'stale lock left');
+    assert.ok(ackedBy.size > 0);
+    await store.close();
+  });
+
+  it('sees versions written by another process in latest/list (index staleness)', async () => {
+    const store = await VersionStore.open(ws);
+    await store.ensureBaseline(WF, P, 'base');
+    assert.equal((await store.latest(WF, P))?.version, '1.0.0');
+    const k = startWriter(ws, 3, 'plain');
+    assert.equal(await k.exited, 0);
+    assert.equal((await store.latest(WF, P))?.version, k.acked[2]);
+    assert.deepEqual((await store.list(WF, P)).map((v) => v.version), [...k.acked].reverse().concat('1.0.0'));
+    assert.equal(await store.count(WF, P), 4);
+    await store.close();
+  });
+});
