@@ -130,7 +130,8 @@ export function renderPrompt(record: PromptRecord, messages: NodeMessage[] | und
   const referenced = new Set<string>();
   let out: ChatMessage[];
   if (messages && messages.length > 0) {
-    const idx = record.messageIndex ?? messages.findIndex((m) => m.text === record.text);
+    let idx = messages.findIndex((m) => m.text === record.text && m.role === record.role);
+    if (idx < 0) idx = record.messageIndex ?? -1;
     out = messages.map((m, i) => ({
       role: m.role,
       content: renderOne(i === idx ? text : m.text, i === idx ? record.editionType : m.editionType, example, record.id, referenced),
@@ -168,4 +169,18 @@ export function renderPrompt(record: PromptRecord, messages: NodeMessage[] | und
     }
   }
   return out;
+}
+
+/**
+ * The chat messages of the node `record` belongs to, from the file's prompt records: the
+ * llm-message records of the same node in prompt_template order. Undefined for other kinds
+ * (an instruction or pre-prompt is run as a system message with the example's input).
+ */
+export function nodeMessagesOf(prompts: readonly PromptRecord[], record: PromptRecord): NodeMessage[] | undefined {
+  if (record.kind !== 'llm-message') return undefined;
+  const siblings = prompts
+    .filter((p) => p.nodeId === record.nodeId && p.kind === 'llm-message' && p.role)
+    .sort((a, b) => (a.messageIndex ?? 0) - (b.messageIndex ?? 0));
+  if (siblings.length === 0) return undefined;
+  return siblings.map((p) => ({ role: p.role as NodeMessage['role'], text: p.text, editionType: p.editionType }));
 }
