@@ -25,8 +25,9 @@ export function hashOf(...parts: unknown[]): string {
 export class RunStore {
   private readonly results = new Map<string, ExampleResult>();
   private readonly memos = new Map<string, unknown>();
-  /** Records reused from the log during this process. */
+  /** Results and memos taken from an earlier attempt's log (not counting reuse within this run). */
   reused = 0;
+  private readonly loaded = new Set<string>();
   /** Evaluations under way, so concurrent optimizers sharing the store run each (candidate, example) once. */
   readonly pending = new Map<string, Promise<ExampleResult>>();
 
@@ -50,8 +51,13 @@ export class RunStore {
     }
     const s = new RunStore(runId, file, log);
     for (const r of records) {
-      if (r && r.type === 'result' && typeof r.key === 'string' && r.result) s.results.set(r.key, r.result);
-      else if (r && r.type === 'memo' && typeof r.key === 'string') s.memos.set(`${r.kind}:${r.key}`, r.value);
+      if (r && r.type === 'result' && typeof r.key === 'string' && r.result) {
+        s.results.set(r.key, r.result);
+        s.loaded.add(r.key);
+      } else if (r && r.type === 'memo' && typeof r.key === 'string') {
+        s.memos.set(`${r.kind}:${r.key}`, r.value);
+        s.loaded.add(`${r.kind}:${r.key}`);
+      }
     }
     return s;
   }
@@ -68,7 +74,7 @@ export class RunStore {
 
   getResult(key: string): ExampleResult | undefined {
     const r = this.results.get(key);
-    if (r) this.reused += 1;
+    if (r && this.loaded.delete(key)) this.reused += 1;
     return r;
   }
 
@@ -80,7 +86,7 @@ export class RunStore {
   getMemo<T>(kind: string, key: string): T | undefined {
     const k = `${kind}:${key}`;
     if (!this.memos.has(k)) return undefined;
-    this.reused += 1;
+    if (this.loaded.delete(k)) this.reused += 1;
     return this.memos.get(k) as T;
   }
 
