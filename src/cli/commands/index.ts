@@ -1,6 +1,19 @@
 import type { CliCommand } from '../io';
-import { versionsCommand } from './versions';
+import { analyzeCommand } from './analyze';
+import { applyCommand } from './apply';
+import { extractCommand } from './extract';
+import { optimizeCommand } from './optimize';
 import { rollbackCommand } from './rollback';
+import { setCommand } from './set';
+import { versionsCommand } from './versions';
 
 /** Every `promptopt` sub-command, in the order `promptopt help` lists them. */
-export const commands: CliCommand[] = [versionsCommand, rollbackCommand];
+export const commands: CliCommand[] = [
+  extractCommand,
+  analyzeCommand,
+  optimizeCommand,
+  applyCommand,
+  setCommand,
+  versionsCommand,
+  rollbackCommand,
+];

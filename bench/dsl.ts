@@ -1,0 +1,83 @@
+/**
+ * DSL engine benchmark: `node out/bench/dsl.js` (or `npm run bench:dsl`).
+ *
+ * Prints one JSON object per line: {name, value, unit, baseline?, ratio?}. For each corpus file
+ * and for a synthetic 10 MB workflow with 2,000 llm nodes: the median time of `parseDify`
+ * (parse + shape check + every prompt with its range) and, as the baseline measured in the same
+ * run on the same text, the median time of js-yaml's plain `load`. Then the median time of one
+ * write-back (`replacePrompts` on the already parsed 10 MB document).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { load } from 'js-yaml';
+import { parseDify, replacePrompts } from '../src/core/dsl/index';
+import { syntheticWorkflow } from './syntheticDify';
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  baseline?: number;
+  ratio?: number;
+}
+
+function emit(f: Figure): void {
+  process.stdout.write(`${JSON.stringify(f)}\n`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function time(fn: () => unknown): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/** Alternates the two measurements so both see the same machine noise. */
+function compare(name: string, text: string, runs: number): void {
+  const ours: number[] = [];
+  const base: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    parseDify(text);
+    load(text);
+  }
+  for (let i = 0; i < runs; i++) {
+    base.push(time(() => load(text)));
+    ours.push(time(() => parseDify(text)));
+  }
+  const value = round(median(ours));
+  const baseline = round(median(base));
+  emit({ name, value, unit: 'ms', baseline, ratio: round(value / baseline) });
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function main(): void {
+  const fixtures = path.resolve(__dirname, '../../test/fixtures/dify');
+  const runs = Number(process.env.BENCH_RUNS ?? 15);
+  for (const f of fs.readdirSync(fixtures).filter((n) => n.endsWith('.yml')).sort()) {
+    const text = fs.readFileSync(path.join(fixtures, f), 'utf8');
+    if (text.trimStart().startsWith('{')) continue; // the JSON wrapper: js-yaml load is not the same job
+    compare(`dsl.extract:${f}`, text, runs);
+  }
+  const big = syntheticWorkflow(2000, 10 * 1024 * 1024);
+  emit({ name: 'dsl.synthetic.size', value: Buffer.byteLength(big, 'utf8'), unit: 'bytes' });
+  compare('dsl.extract:synthetic-10MB-2000-llm', big, Number(process.env.BENCH_RUNS_BIG ?? 5));
+  const doc = parseDify(big);
+  emit({ name: 'dsl.synthetic.prompts', value: doc.prompts.length, unit: 'count' });
+  const target = doc.prompts[Math.floor(doc.prompts.length / 2)];
+  const wb: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t = `Rewritten prompt ${i}\n  with indentation, "quotes", {{#sys.query#}} and 中文.`;
+    wb.push(time(() => replacePrompts(doc, [{ id: target.id, text: t }])));
+  }
+  emit({ name: 'dsl.writeback:synthetic-10MB', value: round(median(wb)), unit: 'ms' });
+}
+
+main();

@@ -1,0 +1,70 @@
+import { parseDify, type PromptRecord } from '../../core/dsl/index';
+import { UsageError } from '../../core/errors';
+import { parseCommandArgs } from '../args';
+import type { CliCommand } from '../io';
+import { readTextFile } from './fileInput';
+
+const usage = `promptopt extract <file> [--json]
+
+List every prompt in a Dify app export (.yml, or the export API's JSON wrapper).
+  --json   print a JSON array of prompt records (id, nodeId, nodeType, kind, role, text,
+           variables, range, …) instead of a table`;
+
+/** `promptopt extract`: a table of the prompts, or their records as JSON. */
+export const extractCommand: CliCommand = {
+  name: 'extract',
+  summary: 'List the prompts of a Dify export (table or --json)',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, usage);
+    if (positionals.length !== 1) {
+      throw new UsageError('USAGE', `extract takes exactly one file. Usage: ${usage.split('\n')[0]}`);
+    }
+    const file = positionals[0];
+    const { text } = await readTextFile(io.cwd, file);
+    const doc = parseDify(text, { file });
+    if (values.json) {
+      io.stdout(`${JSON.stringify(doc.prompts, null, 2)}\n`);
+      return 0;
+    }
+    io.stdout(renderTable(doc.prompts, `${doc.app.name || file} (${doc.app.mode}${doc.app.version ? `, DSL ${doc.app.version}` : ''})`));
+    return 0;
+  },
+};
+
+/** A plain-text table: node title, kind, role, characters, variables, id. */
+export function renderTable(prompts: PromptRecord[], title: string): string {
+  const rows = prompts.map((p) => [
+    p.nodeTitle || p.nodeId,
+    p.kind,
+    p.role ?? '-',
+    String([...p.text].length),
+    p.variables.length ? unique(p.variables.map((v) => v.raw)).join(' ') : '-',
+    p.id,
+  ]);
+  const head = ['NODE', 'KIND', 'ROLE', 'CHARS', 'VARIABLES', 'ID'];
+  const all = [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : clip(c.replace(/\s+/g, ' '), 40))));
+  const widths = head.map((_, i) => Math.max(...all.map((r) => displayWidth(r[i]))));
+  const lines = all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i] - displayWidth(c)))).join('  ').trimEnd());
+  const summary = `${prompts.length} prompt${prompts.length === 1 ? '' : 's'}`;
+  return `${title}: ${summary}\n${prompts.length ? `${lines.join('\n')}\n` : ''}`;
+}
+
+function unique(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+function clip(s: string, n: number): string {
+  const cps = [...s];
+  return cps.length > n ? `${cps.slice(0, n - 1).join('')}…` : s;
+}
+
+/** Columns a string takes in a terminal (East Asian wide characters and emoji count twice). */
+function displayWidth(s: string): number {
+  let w = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    w += (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1faff) || (c >= 0x20000 && c <= 0x3fffd) ? 2 : 1;
+  }
+  return w;
+}

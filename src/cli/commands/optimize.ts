@@ -1,0 +1,181 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { STRATEGY_NAMES, PRESETS, PRESET_NAMES, type ConfigOverrides, type PresetName } from '../../core/engine/config';
+import type { EngineEvent } from '../../core/engine/events';
+import { replacePrompts } from '../../core/dsl';
+import { UsageError } from '../../core/errors';
+import { createLlmClient } from '../../core/llm';
+import { endpointFromEnv } from '../../core/service/endpoint';
+import { optimizeDocument } from '../../core/service/optimize';
+import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
+import { VersionStore, findWorkspaceRoot } from '../../core/storage';
+import type { StrategyName } from '../../core/strategies/types';
+import { atomicWriteFile } from '../../core/util/atomicWrite';
+import { parseCommandArgs } from '../args';
+import type { CliCommand } from '../io';
+import { readTextFile } from './fileInput';
+
+const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... [--iterations n]
+                   [--min-confidence x] [--preset p] [--write] [--json]
+                   [--base-url url] [--model m] [--workspace dir] [--no-cache]
+
+Improve the prompts of a Dify export. Without --write, prints a unified diff per improved
+prompt and changes nothing. With --write, applies the kept results to the file (only those
+prompts' bytes change) and records baselines and accepted versions under .optimizer/.
+  --prompt <id>        only this prompt (repeatable; ids from 'promptopt extract'); forces it even if it already scores well
+  --strategy <s>       ${STRATEGY_NAMES.join(', ')} (repeatable)
+  --iterations n       refinements per strategy (1-10)
+  --min-confidence x   keep a step only at or above this confidence (0-1)
+  --preset p           ${PRESET_NAMES.join(', ')}
+  --json               print an array of results (id, original, optimized, strategy, improvement, confidence, …)
+With no key the rule strategies run (the embedded default) and the output says so. LLM
+strategies need OPENAI_API_KEY (or PROMPTOPT_API_KEY) in the environment; --base-url (or
+OPENAI_BASE_URL) points at any OpenAI-compatible endpoint; --model (or PROMPTOPT_MODEL).`;
+
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError('USAGE', `--${name} takes a number, got '${v}'.`);
+  return n;
+}
+
+export const optimizeCommand: CliCommand = {
+  name: 'optimize',
+  summary: 'Improve the prompts of a Dify export (diff, --json or --write)',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        prompt: { type: 'string', multiple: true },
+        strategy: { type: 'string', multiple: true },
+        iterations: { type: 'string' },
+        'min-confidence': { type: 'string' },
+        preset: { type: 'string' },
+        write: { type: 'boolean' },
+        json: { type: 'boolean' },
+        'base-url': { type: 'string' },
+        model: { type: 'string' },
+        workspace: { type: 'string' },
+        'no-cache': { type: 'boolean' },
+      },
+      usage,
+    );
+    if (positionals.length !== 1) throw new UsageError('USAGE', `optimize takes exactly one file. Usage: ${usage.split('\n')[0]}`);
+    const file = positionals[0];
+    const { abs, text } = await readTextFile(io.cwd, file);
+    for (const s of values.strategy ?? []) {
+      if (!(STRATEGY_NAMES as readonly string[]).includes(s)) {
+        throw new UsageError('USAGE', `unknown strategy '${s}'. Known: ${STRATEGY_NAMES.join(', ')}.`);
+      }
+    }
+    if (values.preset && !(PRESET_NAMES as readonly string[]).includes(values.preset)) {
+      throw new UsageError('USAGE', `unknown preset '${values.preset}'. Known: ${PRESET_NAMES.join(', ')}.`);
+    }
+    const root = values.workspace ? path.resolve(io.cwd, values.workspace) : findWorkspaceRoot(abs);
+    const preset: ConfigOverrides | undefined = values.preset ? PRESETS[values.preset as PresetName] : undefined;
+    const config = await loadEngineConfig(root, preset, {
+      strategies: values.strategy?.length ? (values.strategy as StrategyName[]) : undefined,
+      maxIterations: num(values.iterations, 'iterations'),
+      minConfidence: num(values['min-confidence'], 'min-confidence'),
+    });
+    const endpoint = endpointFromEnv(io.env, { baseUrl: values['base-url'], model: values.model, configModel: config.model.name });
+    const llm = endpoint
+      ? createLlmClient(
+          { ...endpoint, concurrency: Math.max(1, config.concurrency) },
+          { cacheDir: values['no-cache'] ? undefined : llmCacheDir(root), budget: config.budget },
+        )
+      : undefined;
+
+    const store = values.write ? await VersionStore.open(root, { onWarning: (m) => io.stderr(`warning: ${m}\n`) }) : undefined;
+    const progress = (e: EngineEvent) => {
+      if (values.json) return;
+      if (e.type === 'optimization_complete') {
+        io.stderr(
+          `  ${e.accepted ? '✓' : '·'} ${e.promptId}: ${e.accepted ? `${e.scoreBefore} → ${e.scoreAfter} (${e.strategy}, confidence ${e.confidence.toFixed(2)})` : (e.skippedReason ?? 'no change')}\n`,
+        );
+      } else if (e.type === 'optimization_error') io.stderr(`  ✗ ${e.promptId}: ${e.message}\n`);
+    };
+    try {
+      const out = await optimizeDocument({
+        file: abs,
+        text,
+        workspaceRoot: root,
+        config,
+        promptIds: values.prompt,
+        force: !!values.prompt?.length,
+        llm,
+        store,
+        recordAs: 'accepted',
+        runLog: !!values.write,
+        events: progress,
+        signal: io.signal,
+      });
+      if (!values.json) for (const n of out.notes) io.stderr(`note: ${n}\n`);
+      if (!values.json && !llm) io.stderr('note: running the embedded rule strategies (no API key).\n');
+      if (out.cancelled) {
+        io.stderr('promptopt optimize: cancelled; nothing was written.\n');
+        return 130;
+      }
+      const kept = out.results.filter((r) => r.accepted);
+      if (values.write && kept.length) {
+        const newText = replacePrompts(text, kept.map((r) => ({ id: r.promptId, text: r.optimized })), { file });
+        // Refuse to overwrite a file that changed on disk while we worked.
+        const now = await fs.readFile(abs, 'utf8');
+        if (now !== text) throw new UsageError('FILE_IO', `${file} changed on disk during the run; nothing was written. Run again.`, { file });
+        await atomicWriteFile(abs, newText);
+      }
+      if (values.json) {
+        io.stdout(
+          `${JSON.stringify(
+            out.results.map((r) => ({
+              id: r.promptId,
+              nodeTitle: r.nodeTitle,
+              kind: r.kind,
+              role: r.role,
+              original: r.original,
+              optimized: r.optimized,
+              accepted: r.accepted,
+              strategy: r.strategy,
+              iterations: r.iterations,
+              scoreBefore: r.before.overall,
+              scoreAfter: r.after.overall,
+              improvement: r.improvement,
+              confidence: r.confidence,
+              rationale: r.rationale,
+              skippedReason: r.skippedReason,
+              cost: r.cost,
+              version: out.versions.get(r.promptId)?.proposal?.version,
+            })),
+            null,
+            2,
+          )}\n`,
+        );
+      } else {
+        for (const r of kept) {
+          io.stdout(
+            createTwoFilesPatch(
+              `a/${r.promptId}`,
+              `b/${r.promptId}`,
+              r.original.endsWith('\n') ? r.original : `${r.original}\n`,
+              r.optimized.endsWith('\n') ? r.optimized : `${r.optimized}\n`,
+              `${r.nodeTitle} · score ${r.before.overall}`,
+              `${r.strategy} · score ${r.after.overall} (+${r.improvement}, confidence ${r.confidence.toFixed(2)})`,
+            ),
+          );
+        }
+        const failed = out.failures.length ? `, ${out.failures.length} failed` : '';
+        io.stderr(
+          `${kept.length} of ${out.results.length + out.failures.length} prompt(s) improved${failed}` +
+            `${values.write ? (kept.length ? `; written to ${file} and recorded under .optimizer/` : '; nothing to write') : kept.length ? '; run with --write to apply' : ''}.` +
+            `${out.cost.calls ? ` LLM calls: ${out.cost.calls}, cost $${out.cost.costUsd.toFixed(4)}.` : ''}\n`,
+        );
+        for (const f of out.failures) io.stderr(`error: ${f.error.message} [${f.error.code}]\n`);
+      }
+      return out.failures.length && !kept.length && !out.results.length ? 1 : 0;
+    } finally {
+      await store?.close();
+    }
+  },
+};

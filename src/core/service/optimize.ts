@@ -1,0 +1,137 @@
+import * as path from 'node:path';
+import { analyzePrompt } from '../analysis';
+import type { EngineConfig } from '../engine/config';
+import { OptimizationEngine, type OptimizationResult, type RunOutcome } from '../engine/engine';
+import { fanOut, type EngineEventSink } from '../engine/events';
+import { RunLog, newRunId } from '../engine/runLog';
+import { planStrategies } from '../engine/strategies';
+import { parseDify, type DifyDocument } from '../dsl';
+import { DslError } from '../errors';
+import type { LlmClient } from '../llm/types';
+import { workflowKey, type PromptVersion, type VersionStore } from '../storage';
+import { runsDir } from './workspace';
+
+export interface OptimizeDocumentOptions {
+  /** Absolute path of the workflow file (used for messages, the store key and the run log). */
+  file: string;
+  /** The file's text (the editor's, possibly unsaved). */
+  text: string;
+  workspaceRoot: string;
+  config: EngineConfig;
+  /** Only these prompt ids (each must exist); default: every prompt of the file. */
+  promptIds?: string[];
+  /** Optimize even prompts already at or above the score threshold (explicit single-prompt requests). */
+  force?: boolean;
+  llm?: LlmClient;
+  /** Where baselines and proposals are recorded; absent in Restricted Mode or dry runs. */
+  store?: VersionStore;
+  /** Status given to recorded results: 'proposed' (review pending) or 'accepted' (CLI --write). */
+  recordAs?: 'proposed' | 'accepted';
+  /** Append the events to `.optimizer/runs/<run>.jsonl` (needs a writable workspace). Default: when a store is given. */
+  runLog?: boolean;
+  events?: EngineEventSink;
+  signal?: AbortSignal;
+}
+
+export interface RecordedVersions {
+  baseline: PromptVersion;
+  proposal?: PromptVersion;
+}
+
+export interface OptimizeDocumentOutcome extends RunOutcome {
+  doc: DifyDocument;
+  /** Plain-words notes for the user (e.g. rule fallback without a key). */
+  notes: string[];
+  strategies: string[];
+  /** promptId → versions written for it. */
+  versions: Map<string, RecordedVersions>;
+  runLogFile?: string;
+}
+
+/**
+ * Optimizes the prompts of one workflow document: parse → plan strategies → engine → record
+ * baselines and results as versions → events to the caller and the run log. One failing prompt
+ * never stops the others; cancel stops at once (no partial version is written for a cancelled prompt).
+ */
+export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<OptimizeDocumentOutcome> {
+  const rel = workflowKey(opts.workspaceRoot, opts.file);
+  const doc = parseDify(opts.text, { file: rel });
+  let prompts = doc.prompts;
+  if (opts.promptIds?.length) {
+    const byId = new Map(prompts.map((p) => [p.id, p]));
+    prompts = opts.promptIds.map((id) => {
+      const p = byId.get(id);
+      if (!p) throw new DslError('DSL_UNKNOWN_PROMPT', `no prompt with id '${id}' in this file`, { file: rel, promptId: id });
+      return p;
+    });
+  }
+  const plan = planStrategies(opts.config.strategies, opts.llm, {
+    model: opts.config.model.name,
+    temperature: opts.config.model.temperature,
+  });
+  const config = { ...opts.config, strategies: plan.strategies };
+  const runId = newRunId();
+  let log: RunLog | undefined;
+  if (opts.runLog ?? !!opts.store) {
+    log = await RunLog.open(path.join(runsDir(opts.workspaceRoot), `${runId}.jsonl`));
+    log.append({ type: 'run_start', runId, workflow: rel, time: Date.now(), strategies: plan.strategies, prompts: prompts.length });
+  }
+  const engine = new OptimizationEngine({
+    analyze: analyzePrompt,
+    strategy: plan.resolve,
+    events: fanOut(opts.events, log ? (e) => log!.append(e) : undefined),
+  });
+  let outcome: RunOutcome;
+  try {
+    outcome = await engine.optimizeAll(prompts, config, { runId, signal: opts.signal, force: opts.force });
+  } finally {
+    if (log) {
+      log.append({ type: 'run_end', runId, time: Date.now(), cancelled: !!opts.signal?.aborted });
+      await log.close().catch(() => undefined);
+    }
+  }
+  const versions = new Map<string, RecordedVersions>();
+  if (opts.store) {
+    for (const r of outcome.results) {
+      versions.set(r.promptId, await recordResult(opts.store, rel, r, opts.recordAs ?? 'proposed'));
+    }
+  }
+  return { ...outcome, doc, notes: plan.notes, strategies: plan.strategies, versions, runLogFile: log?.file };
+}
+
+/** Saves the baseline (once per distinct original text) and, for an accepted result, the proposal. */
+export async function recordResult(
+  store: VersionStore,
+  workflow: string,
+  r: OptimizationResult,
+  status: 'proposed' | 'accepted',
+): Promise<RecordedVersions> {
+  // The file's current text is often a version we already hold (an accepted proposal, a restore):
+  // then that version is the parent and no new baseline is written.
+  const latest = await store.latest(workflow, r.promptId);
+  const baseline =
+    latest && latest.text === r.original && latest.status !== 'rejected' && latest.status !== 'proposed'
+      ? latest
+      : await store.ensureBaseline(workflow, r.promptId, r.original, { ...r.before });
+  if (!r.accepted) return { baseline };
+  const proposal = await store.save({
+    workflow,
+    promptId: r.promptId,
+    text: r.optimized,
+    analysis: { ...r.after },
+    parentVersion: baseline.version,
+    status,
+    optimization: {
+      strategy: r.strategy ?? 'none',
+      before: { ...r.before },
+      after: { ...r.after },
+      improvement: r.improvement,
+      confidence: r.confidence,
+      rationale: r.rationale,
+      cost: { ...r.cost },
+      iterations: r.iterations,
+    },
+    metadata: { nodeTitle: r.nodeTitle, kind: r.kind, role: r.role, changes: r.changes },
+  });
+  return { baseline, proposal };
+}
