@@ -4,6 +4,7 @@ import * as readline from 'node:readline';
 import type { CliCommand, CliIo } from '../io';
 import { parseCommandArgs } from '../args';
 import { CancelledError, UsageError, isOptimizerError } from '../../core/errors';
+import { parseDify } from '../../core/dsl';
 import type { PromptRecord } from '../../core/dsl/types';
 import { loadDataset } from '../../core/evaluation/dataset';
 import { parseMetricArg } from '../../core/evaluation/metrics';
@@ -282,3 +283,8 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
     },
   };
 }
+
+/** `promptopt train` with the Dify DSL extractor. */
+export const trainCommand: CliCommand = createTrainCommand({
+  loadPrompts: (text, file) => parseDify(text, { file }).prompts,
+});

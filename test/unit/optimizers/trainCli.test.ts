@@ -92,3 +92,33 @@ describe('promptopt train', function () {
     await assert.rejects(cmd.run([...base(), '--optimizer', 'mipro'], t.cli), /--optimizer must be copro, knn or ensemble/);
   });
 });
+
+describe('promptopt train end to end on a real Dify export', function () {
+  this.timeout(20000);
+  it('optimizes the system prompt of basic_llm_chat_workflow.yml, rendering {{#start_node.query#}} into the user message', async () => {
+    const { runCli } = await import('../../../src/cli/main');
+    const srv = await startFakeOpenAI({ handler: scriptedHandler });
+    try {
+      const dir = await tempDir();
+      await fs.copyFile(path.join(__dirname, '../../../../test/fixtures/dify/basic_llm_chat_workflow.yml'), path.join(dir, 'app.yml'));
+      const rows = SENTIMENT_JSONL.split('\n').map((l) => {
+        const o = JSON.parse(l) as Record<string, string>;
+        return JSON.stringify({ 'start_node.query': o['sys.query'], expected: o.expected });
+      });
+      await fs.writeFile(path.join(dir, 'data.jsonl'), rows.join('\n'));
+      const t = io(dir, { OPENAI_API_KEY: 'placeholder' });
+      const code = await runCli(['train', 'app.yml', '--prompt', 'llm_node/prompt_template/0', '--dataset', 'data.jsonl', '--optimizer', 'copro', '--breadth', '3', '--depth', '2', '--base-url', srv.url, '--json'], t.cli);
+      assert.equal(code, 0, t.err());
+      const j = JSON.parse(t.out()) as { report: { best: { text: string; validationScore: number }; baseline: { text: string; validationScore: number } } };
+      assert.equal(j.report.baseline.text, 'You are a helpful assistant.');
+      assert.ok(BEST_MARKERS.every((m) => j.report.best.text.includes(m)), j.report.best.text);
+      assert.ok(j.report.best.validationScore > j.report.baseline.validationScore);
+      // the task calls carried the node's two messages: the candidate system prompt and the rendered user message
+      const task = srv.chatRequests().map((r) => (r.body as { messages: Array<{ role: string; content: string }> }).messages).find((m) => !m[0]!.content.includes('instruction optimizer'))!;
+      assert.deepEqual(task.map((m) => m.role), ['system', 'user']);
+      assert.ok(SENTIMENT_JSONL.includes(task[1]!.content));
+    } finally {
+      await srv.close();
+    }
+  });
+});
