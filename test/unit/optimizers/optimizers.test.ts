@@ -14,12 +14,14 @@ import {
   RunStore,
   coverDemos,
   createOptimizer,
+  endpointEmbedder,
   makeCandidate,
   recordAccepted,
   tfidfEmbedder,
   type OptimizerContext,
   type OptimizerProgress,
 } from '../../../src/core/optimizers';
+import { createLlmClient } from '../../../src/core/llm';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../../support';
 import { client, record, tempDir } from './helpers';
 import { BEST_MARKERS, SENTIMENT_JSONL, TICKETS_JSONL, scriptedHandler } from './taskModel';
@@ -243,6 +245,62 @@ describe('optimizers against the scripted task model', function () {
     assert.ok(seed && isBest(seed.text));
     assert.equal(second.best.validationScore, 1);
     assert.equal(second.best.source, 'index');
+  });
+
+  it('a cost budget is a hard cap too: the run stops early and spends no more than allowed', async () => {
+    const costly = createLlmClient(
+      { baseUrl: srv.url, apiKey: 'sk-test', model: 'fake-model', concurrency: 4, maxRetries: 0 },
+      { budget: { maxCostUsd: 0.5 }, costTable: { 'fake-model': { inputPerM: 1000, outputPerM: 1000 } }, defaultCompletionReserve: 16 },
+    );
+    const report = await createOptimizer('copro', { copro: { breadth: 4, depth: 3 } }).optimize(ctxFor(srv, { client: costly, budget: { maxCostUsd: 0.5 } }));
+    assert.equal(report.stoppedReason, 'budget');
+    assert.ok(costly.usage().costUsd <= 0.5, `spent ${costly.usage().costUsd}`);
+    assert.ok(costly.usage().calls > 5);
+  });
+
+  it('KNN falls back to local TF-IDF when the endpoint has no embeddings, and says so in an event', async () => {
+    const noEmb = await startFakeOpenAI({
+      handler: scriptedHandler,
+      embed: () => {
+        throw new Error('embeddings not served here');
+      },
+    });
+    const events: EngineEvent[] = [];
+    try {
+      const report = await createOptimizer('knn', { knn: { k: 3, modes: ['block'], scoreTrain: false } }).optimize({
+        ...ctxFor(noEmb),
+        record: record('Route the support ticket to a department.'),
+        train: tickets.train,
+        validation: tickets.validation,
+        events: (e) => events.push(e),
+      });
+      assert.equal(report.best.validationScore, 1);
+      assert.ok(events.some((e) => e.type === 'optimization_error' && /TF-IDF/.test(e.message)));
+    } finally {
+      await noEmb.close();
+    }
+  });
+
+  it('Ensemble weighted vote: member weight × validation score picks the winner', async () => {
+    const report = await createOptimizer('ensemble', { copro: { breadth: 2, depth: 1 }, knn: { k: 3 }, ensemble: { aggregation: 'weighted', weights: { knn: 10 }, combine: false } }).optimize(
+      ctxFor(srv, { embedder: tfidfEmbedder() }),
+    );
+    const knnBest = report.members!.find((m) => m.optimizer === 'knn')!.best;
+    assert.ok(knnBest.validationScore! > 0);
+    assert.equal(report.best.source, 'knn');
+    assert.ok(report.accepted);
+  });
+
+  it('accepted versions keep their endpoint embedding in the index', async () => {
+    const dir = await tempDir();
+    const index = await EmbeddingIndex.open(path.join(dir, '.optimizer'));
+    const c = client(srv.url);
+    const emb = endpointEmbedder(c);
+    const e = await index.add({ promptId: 'p', text: 'Answer with one word.', score: 1, runId: 'r' }, emb);
+    assert.equal(e.vector?.length, 64);
+    assert.equal(e.vectorKind, 'endpoint:default');
+    const near = await index.nearest('Reply with one word only', 1, { embedder: emb });
+    assert.equal(near[0]!.text, 'Answer with one word.');
   });
 
   it('a proposal that drops a variable is rejected, not scored', async () => {
