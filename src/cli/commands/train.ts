@@ -239,6 +239,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
           io.stdout(
             `Prompt ${record.id} (${record.nodeTitle}), dataset ${path.relative(io.cwd, dataset.file) || dataset.file}: ${prepared.split.train.length} train, ${prepared.split.validation.length} validation; optimizer ${values.optimizer}, model ${model}.\n`,
           );
+          if (prepared.partlyMissing.length) io.stdout(`Note: some examples give no value for ${prepared.partlyMissing.join(', ')} (rendered empty).\n`);
           if (prepared.resumedResults) io.stdout(`Resuming run ${prepared.runId}: ${prepared.resumedResults} recorded result(s) will be reused.\n`);
           io.stdout(estimateText(prepared.estimate, budget));
           if (!values.yes) {

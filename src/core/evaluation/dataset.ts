@@ -4,6 +4,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { DatasetError } from '../errors';
+import { findVariables } from '../dsl/variables';
 import type { Dataset, DatasetSplit, Example, SplitName } from './types';
 
 /** Field names with a meaning of their own; every other field is a variable value. */
@@ -245,4 +246,33 @@ export function splitDataset(ds: Dataset | Example[], opts: SplitOptions = {}): 
     );
   }
   return { train, validation, seed };
+}
+
+/**
+ * Checks that the dataset gives the variables the prompt texts use (node outputs, sys.*,
+ * context, mentions, app inputs; env, conversation and histories are not expected). A
+ * variable given by no example at all is almost surely a misspelled key: DATASET_INVALID
+ * naming the file, the first example's line and the keys the examples do have. Returns the
+ * variables some (but not all) examples leave out, which render empty as in Dify.
+ */
+export function checkDatasetCoversPrompt(ds: Dataset, texts: string[]): { partlyMissing: string[] } {
+  const needed = new Map<string, string>();
+  for (const t of texts) {
+    for (const v of findVariables(t)) {
+      if (v.kind === 'node' || v.kind === 'sys' || v.kind === 'context' || v.kind === 'mention' || v.kind === 'input') {
+        needed.set(v.kind === 'input' ? v.selector[0]! : v.selector.join('.'), v.raw);
+      }
+    }
+  }
+  const partlyMissing: string[] = [];
+  for (const [key, raw] of needed) {
+    const having = ds.examples.filter((e) => key in e.vars).length;
+    if (having === 0) {
+      const first = ds.examples[0]!;
+      const keys = Object.keys(first.vars).slice(0, 6).join(', ');
+      throw new DatasetError('DATASET_INVALID', `no example gives a value for ${raw}, which the prompt uses (add a "${key}" field; the first example has: ${keys}).`, { file: ds.file, line: first.source.line });
+    }
+    if (having < ds.examples.length) partlyMissing.push(raw);
+  }
+  return { partlyMissing };
 }

@@ -1,6 +1,6 @@
 /** Datasets (JSONL/YAML/CSV), rendering of Dify prompts for an example, metrics, and running one example. */
 export * from './types';
-export { loadDataset, parseDataset, splitDataset, seededRandom, type SplitOptions } from './dataset';
+export { loadDataset, parseDataset, splitDataset, seededRandom, checkDatasetCoversPrompt, type SplitOptions } from './dataset';
 export { renderPrompt, nodeMessagesOf, substituteVariables, renderJinja, exampleInput, exampleOutput, demoBlock, type NodeMessage, type RenderOptions } from './render';
 export {
   metricRegistry,

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { PromptRecord } from '../dsl/types';
 import { newRunId } from '../engine/runLog';
 import type { EngineEventSink } from '../engine/events';
-import { splitDataset, type SplitOptions } from '../evaluation/dataset';
+import { checkDatasetCoversPrompt, splitDataset, type SplitOptions } from '../evaluation/dataset';
 import { assertMetrics } from '../evaluation/run';
 import { createMetric, type MetricSpec } from '../evaluation/metrics';
 import type { NodeMessage } from '../evaluation/render';
@@ -50,6 +50,8 @@ export interface PreparedTraining {
   estimate: CostEstimate;
   /** Results already in the run log (a resumed run reuses them). */
   resumedResults: number;
+  /** Prompt variables some examples leave out (they render empty, as in Dify). */
+  partlyMissing: string[];
   run(signal?: AbortSignal): Promise<OptimizerReport>;
   /** Records the report's best candidate in the embeddings index (call when the user accepts it). */
   remember(report: OptimizerReport, signal?: AbortSignal): Promise<boolean>;
@@ -61,6 +63,7 @@ export interface PreparedTraining {
  * index, embedder (endpoint with local TF-IDF fallback) and the cost estimate.
  */
 export async function prepareTraining(req: TrainingRequest): Promise<PreparedTraining> {
+  const coverage = checkDatasetCoversPrompt(req.dataset, [req.record.text, ...(req.messages ?? []).map((m) => m.text)]);
   const split = splitDataset(req.dataset, req.split);
   const metrics = (req.metrics?.length ? req.metrics : [{ type: 'exact' } as MetricSpec]).map((m) => createMetric(m));
   assertMetrics(metrics);
@@ -95,6 +98,7 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     ctx,
     estimate: optimizer.estimate(ctx),
     resumedResults: store.size,
+    partlyMissing: coverage.partlyMissing,
     run: (signal) => optimizer.optimize(ctx, signal),
     remember: async (report, signal) => {
       if (!index) return false;

@@ -112,3 +112,15 @@ describe('evaluation: datasets', () => {
     assert.match(one.message, /^o\.jsonl: /);
   });
 });
+
+describe('evaluation: dataset vs prompt variables', () => {
+  it('a variable the prompt uses but no example gives is an error naming file, line and the keys present', async () => {
+    const { checkDatasetCoversPrompt } = await import('../../../src/core/evaluation');
+    const ds = parseDataset('{"sys.qeury":"a","expected":"b"}\n{"sys.qeury":"c","expected":"d","context":"x"}', { file: 'd.jsonl' });
+    assert.throws(
+      () => checkDatasetCoversPrompt(ds, ['Answer {{#sys.query#}} with {{#env.KEY#}} and {{#histories#}}']),
+      (e: DatasetError) => e.code === 'DATASET_INVALID' && /^d\.jsonl:1: no example gives a value for \{\{#sys\.query#\}\}.*has: sys\.qeury/.test(e.message),
+    );
+    assert.deepEqual(checkDatasetCoversPrompt(ds, ['Use {{#context#}} for {{#sys.qeury#}}']), { partlyMissing: ['{{#context#}}'] });
+  });
+});
