@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { EngineEvent } from '../engine/events';
+import type { StrategyName } from '../strategies/types';
 import { CancelledError, isAbortError, isOptimizerError, toOptimizerError } from '../errors';
 import { runExample, meanScore } from '../evaluation/run';
 import type { Example, ExampleResult } from '../evaluation/types';
@@ -221,7 +222,8 @@ export class OptimizationSession {
       type: 'optimization_start',
       nodeTitle: this.ctx.record.nodeTitle,
       kind: this.ctx.record.kind,
-      strategies: [this.optimizer as never],
+      // Dataset optimizers are not rule/LLM strategies; the event's list names the optimizer instead.
+      strategies: [this.optimizer as unknown as StrategyName],
       scores: this.ctx.scores ?? { overall: 0, clarity: 0, efficiency: 0, structure: 0 },
     });
   }
