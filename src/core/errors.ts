@@ -145,7 +145,13 @@ export class EngineError extends OptimizerError {
   }
 }
 
-export type DatasetErrorCode = 'DATASET_INVALID' | 'DATASET_NOT_FOUND' | 'DATASET_TOO_SMALL' | 'DATASET_FORMAT';
+export type DatasetErrorCode =
+  | 'DATASET_INVALID'
+  | 'DATASET_NOT_FOUND'
+  | 'DATASET_TOO_SMALL'
+  | 'DATASET_FORMAT'
+  | 'DATASET_RENDER'
+  | 'DATASET_METRIC';
 
 export class DatasetError extends OptimizerError {
   declare readonly code: DatasetErrorCode;

@@ -5,6 +5,7 @@ import { extractCommand } from './extract';
 import { optimizeCommand } from './optimize';
 import { rollbackCommand } from './rollback';
 import { setCommand } from './set';
+import { trainCommand } from './train';
 import { versionsCommand } from './versions';
 
 /** Every `promptopt` sub-command, in the order `promptopt help` lists them. */
@@ -12,6 +13,7 @@ export const commands: CliCommand[] = [
   extractCommand,
   analyzeCommand,
   optimizeCommand,
+  trainCommand,
   applyCommand,
   setCommand,
   versionsCommand,

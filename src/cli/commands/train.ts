@@ -1,0 +1,291 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { CliCommand, CliIo } from '../io';
+import { parseCommandArgs } from '../args';
+import { CancelledError, UsageError, isOptimizerError } from '../../core/errors';
+import { parseDify } from '../../core/dsl';
+import type { PromptRecord } from '../../core/dsl/types';
+import { loadDataset } from '../../core/evaluation/dataset';
+import { parseMetricArg } from '../../core/evaluation/metrics';
+import { nodeMessagesOf } from '../../core/evaluation/render';
+import { createLlmClient } from '../../core/llm/client';
+import type { Budget } from '../../core/llm/types';
+import { findWorkspaceRoot } from '../../core/storage';
+import { prepareTraining } from '../../core/optimizers/training';
+import { stripResults } from '../../core/optimizers/session';
+import type { CostEstimate, OptimizerReport, ScoredCandidate } from '../../core/optimizers/types';
+
+const usage = [
+  'promptopt train <file> --prompt <id> --dataset <path> --optimizer copro|knn|ensemble',
+  '       [--budget-calls n] [--budget-cost usd] [--budget-tokens n] [--json] [--yes]',
+  '       [--base-url url] [--model m] [--metric m]... [--seed n] [--run-id id]',
+  '       [--breadth n] [--depth n] [--temperature t] [--k n] [--concurrency n] [--remember]',
+  '',
+  'Searches for a better version of one prompt of a Dify app using a dataset of examples',
+  '(JSONL, YAML or CSV; a bare name is looked up in .optimizer/datasets/). Candidates are',
+  'scored on the train split and chosen on the validation split; prints train and validation',
+  'scores per candidate and the best candidate against the baseline.',
+  '',
+  '  --optimizer     copro (instruction search), knn (few-shot demos) or ensemble (both)',
+  '  --metric        exact (default), contains, regex=<pattern>, json, json_schema=<json>,',
+  '                  numeric=<tolerance>, llm_judge=<rubric>, embedding[=threshold]; add @w for a weight',
+  '  --budget-*      hard caps on calls, cost (USD) and tokens; the search stops early to stay within them',
+  '  --run-id        resume an interrupted run: recorded results are reused, no call repeated',
+  '  --remember      record the best candidate (when it beats the baseline) in .optimizer/embeddings/',
+  '  --yes           run without asking to confirm the estimate (implied by --json)',
+  '',
+  'The key is read from OPENAI_API_KEY only; the endpoint from --base-url (default',
+  'OPENAI_BASE_URL or https://api.openai.com/v1). Every optimizer needs a task model to score',
+  'examples, so a key (any placeholder for a local server) is required.',
+].join('\n');
+
+/** Reads the prompt records of a Dify file (the DSL extractor). */
+export type PromptLoader = (text: string, file: string) => PromptRecord[];
+
+export interface TrainDeps {
+  loadPrompts: PromptLoader;
+  /** Asks the user to confirm; default: a y/N question on a TTY stdin (no TTY: refuse). */
+  confirm?: (question: string, io: CliIo) => Promise<boolean>;
+}
+
+function intOpt(v: string | undefined, name: string, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError('USAGE', `--${name} must be an integer of at least ${min}, not "${v}".`);
+  return n;
+}
+
+function numOpt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError('USAGE', `--${name} must be a positive number, not "${v}".`);
+  return n;
+}
+
+async function ttyConfirm(question: string, io: CliIo): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    io.stderr('promptopt train: not a terminal; pass --yes to run without confirmation.\n');
+    return false;
+  }
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '   -  ' : `${(x * 100).toFixed(1).padStart(5)}%`);
+
+function describe(c: ScoredCandidate): string {
+  const demos = c.demos?.length ? ` [+${c.demos.length} demos as ${c.demoMode ?? 'block'}]` : '';
+  const t = c.text.replace(/\s+/g, ' ').trim();
+  return `${t.length > 70 ? `${t.slice(0, 69)}…` : t}${demos}`;
+}
+
+function estimateText(e: CostEstimate, budget: Budget): string {
+  const lines = [
+    `Estimate: about ${e.calls} calls (${e.taskCalls} task, ${e.proposalCalls} proposal, ${e.embeddingCalls} embedding, ${e.judgeCalls} judge),`,
+    `          ${e.promptTokens + e.completionTokens} tokens, $${e.costUsd.toFixed(4)} (list prices; unknown models count as $0).`,
+  ];
+  const caps = [budget.maxCalls !== undefined ? `${budget.maxCalls} calls` : '', budget.maxCostUsd !== undefined ? `$${budget.maxCostUsd}` : '', budget.maxTokens !== undefined ? `${budget.maxTokens} tokens` : ''].filter(Boolean);
+  if (caps.length) lines.push(`Budget:   at most ${caps.join(', ')}.`);
+  for (const n of e.notes) lines.push(`Note:     ${n}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function reportText(r: OptimizerReport, runFile: string): string {
+  const out: string[] = [];
+  out.push(`\n${r.optimizer}: ${r.candidates.length} candidate(s) for prompt ${r.promptId}  (train / validation, mean score)`);
+  const rows = [...r.candidates].sort((a, b) => (b.validationScore ?? -1) - (a.validationScore ?? -1) || (b.trainScore ?? -1) - (a.trainScore ?? -1));
+  for (const c of rows) {
+    const mark = c.id === r.best.id ? '*' : c.id === r.baseline.id ? 'b' : ' ';
+    const state = c.rejectedReason ? `rejected: ${c.rejectedReason}` : describe(c);
+    out.push(` ${mark} ${c.source.padEnd(8)} r${c.round}  ${pct(c.trainScore)}  ${pct(c.validationScore)}  ${state}`);
+  }
+  out.push('');
+  out.push(`Baseline validation: ${pct(r.baseline.validationScore).trim()}   best: ${pct(r.best.validationScore).trim()}   improvement: ${(r.improvement * 100).toFixed(1)} points`);
+  out.push(r.accepted ? `Best candidate (${r.best.source}, round ${r.best.round}) beats the baseline on validation:` : 'No candidate beat the baseline on validation; keep the current prompt.');
+  if (r.accepted) {
+    out.push('---');
+    out.push(r.best.text);
+    if (r.best.demos?.length) out.push(`(+ ${r.best.demos.length} demos as ${r.best.demoMode}: ${r.best.demos.map((d) => d.exampleId).join(', ')})`);
+    out.push('---');
+  }
+  if (r.stoppedReason === 'budget') out.push('The search stopped early to stay within the budget.');
+  out.push(`Used ${r.usage.calls} call(s), ${r.usage.promptTokens + r.usage.completionTokens} tokens, $${r.usage.costUsd.toFixed(4)}; ${r.reusedResults} result(s) reused from the run log.`);
+  out.push(`Run log: ${runFile} (resume with --run-id ${r.runId})`);
+  return `${out.join('\n')}\n`;
+}
+
+/** Builds the `train` command around a prompt loader (the DSL extractor). */
+export function createTrainCommand(deps: TrainDeps): CliCommand {
+  return {
+    name: 'train',
+    summary: 'Optimize a prompt on a dataset (COPRO, KNN few-shot, Ensemble)',
+    usage,
+    async run(argv, io) {
+      const { values, positionals } = parseCommandArgs(
+        argv,
+        {
+          prompt: { type: 'string' },
+          dataset: { type: 'string' },
+          optimizer: { type: 'string' },
+          'budget-calls': { type: 'string' },
+          'budget-cost': { type: 'string' },
+          'budget-tokens': { type: 'string' },
+          json: { type: 'boolean' },
+          yes: { type: 'boolean', short: 'y' },
+          'base-url': { type: 'string' },
+          model: { type: 'string' },
+          metric: { type: 'string', multiple: true },
+          seed: { type: 'string' },
+          'run-id': { type: 'string' },
+          breadth: { type: 'string' },
+          depth: { type: 'string' },
+          temperature: { type: 'string' },
+          k: { type: 'string' },
+          concurrency: { type: 'string' },
+          remember: { type: 'boolean' },
+          workspace: { type: 'string' },
+        },
+        usage,
+      );
+      const file = positionals[0];
+      if (!file || !values.prompt || !values.dataset || !values.optimizer) {
+        throw new UsageError('USAGE', `<file>, --prompt, --dataset and --optimizer are required. Usage: ${usage.split('\n')[0]}`);
+      }
+      if (!['copro', 'knn', 'ensemble'].includes(values.optimizer)) throw new UsageError('USAGE', `--optimizer must be copro, knn or ensemble, not "${values.optimizer}".`);
+      const budget: Budget = {};
+      const calls = intOpt(values['budget-calls'], 'budget-calls');
+      const cost = numOpt(values['budget-cost'], 'budget-cost');
+      const tokens = intOpt(values['budget-tokens'], 'budget-tokens');
+      if (calls !== undefined) budget.maxCalls = calls;
+      if (cost !== undefined) budget.maxCostUsd = cost;
+      if (tokens !== undefined) budget.maxTokens = tokens;
+      const breadth = intOpt(values.breadth, 'breadth', 2);
+      const depth = intOpt(values.depth, 'depth');
+      const temperature = numOpt(values.temperature, 'temperature');
+      const k = intOpt(values.k, 'k');
+      const concurrency = intOpt(values.concurrency, 'concurrency') ?? 4;
+      const seed = intOpt(values.seed, 'seed', 0);
+      const metrics = (values.metric ?? []).map(parseMetricArg);
+
+      const abs = path.resolve(io.cwd, file);
+      let text: string;
+      try {
+        text = await fs.readFile(abs, 'utf8');
+      } catch (e) {
+        throw new UsageError('FILE_NOT_FOUND', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}).`, { file });
+      }
+      const prompts = deps.loadPrompts(text, abs);
+      const record = prompts.find((p) => p.id === values.prompt);
+      if (!record) {
+        const known = prompts.slice(0, 6).map((p) => p.id).join(', ');
+        throw new UsageError('USAGE', `there is no prompt "${values.prompt}" in ${file}${known ? ` (ids: ${known}${prompts.length > 6 ? ', …' : ''})` : ''}. List them with promptopt extract.`, { file });
+      }
+      const root = values.workspace ? path.resolve(io.cwd, values.workspace) : findWorkspaceRoot(abs);
+      const dataset = await loadDataset(values.dataset, { cwd: io.cwd }).catch(async (e: unknown) => {
+        if (isOptimizerError(e) && e.code === 'DATASET_NOT_FOUND' && root !== io.cwd && !path.isAbsolute(values.dataset!)) return loadDataset(values.dataset!, { cwd: root });
+        throw e;
+      });
+
+      const apiKey = io.env.OPENAI_API_KEY ?? '';
+      if (!apiKey) {
+        io.stderr(
+          'promptopt train: every optimizer runs the prompt on the examples with a task model, so an LLM endpoint is needed.\n' +
+            'Set OPENAI_API_KEY (any placeholder for a local OpenAI-compatible server) and, for another endpoint, --base-url.\n',
+        );
+        return 2;
+      }
+      const model = values.model ?? io.env.PROMPTOPT_MODEL ?? 'gpt-4o-mini';
+      const client = createLlmClient(
+        { baseUrl: values['base-url'] ?? io.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1', apiKey, model, concurrency },
+        { budget, cacheDir: path.join(root, '.optimizer', 'cache', 'llm') },
+      );
+      const prepared = await prepareTraining({
+        root,
+        record,
+        messages: nodeMessagesOf(prompts, record),
+        dataset,
+        split: seed !== undefined ? { seed } : undefined,
+        metrics,
+        optimizer: values.optimizer,
+        deps: {
+          copro: { ...(breadth ? { breadth } : {}), ...(depth ? { depth } : {}), ...(temperature ? { temperature } : {}) },
+          knn: { ...(k ? { k } : {}) },
+        },
+        client,
+        budget,
+        runId: values['run-id'],
+        taskModel: model,
+        concurrency,
+        onProgress: values.json
+          ? undefined
+          : (() => {
+              let last = 0;
+              return (p) => {
+                const now = Date.now();
+                if (now - last < 1000 && p.done < p.total) return;
+                last = now;
+                io.stderr(`  ${p.optimizer}: ${p.done}/${p.total} example runs (${p.phase})\n`);
+              };
+            })(),
+      });
+      try {
+        if (!values.json) {
+          io.stdout(
+            `Prompt ${record.id} (${record.nodeTitle}), dataset ${path.relative(io.cwd, dataset.file) || dataset.file}: ${prepared.split.train.length} train, ${prepared.split.validation.length} validation; optimizer ${values.optimizer}, model ${model}.\n`,
+          );
+          if (prepared.partlyMissing.length) io.stdout(`Note: some examples give no value for ${prepared.partlyMissing.join(', ')} (rendered empty).\n`);
+          if (prepared.resumedResults) io.stdout(`Resuming run ${prepared.runId}: ${prepared.resumedResults} recorded result(s) will be reused.\n`);
+          io.stdout(estimateText(prepared.estimate, budget));
+          if (!values.yes) {
+            const ok = await (deps.confirm ?? ttyConfirm)('Run it? [y/N] ', io);
+            if (!ok) {
+              io.stdout('Not run.\n');
+              return 1;
+            }
+          }
+        }
+        let report: OptimizerReport;
+        try {
+          report = await prepared.run(io.signal);
+        } catch (e) {
+          if (e instanceof CancelledError) io.stderr(`promptopt train: cancelled; resume with --run-id ${prepared.runId}\n`);
+          throw e;
+        }
+        const remembered = values.remember && report.accepted ? await prepared.remember(report, io.signal) : false;
+        if (values.json) {
+          io.stdout(
+            `${JSON.stringify(
+              {
+                runId: report.runId,
+                runFile: prepared.runFile,
+                estimate: prepared.estimate,
+                split: { train: prepared.split.train.map((e) => e.id), validation: prepared.split.validation.map((e) => e.id), seed: prepared.split.seed },
+                report: { ...report, baseline: stripResults(report.baseline), best: stripResults(report.best), candidates: report.candidates.map(stripResults), members: report.members?.map((m) => ({ ...m, candidates: m.candidates.map(stripResults), baseline: stripResults(m.baseline), best: stripResults(m.best) })) },
+                remembered,
+              },
+              null,
+              2,
+            )}\n`,
+          );
+        } else {
+          io.stdout(reportText(report, prepared.runFile));
+          if (remembered) io.stdout('Recorded the best candidate in .optimizer/embeddings/index.jsonl.\n');
+        }
+        return 0;
+      } finally {
+        await prepared.close();
+      }
+    },
+  };
+}
+
+/** `promptopt train` with the Dify DSL extractor. */
+export const trainCommand: CliCommand = createTrainCommand({
+  loadPrompts: (text, file) => parseDify(text, { file }).prompts,
+});

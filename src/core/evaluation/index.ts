@@ -1,0 +1,19 @@
+/** Datasets (JSONL/YAML/CSV), rendering of Dify prompts for an example, metrics, and running one example. */
+export * from './types';
+export { loadDataset, parseDataset, splitDataset, seededRandom, checkDatasetCoversPrompt, type SplitOptions } from './dataset';
+export { renderPrompt, nodeMessagesOf, substituteVariables, renderJinja, exampleInput, exampleOutput, demoBlock, type NodeMessage, type RenderOptions } from './render';
+export {
+  metricRegistry,
+  registerMetric,
+  createMetric,
+  parseMetricArg,
+  scoreOutput,
+  normalizeAnswer,
+  cosine,
+  metricSpecSchema,
+  type Metric,
+  type MetricContext,
+  type MetricSpec,
+  type MetricType,
+} from './metrics';
+export { runExample, meanScore, isFatal, assertMetrics, type RunTarget, type RunContext } from './run';

@@ -1,0 +1,73 @@
+import { CancelledError, DatasetError, isAbortError, isOptimizerError } from '../errors';
+import type { PromptRecord } from '../dsl/types';
+import type { LlmClient } from '../llm/types';
+import { scoreOutput, type Metric } from './metrics';
+import { renderPrompt, type NodeMessage } from './render';
+import type { Demo, DemoMode, Example, ExampleResult } from './types';
+
+/** What to run: a prompt (optionally with replaced text and demos) and how to call the model. */
+export interface RunTarget {
+  record: PromptRecord;
+  /** The node's chat messages (see renderPrompt). */
+  messages?: NodeMessage[];
+  text?: string;
+  demos?: Demo[];
+  demoMode?: DemoMode;
+  /** Model for the task call: default the client's configured model. */
+  model?: string;
+  temperature?: number;
+  maxTokens?: number;
+}
+
+export interface RunContext {
+  client: LlmClient;
+  metrics: Metric[];
+  signal?: AbortSignal;
+  judgeModel?: string;
+}
+
+/** Errors that stop a whole run instead of scoring one example 0. */
+export function isFatal(e: unknown): boolean {
+  if (isAbortError(e)) return true;
+  if (!isOptimizerError(e)) return false;
+  return e.family === 'cancelled' || e.family === 'dataset' || e.code === 'LLM_BUDGET_EXCEEDED' || e.code === 'LLM_AUTH' || e.code === 'LLM_NO_KEY' || e.code === 'LLM_MODEL_NOT_FOUND';
+}
+
+/**
+ * Runs the target on one example through `LlmClient.chat` (temperature 0 by default) and
+ * scores the answer. A failed task call (timeout, bad answer…) scores 0 and records the error;
+ * cancellation, budget exhaustion, auth and dataset errors are thrown.
+ */
+export async function runExample(target: RunTarget, example: Example, ctx: RunContext): Promise<ExampleResult> {
+  const started = Date.now();
+  const messages = renderPrompt(target.record, target.messages, example, { text: target.text, demos: target.demos, demoMode: target.demoMode });
+  let output: string;
+  try {
+    const res = await ctx.client.chat({
+      messages,
+      model: target.model,
+      temperature: target.temperature ?? 0,
+      maxTokens: target.maxTokens,
+      signal: ctx.signal,
+      tag: 'evaluation:task',
+    });
+    output = res.text;
+  } catch (e) {
+    if (isAbortError(e)) throw new CancelledError('The evaluation was cancelled.');
+    if (isFatal(e)) throw e;
+    const err = isOptimizerError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
+    return { exampleId: example.id, score: 0, output: '', metrics: [], error: err, latencyMs: Date.now() - started };
+  }
+  const scored = await scoreOutput(ctx.metrics, output, example, { client: ctx.client, judgeModel: ctx.judgeModel, signal: ctx.signal });
+  return { exampleId: example.id, score: scored.score, output, metrics: scored.metrics, latencyMs: Date.now() - started };
+}
+
+/** Mean score of results (0 for none). */
+export function meanScore(results: readonly ExampleResult[]): number {
+  return results.length ? results.reduce((s, r) => s + r.score, 0) / results.length : 0;
+}
+
+/** Throws DATASET_INVALID when a metric list is empty. */
+export function assertMetrics(metrics: Metric[]): void {
+  if (metrics.length === 0) throw new DatasetError('DATASET_METRIC', 'at least one metric is needed to score examples.');
+}

@@ -1,0 +1,17 @@
+/** Dataset optimizers (COPRO, KNN few-shot, Ensemble) behind one interface. */
+
+export * from './types';
+export { CoproOptimizer, type CoproOptions } from './copro';
+export { KnnOptimizer, coverDemos, nearestDemos, referencedNames, type KnnOptions } from './knn';
+export { EnsembleOptimizer, type EnsembleOptions } from './ensemble';
+export { CandidateManager, makeCandidate, candidateId, normalizeText } from './candidates';
+export { MetricsTracker, type MetricsSummary, type StatSummary, type TrackedValue } from './metricsTracker';
+export { RunStore, hashOf, type RunRecord } from './runStore';
+export { EmbeddingIndex, type IndexEntry } from './embeddingIndex';
+export { endpointEmbedder, tfidfEmbedder, tfidfVectors, tokenize, type Embedder } from './vectors';
+export { OptimizationSession, stripResults } from './session';
+export { withBudgetNotes } from './estimate';
+export { recordAccepted } from './accept';
+
+export { createOptimizer, type OptimizerDeps } from './factory';
+export { prepareTraining, type TrainingRequest, type PreparedTraining } from './training';

@@ -1,0 +1,150 @@
+import { cosine } from '../evaluation/metrics';
+import { exampleInput, exampleOutput } from '../evaluation/render';
+import type { Demo, DemoMode, Example } from '../evaluation/types';
+import { findVariables } from '../dsl/variables';
+import { estimateTokens } from '../llm/cost';
+import { makeCandidate } from './candidates';
+import { buildEstimate, taskCallTokens } from './estimate';
+import { OptimizationSession } from './session';
+import type { CostEstimate, OptimizerContext, OptimizerReport, PromptOptimizer } from './types';
+import { endpointEmbedder, type Embedder } from './vectors';
+
+export interface KnnOptions {
+  /** Demos per candidate. Default 3. */
+  k?: number;
+  /** Demo placements tried. Default ['block', 'pairs']. */
+  modes?: DemoMode[];
+  /** Also score each candidate on the train examples it does not use as demos. Default true. */
+  scoreTrain?: boolean;
+}
+
+/** Variable names the prompt text references itself (those are not the "user input"). */
+export function referencedNames(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const v of findVariables(text)) out.add(v.kind === 'jinja' || v.kind === 'input' ? v.selector[0]! : v.selector.join('.'));
+  return out;
+}
+
+/**
+ * Chooses `k` train examples that cover the validation inputs: greedy facility location,
+ * each step adding the demo that most raises Σ over validation inputs of the best similarity
+ * to a chosen demo. `sim[v][t]` is the similarity of validation input v and train example t.
+ */
+export function coverDemos(sim: number[][], k: number): number[] {
+  const nTrain = sim[0]?.length ?? 0;
+  const chosen: number[] = [];
+  const best = sim.map(() => 0);
+  for (let step = 0; step < Math.min(k, nTrain); step++) {
+    let pick = -1;
+    let gain = -Infinity;
+    for (let t = 0; t < nTrain; t++) {
+      if (chosen.includes(t)) continue;
+      let g = 0;
+      for (let v = 0; v < sim.length; v++) g += Math.max(0, sim[v]![t]! - best[v]!);
+      if (g > gain + 1e-12) {
+        gain = g;
+        pick = t;
+      }
+    }
+    if (pick < 0) break;
+    chosen.push(pick);
+    for (let v = 0; v < sim.length; v++) best[v] = Math.max(best[v]!, sim[v]![pick]!);
+  }
+  return chosen;
+}
+
+/** The `k` train examples with the highest summed similarity to the validation inputs (nearest-neighbour votes). */
+export function nearestDemos(sim: number[][], k: number): number[] {
+  const nTrain = sim[0]?.length ?? 0;
+  const votes = Array.from({ length: nTrain }, (_, t) => sim.reduce((s, row) => s + row[t]!, 0));
+  return votes
+    .map((v, t) => ({ v, t }))
+    .sort((a, b) => b.v - a.v || a.t - b.t)
+    .slice(0, k)
+    .map((x) => x.t);
+}
+
+/**
+ * KNN few-shot (after DSPy's KNNFewShot, for a static Dify prompt): embeds the inputs (the
+ * endpoint's embeddings; local TF-IDF when none), picks k train demos that cover the
+ * validation inputs (greedy coverage, and nearest-neighbour votes), inserts them as an
+ * examples block in the system prompt or as user/assistant pairs, and measures every
+ * candidate on validation.
+ */
+export class KnnOptimizer implements PromptOptimizer {
+  readonly name = 'knn';
+  readonly opts: Required<KnnOptions>;
+
+  constructor(opts: KnnOptions = {}) {
+    this.opts = { k: 3, modes: ['block', 'pairs'], scoreTrain: true, ...opts };
+    if (!Number.isInteger(this.opts.k) || this.opts.k < 1) throw new RangeError('KNN k must be a positive integer');
+  }
+
+  /** Up to 2 selections × modes candidates, each on validation (and the rest of train), plus the baseline. */
+  estimate(ctx: OptimizerContext): CostEstimate {
+    const k = Math.min(this.opts.k, ctx.train.length);
+    const cands = 2 * this.opts.modes.length;
+    const perTrain = this.opts.scoreTrain ? Math.max(0, ctx.train.length - k) : 0;
+    const taskCalls = (1 + cands) * ctx.validation.length + ctx.train.length * (this.opts.scoreTrain ? 1 : 0) + cands * perTrain;
+    const inputs = [...ctx.train, ...ctx.validation].map((e) => exampleInput(e));
+    const demoChars = inputs.slice(0, k).reduce((s, t) => s + t.length, 0) + 40 * k;
+    return buildEstimate(ctx, {
+      taskCalls,
+      embeddingCalls: ctx.embedder && !ctx.embedder.stable ? 0 : 1,
+      task: taskCallTokens(ctx, demoChars),
+      embedTokens: inputs.reduce((s, t) => s + estimateTokens(t), 0),
+    });
+  }
+
+  async optimize(ctx: OptimizerContext, signal?: AbortSignal): Promise<OptimizerReport> {
+    const s = new OptimizationSession(ctx, this.name, signal);
+    const est = this.estimate(ctx);
+    s.start();
+    const baseline = s.add(makeCandidate({ text: ctx.record.text, source: 'baseline', round: 0 })).candidate;
+    let stopped: 'budget' | undefined;
+    const embedder: Embedder = ctx.embedder ?? endpointEmbedder(ctx.client, { store: s.store, onFallback: (m) => s.emit({ type: 'optimization_error', code: 'LLM_EMBEDDINGS_FALLBACK', message: m }) });
+    const referenced = new Set([...referencedNames(ctx.record.text), ...(ctx.messages ?? []).flatMap((m) => [...referencedNames(m.text)])]);
+    const inputOf = (e: Example) => exampleInput(e, referenced);
+    try {
+      s.plan(ctx.validation.length);
+      await s.evaluate(baseline, 'validation', ctx.validation);
+      const vectors = await embedder.embed([...ctx.train.map(inputOf), ...ctx.validation.map(inputOf)], signal);
+      const tv = vectors.slice(0, ctx.train.length);
+      const vv = vectors.slice(ctx.train.length);
+      const sim = vv.map((v) => tv.map((t) => cosine(v, t)));
+      const k = Math.min(this.opts.k, ctx.train.length);
+      const selections = [coverDemos(sim, k), nearestDemos(sim, k)];
+      const demosOf = (idx: number[]): Demo[] => idx.map((i) => ({ exampleId: ctx.train[i]!.id, input: inputOf(ctx.train[i]!), output: exampleOutput(ctx.train[i]!) }));
+      const fresh = [];
+      for (const sel of selections) {
+        for (const mode of this.opts.modes) {
+          const { candidate, added } = s.add(makeCandidate({ text: ctx.record.text, demos: demosOf(sel), demoMode: mode, source: this.name, round: 1, parentId: baseline.id }));
+          if (added) fresh.push(candidate);
+        }
+      }
+      const need = fresh.length * ctx.validation.length;
+      const allowed = Math.floor(s.remainingCalls() / Math.max(1, ctx.validation.length));
+      const run = fresh.slice(0, Math.max(0, Math.min(fresh.length, allowed)));
+      if (run.length < fresh.length || need > s.remainingCalls()) stopped = 'budget';
+      s.plan(run.length * ctx.validation.length);
+      await Promise.all(run.map((c) => s.evaluate(c, 'validation', ctx.validation)));
+      if (this.opts.scoreTrain && !stopped) {
+        const trainCost = ctx.train.length + run.reduce((n, c) => n + ctx.train.filter((e) => !c.demos!.some((d) => d.exampleId === e.id)).length, 0);
+        if (trainCost <= s.remainingCalls()) {
+          s.plan(trainCost);
+          await s.evaluate(baseline, 'train', ctx.train);
+          await Promise.all(
+            run.map((c) => {
+              const rest = ctx.train.filter((e) => !c.demos!.some((d) => d.exampleId === e.id));
+              return rest.length ? s.evaluate(c, 'train', rest) : Promise.resolve(0);
+            }),
+          );
+        }
+      }
+    } catch (e) {
+      if (OptimizationSession.isBudget(e)) stopped = 'budget';
+      else throw s.fail(e);
+    }
+    return s.finish(baseline, est, stopped);
+  }
+}

@@ -1,0 +1,243 @@
+import { setMaxListeners } from 'node:events';
+import type { EngineEvent } from '../engine/events';
+import type { StrategyName } from '../strategies/types';
+import { CancelledError, isAbortError, isOptimizerError, toOptimizerError } from '../errors';
+import { runExample, meanScore } from '../evaluation/run';
+import type { Example, ExampleResult } from '../evaluation/types';
+import { createLimiter } from '../util/limit';
+import { CandidateManager } from './candidates';
+import { MetricsTracker } from './metricsTracker';
+import { RunStore, hashOf } from './runStore';
+import type { Candidate, CostEstimate, OptimizerContext, OptimizerReport, ScoredCandidate } from './types';
+
+/** An engine event without the fields the session fills in (distributive over the union). */
+export type EventBody = EngineEvent extends infer E ? (E extends EngineEvent ? Omit<E, 'runId' | 'promptId' | 'time'> : never) : never;
+
+/**
+ * The machinery every optimizer shares for one run: candidates, tracker, resume store,
+ * concurrency, events and progress. Evaluating a candidate on a split reuses results already
+ * in the store (keyed by hash of candidate content + example id + model + metrics) and appends
+ * new ones as they arrive.
+ */
+export class OptimizationSession {
+  readonly candidates = new CandidateManager();
+  readonly tracker: MetricsTracker;
+  readonly store: RunStore;
+  private readonly limit: ReturnType<typeof createLimiter>;
+  private readonly now: () => number;
+  private readonly fingerprint: string;
+  /** Set by an aggregator (weighted vote) to pick the best instead of the top validation score. */
+  preferred?: string;
+  private done = 0;
+  private total = 0;
+  private readonly startedAt: number;
+  private readonly usageAtStart: number;
+
+  constructor(
+    readonly ctx: OptimizerContext,
+    readonly optimizer: string,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.now = ctx.now ?? Date.now;
+    // Every concurrent example and LLM call listens to the run's signal.
+    if (signal) setMaxListeners(0, signal);
+    this.tracker = new MetricsTracker(this.now);
+    this.store = ctx.store ?? RunStore.memory(ctx.runId);
+    this.limit = createLimiter(ctx.concurrency ?? 4);
+    this.fingerprint = hashOf(ctx.taskModel ?? '', ctx.messages?.map((m) => [m.role, m.text]) ?? [], ctx.metrics.map((m) => [m.name, m.weight]));
+    this.startedAt = this.now();
+    this.usageAtStart = ctx.client.usage().calls;
+  }
+
+  emit(e: EventBody): void {
+    const full = { ...e, runId: this.ctx.runId, promptId: this.ctx.record.id, time: this.now() } as EngineEvent;
+    this.ctx.events?.(full);
+    this.store.append({ type: 'event', event: full });
+  }
+
+  /** Throws CancelledError when the run's signal has aborted. */
+  checkCancelled(): void {
+    if (this.signal?.aborted) throw new CancelledError('The optimization was cancelled.');
+  }
+
+  /** Adds `n` example evaluations to the planned total (for progress). */
+  plan(n: number): void {
+    this.total += n;
+    this.progress('planning');
+  }
+
+  progress(phase: string): void {
+    const best = this.candidates.top(1, 'validation')[0];
+    this.ctx.onProgress?.({ optimizer: this.optimizer, phase, done: this.done, total: Math.max(this.total, this.done), bestValidation: best?.validationScore });
+  }
+
+  /** Calls still allowed by the budget (Infinity without a calls budget). */
+  remainingCalls(): number {
+    const max = this.ctx.budget?.maxCalls;
+    return max === undefined ? Infinity : max - this.ctx.client.usage().calls;
+  }
+
+  /** Registers a candidate (deduplicated) and emits candidate_generated when it is new. */
+  add(c: Candidate): { candidate: ScoredCandidate; added: boolean } {
+    const r = this.candidates.add(c);
+    if (r.added) {
+      this.emit({ type: 'candidate_generated', strategy: c.source, iteration: c.round, characters: c.text.length + (c.demos ?? []).reduce((s, d) => s + d.input.length + d.output.length, 0) });
+    }
+    return r;
+  }
+
+  /** Marks a candidate rejected without scoring (e.g. it lost a variable). */
+  reject(c: ScoredCandidate, reason: string): void {
+    c.rejectedReason = reason;
+    this.emit({ type: 'candidate_evaluated', strategy: c.source, iteration: c.round, kept: false, reason });
+  }
+
+  /**
+   * Scores `c` on a split (mean over `examples`), running at most `concurrency` examples at
+   * once. Results found in the store are reused. Rejects with CancelledError on abort and
+   * rethrows budget/auth/dataset errors after every started example has settled (so finished
+   * results are in the store).
+   */
+  async evaluate(c: ScoredCandidate, split: 'train' | 'validation', examples: Example[]): Promise<number> {
+    this.checkCancelled();
+    const started = this.now();
+    const settled = await Promise.allSettled(
+      examples.map((ex) =>
+        this.limit(async () => {
+          this.checkCancelled();
+          const key = hashOf(c.id, ex.id, this.fingerprint);
+          const old = this.store.getResult(key);
+          if (old) {
+            this.done += 1;
+            return { ...old, reused: true };
+          }
+          const shared = this.store.pending.get(key);
+          if (shared) {
+            const r = await shared;
+            this.done += 1;
+            return r;
+          }
+          const p = runExample(
+            { record: this.ctx.record, messages: this.ctx.messages, text: c.text, demos: c.demos, demoMode: c.demoMode, model: this.ctx.taskModel },
+            ex,
+            { client: this.ctx.client, metrics: this.ctx.metrics, signal: this.signal, judgeModel: this.ctx.judgeModel },
+          );
+          this.store.pending.set(key, p);
+          let r: ExampleResult;
+          try {
+            r = await p;
+          } finally {
+            this.store.pending.delete(key);
+          }
+          this.store.putResult(key, c.id, split, r);
+          this.done += 1;
+          this.progress(`${split}`);
+          return r;
+        }, this.signal),
+      ),
+    );
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) {
+      await this.store.flush().catch(() => undefined);
+      if (this.signal?.aborted || isAbortError(failed.reason)) throw new CancelledError('The optimization was cancelled.');
+      throw toOptimizerError(failed.reason);
+    }
+    const results = settled.map((s) => (s as PromiseFulfilledResult<ExampleResult>).value);
+    const score = meanScore(results);
+    if (split === 'train') {
+      c.trainScore = score;
+      c.trainResults = results;
+    } else {
+      c.validationScore = score;
+      c.validationResults = results;
+    }
+    this.tracker.record('executionTimes', this.now() - started, { candidate: c.id, split });
+    this.tracker.record('successRates', results.length ? results.filter((r) => !r.error).length / results.length : 1, { candidate: c.id, split });
+    this.emit({
+      type: 'candidate_evaluated',
+      strategy: c.source,
+      iteration: c.round,
+      score,
+      kept: true,
+      ...(c.trainScore !== undefined ? { trainScore: c.trainScore } : {}),
+      ...(c.validationScore !== undefined ? { validationScore: c.validationScore } : {}),
+    });
+    return score;
+  }
+
+  /** Whether `e` is the budget running out (the search then stops and reports what it has). */
+  static isBudget(e: unknown): boolean {
+    return isOptimizerError(e) && e.code === 'LLM_BUDGET_EXCEEDED';
+  }
+
+  /** Builds the report: best = highest validation score (baseline when nothing beats it). */
+  async finish(baseline: ScoredCandidate, estimate: CostEstimate, stoppedReason?: 'budget'): Promise<OptimizerReport> {
+    const validated = this.candidates.top(Infinity, 'validation');
+    const bestOther =
+      this.preferred !== undefined
+        ? validated.find((c) => c.id === this.preferred && c.id !== baseline.id)
+        : validated.find((c) => c.id !== baseline.id);
+    const base = baseline.validationScore ?? 0;
+    for (const c of validated) if (c.id !== baseline.id) this.tracker.record('improvementScores', c.validationScore! - base, { candidate: c.id });
+    const accepted = bestOther !== undefined && bestOther.validationScore! > base;
+    const best = accepted ? bestOther : baseline;
+    const u = this.ctx.client.usage();
+    const report: OptimizerReport = {
+      runId: this.ctx.runId,
+      optimizer: this.optimizer,
+      promptId: this.ctx.record.id,
+      baseline,
+      best,
+      candidates: this.candidates.history(),
+      improvement: (best.validationScore ?? 0) - base,
+      accepted,
+      ...(stoppedReason ? { stoppedReason } : {}),
+      estimate,
+      usage: { ...u, calls: u.calls - this.usageAtStart },
+      reusedResults: this.store.reused,
+      durationMs: this.now() - this.startedAt,
+      metrics: this.tracker.summary(),
+    };
+    this.emit({
+      type: 'optimization_complete',
+      durationMs: report.durationMs,
+      strategy: accepted ? best.source : null,
+      accepted,
+      improvement: report.improvement,
+      confidence: best.validationScore ?? 0,
+      iterations: Math.max(0, ...this.candidates.history().map((c) => c.round)),
+      scoreBefore: base,
+      scoreAfter: best.validationScore ?? 0,
+      ...(accepted ? {} : { skippedReason: stoppedReason === 'budget' ? 'budget exhausted before a better candidate was found' : 'no candidate beat the baseline on validation' }),
+      cost: { calls: report.usage.calls, promptTokens: u.promptTokens, completionTokens: u.completionTokens, costUsd: u.costUsd },
+    });
+    this.store.append({ type: 'report', report: { ...report, candidates: report.candidates.map(stripResults), baseline: stripResults(baseline), best: stripResults(best) }, time: this.now() });
+    await this.store.flush();
+    return report;
+  }
+
+  /** Emits optimization_start. */
+  start(): void {
+    this.emit({
+      type: 'optimization_start',
+      nodeTitle: this.ctx.record.nodeTitle,
+      kind: this.ctx.record.kind,
+      // Dataset optimizers are not rule/LLM strategies; the event's list names the optimizer instead.
+      strategies: [this.optimizer as unknown as StrategyName],
+      scores: this.ctx.scores ?? { overall: 0, clarity: 0, efficiency: 0, structure: 0 },
+    });
+  }
+
+  /** Emits optimization_error for `e` and returns it as an OptimizerError. */
+  fail(e: unknown) {
+    const err = toOptimizerError(e);
+    this.emit({ type: 'optimization_error', code: err.code, message: err.message });
+    return err;
+  }
+}
+
+/** A candidate without its per-example results (for logs and compact reports). */
+export function stripResults(c: ScoredCandidate): ScoredCandidate {
+  const { trainResults: _t, validationResults: _v, ...rest } = c;
+  return rest;
+}

@@ -1,0 +1,134 @@
+import type { PromptRecord } from '../dsl/types';
+import type { EngineEventSink } from '../engine/events';
+import type { Metric } from '../evaluation/metrics';
+import type { NodeMessage } from '../evaluation/render';
+import type { Demo, DemoMode, Example, ExampleResult } from '../evaluation/types';
+import type { Budget, LlmClient, LlmUsageTotals } from '../llm/types';
+import type { EmbeddingIndex } from './embeddingIndex';
+import type { MetricsSummary } from './metricsTracker';
+import type { RunStore } from './runStore';
+import type { Embedder } from './vectors';
+
+/** Names accepted by `createOptimizer`. */
+export type OptimizerName = 'copro' | 'knn' | 'ensemble';
+
+/** A version of the prompt under evaluation: an instruction text and optional few-shot demos. */
+export interface Candidate {
+  /** Content hash (text, demos, demo mode): equal content ⇒ equal id. */
+  id: string;
+  text: string;
+  demos?: Demo[];
+  demoMode?: DemoMode;
+  /** 'baseline', 'copro', 'knn', 'ensemble', 'index' (seeded from accepted versions). */
+  source: string;
+  /** Round that produced it (0 for baseline and seeds). */
+  round: number;
+  parentId?: string;
+}
+
+/** A candidate with its scores (0..1, mean over the split) and per-example results. */
+export interface ScoredCandidate extends Candidate {
+  trainScore?: number;
+  validationScore?: number;
+  trainResults?: ExampleResult[];
+  validationResults?: ExampleResult[];
+  /** Why the candidate was dropped without scoring (e.g. it lost a variable). */
+  rejectedReason?: string;
+}
+
+/** What a run is expected to cost, before it starts. */
+export interface CostEstimate {
+  /** Task-model calls (one per candidate × example). */
+  taskCalls: number;
+  /** Calls that propose candidates (COPRO). */
+  proposalCalls: number;
+  /** Embedding calls (KNN with an endpoint, embedding metric). */
+  embeddingCalls: number;
+  /** Judge calls (llm_judge metric). */
+  judgeCalls: number;
+  /** Sum of the above: the number to compare with a calls budget. */
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  /** Plain-words notes (e.g. "exceeds the calls budget of 50"). */
+  notes: string[];
+}
+
+/** Progress of a run, for a progress bar. */
+export interface OptimizerProgress {
+  optimizer: string;
+  phase: string;
+  /** Example evaluations finished (including reused ones) and planned so far. */
+  done: number;
+  total: number;
+  bestValidation?: number;
+}
+
+/** Everything an optimizer needs. Only `record`, the splits, `metrics` and `client` are required. */
+export interface OptimizerContext {
+  runId: string;
+  record: PromptRecord;
+  /** The node's chat messages (so a system prompt is run with its user message). */
+  messages?: NodeMessage[];
+  train: Example[];
+  validation: Example[];
+  metrics: Metric[];
+  /** Runs the task (and proposes, unless `proposer` is given). */
+  client: LlmClient;
+  /** Client for proposals (COPRO) when different from the task's. */
+  proposer?: LlmClient;
+  taskModel?: string;
+  proposerModel?: string;
+  judgeModel?: string;
+  /** The client's budget, so the search stops early enough to still validate. Enforced by the client. */
+  budget?: Budget;
+  /** Resume store: results already in it are reused; new ones appended. */
+  store?: RunStore;
+  events?: EngineEventSink;
+  onProgress?: (p: OptimizerProgress) => void;
+  /** Accepted versions of earlier runs (COPRO seeds from it). */
+  embeddingIndex?: EmbeddingIndex;
+  /** Vectors for KNN and the index; default: the endpoint's embeddings, local TF-IDF when that fails. */
+  embedder?: Embedder;
+  /** Parallel example evaluations; default 4. */
+  concurrency?: number;
+  /** Analysis scores of the prompt for the start event (0 when unknown). */
+  scores?: { overall: number; clarity: number; efficiency: number; structure: number };
+  now?: () => number;
+}
+
+/** The outcome of one optimization. Scores are 0..1 means of the metric over a split. */
+export interface OptimizerReport {
+  runId: string;
+  optimizer: string;
+  promptId: string;
+  baseline: ScoredCandidate;
+  /** Best candidate on validation (may be the baseline when nothing beat it). */
+  best: ScoredCandidate;
+  /** Every candidate generated, baseline first, with its scores. */
+  candidates: ScoredCandidate[];
+  /** best.validationScore − baseline.validationScore */
+  improvement: number;
+  /** true when the best candidate beats the baseline on validation. */
+  accepted: boolean;
+  /** Set when the run stopped before its plan ended. */
+  stoppedReason?: 'budget';
+  estimate: CostEstimate;
+  usage: LlmUsageTotals;
+  /** Example results taken from the run log instead of calling again. */
+  reusedResults: number;
+  durationMs: number;
+  metrics: MetricsSummary;
+  /** Ensemble: each member's report. */
+  members?: OptimizerReport[];
+}
+
+/** One interface for every dataset optimizer. */
+export interface PromptOptimizer {
+  readonly name: string;
+  /** Calls and tokens the run is expected to take (no call made). */
+  estimate(ctx: OptimizerContext): CostEstimate;
+  /** Runs the optimization. Rejects with CancelledError when `signal` aborts (results so far stay in the store). */
+  optimize(ctx: OptimizerContext, signal?: AbortSignal): Promise<OptimizerReport>;
+}

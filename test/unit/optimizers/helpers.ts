@@ -1,0 +1,38 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { PromptRecord } from '../../../src/core/dsl/types';
+import { findVariables } from '../../../src/core/dsl/variables';
+import { createLlmClient } from '../../../src/core/llm';
+import type { Budget } from '../../../src/core/llm/types';
+
+export const KEY = 'sk-test-dataset-0000';
+
+/** A hand-built PromptRecord (the DSL extractor lives on another branch). */
+export function record(text: string, over: Partial<PromptRecord> = {}): PromptRecord {
+  return {
+    id: '1718246807593/prompt_template/0',
+    nodeId: '1718246807593',
+    nodeTitle: 'Classifier LLM',
+    nodeType: 'llm',
+    kind: 'llm-message',
+    role: 'system',
+    messageIndex: 0,
+    yamlPath: ['workflow', 'graph', 'nodes', 0, 'data', 'prompt_template', 0, 'text'],
+    editionType: 'basic',
+    text,
+    variables: findVariables(text),
+    ...over,
+  };
+}
+
+export function client(url: string, opts: { budget?: Budget; concurrency?: number } = {}) {
+  return createLlmClient(
+    { baseUrl: url, apiKey: KEY, model: 'fake-model', concurrency: opts.concurrency ?? 4, maxRetries: 0, timeoutMs: 5000 },
+    { budget: opts.budget },
+  );
+}
+
+export async function tempDir(prefix = 'promptopt-data-'): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
