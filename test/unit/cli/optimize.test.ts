@@ -203,3 +203,36 @@ describe('cli: analyze / optimize / apply', function () {
     }
   });
 });
+
+describe('cli: rollback writes the restored text into the file', function () {
+  this.timeout(30000);
+  it('optimize --write, then rollback to the baseline restores the original prompt text and records the restore', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'promptopt-rb-'));
+    try {
+      fs.mkdirSync(path.join(ws, '.git'));
+      const file = path.join(ws, 'support_bot.yml');
+      fs.copyFileSync(FIXTURE, file);
+      const original = fs.readFileSync(file, 'utf8');
+      assert.equal((await cli(['optimize', '--write', '--prompt', SYSTEM_ID, 'support_bot.yml'], ws)).code, 0);
+      assert.notEqual(fs.readFileSync(file, 'utf8'), original);
+      const r = await cli(['rollback', 'support_bot.yml', '--prompt', SYSTEM_ID, '--to', '1.0.0'], ws);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /written to support_bot\.yml/);
+      const restored = fs.readFileSync(file, 'utf8');
+      assert.equal(parseDify(restored).prompts.find((p) => p.id === SYSTEM_ID)!.text, parseDify(original).prompts.find((p) => p.id === SYSTEM_ID)!.text);
+      const store = await VersionStore.open(ws);
+      try {
+        const latest = await store.latest('support_bot.yml', SYSTEM_ID);
+        assert.equal(latest?.restoredFrom, '1.0.0');
+      } finally {
+        await store.close();
+      }
+      // An unknown prompt id is refused before anything is recorded.
+      const bad = await cli(['rollback', 'support_bot.yml', '--prompt', 'nope', '--to', '1.0.0'], ws);
+      assert.equal(bad.code, 2);
+      assert.match(bad.err, /DSL_UNKNOWN_PROMPT/);
+    } finally {
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+});

@@ -379,12 +379,12 @@ describe('promptopt versions / rollback', () => {
     await s.ensureBaseline(WF, P, 'orig');
     await s.save(proposal('better', 6));
     await s.close();
-    assert.equal(await runCli(['rollback', WF, '--prompt', P, '--to', '1.0.0'], io()), 0);
+    assert.equal(await runCli(['rollback', WF, '--prompt', P, '--to', '1.0.0', '--record-only'], io()), 0);
     assert.match(out.join(''), /saved as version 1\.1\.1/);
     const s2 = await VersionStore.open(ws);
     assert.equal((await s2.latest(WF, P))?.restoredFrom, '1.0.0');
     await s2.close();
-    assert.equal(await runCli(['rollback', WF, '--prompt', P, '--to', '4.0.0'], io()), 1);
+    assert.equal(await runCli(['rollback', WF, '--prompt', P, '--to', '4.0.0', '--record-only'], io()), 1);
     assert.match(err.join(''), /STORAGE_NOT_FOUND/);
     assert.equal(await runCli(['rollback', WF, '--prompt', P], io()), 2);
     assert.equal(await runCli(['versions', 'missing.yml'], io()), 2);
