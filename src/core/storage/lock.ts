@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { StorageError } from '../errors';
-import { HOST, pidAlive, rmQuiet, sleep, tempName } from './fsutil';
+import { HOST, pidAlive, rmQuiet, sleep, tempName, uniqueSuffix } from './fsutil';
 
 const lockInfoSchema = z.object({
   pid: z.number().int(),
@@ -83,7 +82,7 @@ export async function acquireLock(
       pid: process.pid,
       host: HOST,
       time: Date.now(),
-      token: randomBytes(8).toString('hex'),
+      token: `${process.pid}-${uniqueSuffix()}`,
       workflow: owner.workflow,
       promptId: owner.promptId,
     };
@@ -162,6 +161,6 @@ export async function acquireLock(
       );
     }
     await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 16);
+    delay = Math.min(delay * 2, 4);
   }
 }
