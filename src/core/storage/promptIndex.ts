@@ -38,6 +38,8 @@ export class PromptIndex {
   loaded = false;
   /** performance.now() when the view was last compared with the log (see VersionStoreOptions.freshnessMs). */
   checkedAt = -Infinity;
+  /** performance.now() when the version directory was last compared with the view. */
+  dirCheckedAt = -Infinity;
   /** Cached paths of the prompt (set by the store). */
   dir: string | undefined;
   hash: string | undefined;

@@ -84,7 +84,8 @@ export interface VersionStoreOptions {
    * any syscall, so a status change (`setStatus`) or delete made by ANOTHER process becomes
    * visible at most this long after it completed. Changes made through this store are visible at
    * once; unknown versions, `latest`, `list`, `count`, `best` and every write always look at the
-   * log first. 0 = always look.
+   * log first. Version files added or removed behind the store's back (git pull, hand edits) are
+   * noticed by readers within the same window (writers always look). 0 = always look.
    */
   freshnessMs?: number;
   /**

@@ -533,7 +533,10 @@ export class VersionStore {
     if (r.kind === 'corrupt') this.warnOnce(`log:${logFile}`, `The index ${logFile} of prompt ${idx.promptId} was unreadable (${r.reason}); rebuilt it from the version files.`);
     const dir = this.dirOf(idx);
     let needRepair = r.kind !== 'ok';
-    if (!needRepair && (checkDir || !idx.loaded)) {
+    // The directory is compared at most every `freshnessMs` by readers (files arriving behind the
+    // log's back, e.g. by git pull, are rare); writers and first loads always compare.
+    if (!needRepair && (!idx.loaded || (checkDir && (holding || performance.now() - idx.dirCheckedAt >= this.opts.freshnessMs)))) {
+      idx.dirCheckedAt = performance.now();
       const st = statOrUndefined(dir);
       const mtime = st ? st.mtimeMs : 0;
       if (mtime !== idx.dirMtimeMs) {
@@ -604,7 +607,7 @@ export class VersionStore {
     const st = statOrUndefined(dir);
     idx.dirMtimeMs = st ? st.mtimeMs : 0;
     idx.loaded = true;
-    idx.checkedAt = performance.now();
+    idx.checkedAt = idx.dirCheckedAt = performance.now();
   }
 
   /** Index entry of a version file via the full (zod) check; quarantines it and returns undefined when bad. */

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
 import { VersionStore } from '../../../src/core/storage';
 import { versionFileSchema, indexEntrySchema } from '../../../src/core/storage/schema';
@@ -21,6 +22,8 @@ interface Child {
   firstAck: Promise<void>;
   /** Resolves when the child has announced its `n`-th save (or has exited). */
   saving(n: number): Promise<void>;
+  /** performance.now() when the child printed `done`, 0 before. */
+  doneAt(): number;
   kill(): void;
 }
 
@@ -31,6 +34,7 @@ function startWriter(ws: string, count: number, mode = 'mixed'): Child {
   let buf = '';
   let announced = 0;
   let dead = false;
+  let doneAt = 0;
   const waiters: { n: number; resolve: () => void }[] = [];
   const wake = () => {
     for (let i = waiters.length - 1; i >= 0; i--) {
@@ -46,6 +50,7 @@ function startWriter(ws: string, count: number, mode = 'mixed'): Child {
     for (const l of lines) {
       if (l.startsWith('saved ')) acked.push(l.slice(6));
       else if (l === 'saving') announced++;
+      else if (l === 'done') doneAt = performance.now();
     }
     if (acked.length) onFirst();
     wake();
@@ -70,6 +75,7 @@ function startWriter(ws: string, count: number, mode = 'mixed'): Child {
       waiters.push({ n, resolve });
       wake();
     }),
+    doneAt: () => doneAt,
     kill: () => cp.kill('SIGKILL'),
   };
 }
@@ -184,6 +190,35 @@ describe('VersionStore across processes', function () {
     assert.deepEqual(fs.readdirSync(path.join(ws, '.optimizer', 'tmp')), [], 'temp files left');
     assert.deepEqual(fs.readdirSync(path.join(ws, '.optimizer', 'locks')), [], 'stale lock left');
     assert.ok(ackedBy.size > 0);
+    await store.close();
+  });
+
+  it("sees another process's setStatus within the freshness window while get is served from the cache", async () => {
+    const FRESH = 50;
+    const store = await VersionStore.open(ws, { freshnessMs: FRESH });
+    const v = await store.save({ workflow: WF, promptId: P, text: 'x', status: 'proposed' });
+    assert.equal((await store.get(WF, P, v.version)).status, 'proposed');
+    const k = startWriter(ws, 0, `reject:${v.version}`);
+    let seenAt = 0;
+    let gets = 0;
+    const t0 = performance.now();
+    const poll = (async () => {
+      // Keep reading the cached version, as a UI would, until the change shows (or 5 s pass).
+      while (!seenAt && performance.now() - t0 < 5000) {
+        const got = await store.get(WF, P, v.version);
+        gets++;
+        assert.ok(Object.isFrozen(got));
+        if (got.status === 'rejected') seenAt = performance.now();
+        else await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    assert.equal(await k.exited, 0);
+    await poll;
+    assert.ok(seenAt > 0, 'the status change never became visible');
+    assert.ok(k.doneAt() > 0);
+    const lag = Math.max(0, seenAt - k.doneAt());
+    assert.ok(lag <= FRESH + 60, `status change seen ${lag.toFixed(1)} ms after the other process finished (window ${FRESH} ms)`);
+    assert.ok(gets > 1);
     await store.close();
   });
 

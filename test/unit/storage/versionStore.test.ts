@@ -317,6 +317,7 @@ describe('VersionStore', () => {
     const j = JSON.parse(fs.readFileSync(path.join(dir, '1.0.3.json'), 'utf8'));
     j.version = '5.0.0';
     fs.writeFileSync(path.join(dir, '5.0.0.json'), JSON.stringify(j, null, 2));
+    await new Promise((r) => setTimeout(r, 60)); // readers compare the directory at most every freshnessMs (50)
     assert.equal((await s2.latest(WF, P))?.version, '5.0.0');
     assert.equal((await store.latest(WF, P))?.version, '5.0.0');
     assert.equal((await store.save(proposal('after', 1))).version, '5.0.1');
