@@ -137,7 +137,7 @@ export async function acquireLock(
         continue; // someone else broke it first
       }
       const moved = readLockInfo(aside);
-      if (holder && moved && moved.token !== holder.token) {
+      if (moved && (!holder || moved.token !== holder.token)) {
         // We moved a fresh lock taken between our read and rename: put it back.
         try {
           fs.linkSync(aside, lockFile);

@@ -581,7 +581,8 @@ export class VersionStore {
     for (const name of readdirOrEmpty(dir)) {
       const m = VERSION_FILE.exec(name);
       if (!m) {
-        if (/^\..*\.tmp-/.test(name)) rmQuiet(path.join(dir, name));
+        // A writer's temp file (see siblingTempName): only left by a dead writer, since we hold the lock.
+        if (!this.opts.readOnly && /^\..*\.tmp-/.test(name)) rmQuiet(path.join(dir, name));
         continue;
       }
       const e = this.lightEntry(idx, m[1]!) ?? this.fullEntry(idx, m[1]!);

@@ -335,8 +335,19 @@ describe('VersionStore', () => {
       path.join(lockDir, logName.replace('.jsonl', '.lock')),
       JSON.stringify({ pid: 999999999, host: os.hostname(), time: Date.now(), token: 't', workflow: WF, promptId: P }),
     );
+    // a dead writer's temp file next to the versions (see siblingTempName): a read-only store
+    // leaves it, the recovery of the dead writer's lock removes it
+    const vdir = promptDir(ws);
+    const sibling = '.1.0.1.json.tmp-999999999-abc123';
+    fs.writeFileSync(path.join(vdir, sibling), '{"partial');
+    fs.rmSync(path.join(ws, '.optimizer', 'index', fs.readdirSync(path.join(ws, '.optimizer', 'index'))[0]!));
+    const ro = await VersionStore.open(ws, { readOnly: true });
+    assert.equal(await ro.count(WF, P), 1);
+    await ro.close();
+    assert.ok(fs.existsSync(path.join(vdir, sibling)));
     const w: string[] = [];
     const s2 = await VersionStore.open(ws, { onWarning: (m) => w.push(m), lockTimeoutMs: 2000 });
+    assert.ok(!fs.existsSync(path.join(vdir, sibling)), 'dead writer temp file left');
     assert.deepEqual(fs.readdirSync(tmpDir), [`${process.pid}-abcdef.tmp`]);
     assert.deepEqual(fs.readdirSync(lockDir), []);
     assert.match(w.join('\n'), /Recovered the lock/);
