@@ -4,8 +4,11 @@
  *
  * Seeding: the 200,000 version files (valid, in the store's exact format) are written directly
  * without fsync to keep setup short; the index is then built by the store itself (first open of
- * each prompt rebuilds its index from the files). Every measured save is the real durable path
- * (temp file, fsync, link, directory fsync, lock, index append). fsync_floor_ms is write+fsync+
+ * each prompt rebuilds its index from the files, with a light read of each: index_build_s).
+ * Then, each on a freshly opened store: first touch of 2,000 prompts, latest (warm), get from disk
+ * (indexes loaded untimed, cache cold: every get reads, validates and freezes one file), cached
+ * get, list (cold: files read; warm: cached). Every measured save is the real durable path
+ * (lock, temp file, fsync, link, directory fsync, index append). fsync_floor_ms is write+fsync+
  * rename of a file of the same size in the same directory tree; fsync_floor_dir_ms adds the
  * directory fsync a durable save needs as well.
  */
