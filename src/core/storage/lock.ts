@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { StorageError } from '../errors';
-import { HOST, pidAlive, rmQuiet, sleep, tempName } from './fsutil';
+import { HOST, pidAlive, rmQuiet, sleep, tempName, uniqueSuffix } from './fsutil';
 
 const lockInfoSchema = z.object({
   pid: z.number().int(),
@@ -40,6 +39,16 @@ export function readLockInfo(file: string): LockInfo | undefined {
   }
 }
 
+/** Token and pid of a lock file, parsed without the schema (hot path: every release); undefined when unreadable. */
+function readLockToken(file: string): { token: string; pid: unknown } | undefined {
+  try {
+    const d = JSON.parse(fs.readFileSync(file, 'utf8')) as { token?: unknown; pid?: unknown } | null;
+    return d && typeof d.token === 'string' ? { token: d.token, pid: d.pid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when the owner of `info` is gone (dead pid on this host) or the lock is older than `staleMs`. */
 export function isStale(info: LockInfo | undefined, fileMtimeMs: number, staleMs: number): boolean {
   const now = Date.now();
@@ -51,8 +60,10 @@ export function isStale(info: LockInfo | undefined, fileMtimeMs: number, staleMs
 /**
  * Cross-process exclusive lock on one file, robust to crashes.
  *
- * Acquire = write the owner record to a temp file and hard-link it to the lock path: link(2) is
- * atomic and fails if the lock exists, so the lock file is never seen half-written. A lock whose
+ * Acquire = create the lock file with O_EXCL (atomic; fails if it exists) and write the owner
+ * record into it: two metadata changes per acquire/release (create, unlink), nothing fsynced (a
+ * lock does not need to survive a power loss). A lock file found empty or unreadable is young
+ * for 2 s (its owner is between create and write), then stale. A lock whose
  * owner pid is dead (same host) or that is older than `staleMs` is moved aside (rename, so only
  * one process wins) and the taker is told `recovered`, so it can repair what the dead owner left.
  */
@@ -71,33 +82,29 @@ export async function acquireLock(
       pid: process.pid,
       host: HOST,
       time: Date.now(),
-      token: randomBytes(8).toString('hex'),
+      token: `${process.pid}-${uniqueSuffix()}`,
       workflow: owner.workflow,
       promptId: owner.promptId,
     };
-    const tmp = tempName(tmpDir);
-    fs.writeFileSync(tmp, JSON.stringify(info), { flag: 'wx' });
+    // O_EXCL create: atomic, fails if the lock exists. The owner record is written right after; a
+    // reader that finds the file still empty treats it as young (stale only after 2 s, see isStale).
     let got = false;
     try {
-      fs.linkSync(tmp, lockFile);
+      const fd = fs.openSync(lockFile, 'wx');
       got = true;
+      try {
+        fs.writeSync(fd, JSON.stringify(info));
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') fs.mkdirSync(path.dirname(lockFile), { recursive: true });
-      else if (code === 'EPERM' || code === 'ENOTSUP') {
-        // No hard links here: O_EXCL create, then write (a reader may briefly see it empty: treated as young).
-        try {
-          fs.writeFileSync(lockFile, JSON.stringify(info), { flag: 'wx' });
-          got = true;
-        } catch (e2) {
-          if ((e2 as NodeJS.ErrnoException).code !== 'EEXIST') throw e2;
-        }
-      } else if (code !== 'EEXIST') {
-        rmQuiet(tmp);
+      if (got) {
+        rmQuiet(lockFile);
         throw e;
       }
-    } finally {
-      rmQuiet(tmp);
+      if (code === 'ENOENT') fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+      else if (code !== 'EEXIST') throw e;
     }
     if (got) {
       const token = info.token;
@@ -105,7 +112,7 @@ export async function acquireLock(
         recovered,
         previousOwner,
         release: () => {
-          const now = readLockInfo(lockFile);
+          const now = readLockToken(lockFile);
           if (now && now.token !== token) {
             opts.onWarning(`The lock ${lockFile} was taken over by pid ${now.pid} while this process (pid ${process.pid}) held it; it was held too long.`);
             return;
@@ -130,7 +137,7 @@ export async function acquireLock(
         continue; // someone else broke it first
       }
       const moved = readLockInfo(aside);
-      if (holder && moved && moved.token !== holder.token) {
+      if (moved && (!holder || moved.token !== holder.token)) {
         // We moved a fresh lock taken between our read and rename: put it back.
         try {
           fs.linkSync(aside, lockFile);
@@ -154,6 +161,6 @@ export async function acquireLock(
       );
     }
     await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 16);
+    delay = Math.min(delay * 2, 4);
   }
 }

@@ -36,6 +36,13 @@ export class PromptIndex {
   /** Bumped whenever the view is rebuilt, so cached objects of an older view are not reused. */
   epoch = 0;
   loaded = false;
+  /** performance.now() when the view was last compared with the log (see VersionStoreOptions.freshnessMs). */
+  checkedAt = -Infinity;
+  /** performance.now() when the version directory was last compared with the view. */
+  dirCheckedAt = -Infinity;
+  /** Cached paths of the prompt (set by the store). */
+  dir: string | undefined;
+  hash: string | undefined;
   private sortedCache: string[] | null = [];
 
   constructor(

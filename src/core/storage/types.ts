@@ -78,6 +78,23 @@ export interface VersionStoreOptions {
   lockTimeoutMs?: number;
   /** A lock older than this is taken over even if its owner seems alive (default 30 s). */
   staleLockMs?: number;
+  /**
+   * Freshness window of `get` for versions this store already knows (default 50 ms): within
+   * `freshnessMs` of the last look at a prompt's index log, a cached version is returned without
+   * any syscall, so a status change (`setStatus`) or delete made by ANOTHER process becomes
+   * visible at most this long after it completed. Changes made through this store are visible at
+   * once; unknown versions, `latest`, `list`, `count`, `best` and every write always look at the
+   * log first. Version files added or removed behind the store's back (git pull, hand edits) are
+   * noticed by readers within the same window (writers always look). 0 = always look.
+   */
+  freshnessMs?: number;
+  /**
+   * Call fsync on the calling thread (default true): a durable save then costs about one fsync
+   * of the file plus one of its directory, without thread-pool hand-offs that cost more than the
+   * fsync itself on a busy machine. Set false on slow or network disks to keep the event loop
+   * free while the device flushes. Durability is the same either way.
+   */
+  blockingFsync?: boolean;
   /** Never write anything (Restricted Mode): writes fail with STORAGE_READ_ONLY, nothing is repaired on disk. */
   readOnly?: boolean;
   /** Called once per problem found and repaired (corrupt file quarantined, stale lock recovered, index rebuilt). */

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 import { createTwoFilesPatch, diffLines } from 'diff';
 import { StorageError, isOptimizerError } from '../errors';
@@ -13,13 +14,14 @@ import {
   publishReplace,
   readdirOrEmpty,
   rmQuiet,
+  siblingTempName,
   statOrUndefined,
   writeTemp,
 } from './fsutil';
 import { acquireLock, isStale, readLockInfo, type HeldLock } from './lock';
 import { assertValidId, decodeName, encodeName } from './names';
 import { PromptIndex, entryLine, followLog, type IndexedVersion } from './promptIndex';
-import { SCHEMA_VERSION, versionFileSchema, type IndexEntry, type VersionFile } from './schema';
+import { SCHEMA_VERSION, VERSION_RE, versionFileSchema, type IndexEntry, type VersionFile } from './schema';
 import { bumpFor, compareVersions, isVersion, nextVersion } from './semver';
 import type {
   CacheStats,
@@ -35,6 +37,8 @@ import type {
 
 const VERSION_FILE = /^(\d+\.\d+\.\d+)\.json$/;
 const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
+const STATUSES: ReadonlySet<unknown> = new Set(['baseline', 'proposed', 'accepted', 'rejected']);
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** `.optimizer/.gitignore`: local caches stay out of git; versions/, datasets/ and config.yaml are committed. */
 export const OPTIMIZER_GITIGNORE = [
@@ -107,6 +111,8 @@ export class VersionStore {
       cacheSize: opts.cacheSize ?? 1000,
       lockTimeoutMs: opts.lockTimeoutMs ?? 10_000,
       staleLockMs: opts.staleLockMs ?? 30_000,
+      freshnessMs: Math.max(0, opts.freshnessMs ?? 50),
+      blockingFsync: opts.blockingFsync ?? true,
       readOnly: opts.readOnly ?? false,
       onWarning: opts.onWarning ?? (() => undefined),
     });
@@ -188,11 +194,11 @@ export class VersionStore {
       }
       if (cur.status === status) return cur;
       const next: VersionFile = { ...(structuredClone(cur) as VersionFile), status, updatedAt: new Date().toISOString() };
-      const file = this.versionFile(workflow, promptId, version);
+      const file = this.versionFile(idx, version);
       try {
-        const tmp = await writeTemp(this.tmpDir, this.serialize(next), true);
+        const tmp = await writeTemp(this.tmpDir, this.serialize(next), true, siblingTempName(file), this.opts.blockingFsync);
         publishReplace(tmp, file);
-        await fsyncDir(path.dirname(file));
+        await fsyncDir(path.dirname(file), this.opts.blockingFsync);
         this.appendLog(idx, { op: 'status', v: version, s: status });
       } catch (e) {
         throw this.ioError(e, `Could not update ${file}`, promptId);
@@ -210,10 +216,10 @@ export class VersionStore {
     await this.locked(idx, async () => {
       await this.sync(idx, true);
       if (!idx.entries.has(version)) throw this.notFound(idx, version);
-      const file = this.versionFile(workflow, promptId, version);
+      const file = this.versionFile(idx, version);
       try {
         fs.unlinkSync(file);
-        await fsyncDir(path.dirname(file));
+        await fsyncDir(path.dirname(file), this.opts.blockingFsync);
         this.appendLog(idx, { op: 'del', v: version });
       } catch (e) {
         throw this.ioError(e, `Could not delete ${file}`, promptId);
@@ -227,7 +233,16 @@ export class VersionStore {
   /** One version; STORAGE_NOT_FOUND when absent, STORAGE_CORRUPT (after quarantining it) when unreadable. */
   async get(workflow: string, promptId: string, version: string): Promise<PromptVersion> {
     this.checkOpen();
-    return this.getIn(this.index(workflow, promptId), version, false);
+    const idx = this.index(workflow, promptId);
+    if (performance.now() - idx.checkedAt < this.opts.freshnessMs) {
+      // Checked against the log less than `freshnessMs` ago: serve from the cache without a syscall.
+      const hit = this.cache.get(this.cacheKey(idx, version));
+      if (hit !== undefined) {
+        this.hits++;
+        return hit;
+      }
+    }
+    return this.getIn(idx, version, false);
   }
 
   /** The newest readable version, or undefined when the prompt has none. */
@@ -386,12 +401,17 @@ export class VersionStore {
     return path.join(this.versionsDir, encodeName(workflow, 'workflow'), encodeName(promptId, 'prompt id'));
   }
 
-  private versionFile(workflow: string, promptId: string, version: string): string {
-    return path.join(this.promptDir(workflow, promptId), `${version}.json`);
+  /** The prompt's version directory (computed once per prompt: encoding names is not free). */
+  private dirOf(idx: PromptIndex): string {
+    return (idx.dir ??= this.promptDir(idx.workflow, idx.promptId));
+  }
+
+  private versionFile(idx: PromptIndex, version: string): string {
+    return `${this.dirOf(idx)}${path.sep}${version}.json`;
   }
 
   private hashName(idx: PromptIndex): string {
-    return createHash('sha256').update(this.promptKey(idx.workflow, idx.promptId)).digest('hex').slice(0, 32);
+    return (idx.hash ??= createHash('sha256').update(this.promptKey(idx.workflow, idx.promptId)).digest('hex').slice(0, 32));
   }
 
   private logFile(idx: PromptIndex): string {
@@ -511,9 +531,12 @@ export class VersionStore {
     const r = followLog(idx, logFile);
     for (const v of r.kind === 'ok' ? r.stale : []) this.cache.delete(this.cacheKey(idx, v));
     if (r.kind === 'corrupt') this.warnOnce(`log:${logFile}`, `The index ${logFile} of prompt ${idx.promptId} was unreadable (${r.reason}); rebuilt it from the version files.`);
-    const dir = this.promptDir(idx.workflow, idx.promptId);
+    const dir = this.dirOf(idx);
     let needRepair = r.kind !== 'ok';
-    if (!needRepair && (checkDir || !idx.loaded)) {
+    // The directory is compared at most every `freshnessMs` by readers (files arriving behind the
+    // log's back, e.g. by git pull, are rare); writers and first loads always compare.
+    if (!needRepair && (!idx.loaded || (checkDir && (holding || performance.now() - idx.dirCheckedAt >= this.opts.freshnessMs)))) {
+      idx.dirCheckedAt = performance.now();
       const st = statOrUndefined(dir);
       const mtime = st ? st.mtimeMs : 0;
       if (mtime !== idx.dirMtimeMs) {
@@ -526,6 +549,7 @@ export class VersionStore {
       idx.clear();
       idx.loaded = true;
       idx.dirMtimeMs = 0;
+      idx.checkedAt = performance.now();
       return;
     }
     if (needRepair) {
@@ -537,6 +561,7 @@ export class VersionStore {
       }
     }
     idx.loaded = true;
+    idx.checkedAt = performance.now();
   }
 
   /** True when the version files in `dir` are exactly the versions the index lists. */
@@ -549,19 +574,19 @@ export class VersionStore {
 
   /** Rebuilds a prompt's index from its version files (quarantining bad ones) and rewrites its log. */
   private rebuild(idx: PromptIndex): void {
-    const dir = this.promptDir(idx.workflow, idx.promptId);
+    const dir = this.dirOf(idx);
     const highest = idx.highest;
     idx.clear();
     const entries: IndexEntry[] = [];
     for (const name of readdirOrEmpty(dir)) {
       const m = VERSION_FILE.exec(name);
       if (!m) {
-        if (/^\..*\.tmp-/.test(name)) rmQuiet(path.join(dir, name));
+        // A writer's temp file (see siblingTempName): only left by a dead writer, since we hold the lock.
+        if (!this.opts.readOnly && /^\..*\.tmp-/.test(name)) rmQuiet(path.join(dir, name));
         continue;
       }
-      const v = this.readFile(idx, m[1]!);
-      if (!v) continue;
-      entries.push(this.addEntry(v));
+      const e = this.lightEntry(idx, m[1]!) ?? this.fullEntry(idx, m[1]!);
+      if (e) entries.push(e);
     }
     entries.sort((a, b) => compareVersions(a.v, b.v));
     for (const e of entries) idx.apply(e);
@@ -583,6 +608,60 @@ export class VersionStore {
     const st = statOrUndefined(dir);
     idx.dirMtimeMs = st ? st.mtimeMs : 0;
     idx.loaded = true;
+    idx.checkedAt = idx.dirCheckedAt = performance.now();
+  }
+
+  /** Index entry of a version file via the full (zod) check; quarantines it and returns undefined when bad. */
+  private fullEntry(idx: PromptIndex, version: string): IndexEntry | undefined {
+    const v = this.readFile(idx, version);
+    return v ? this.addEntry(v) : undefined;
+  }
+
+  /**
+   * Index entry of a version file from a light read: JSON.parse and a check of the fields the
+   * index keeps (about 5x cheaper than the full check, which matters when rebuilding 10,000
+   * prompts). The full zod validation and hash check still run when the version itself is read
+   * (`readFile`); a file that fails them then is quarantined and dropped from the index.
+   * Undefined = not plainly valid (or unreadable): the caller falls back to the full check.
+   */
+  private lightEntry(idx: PromptIndex, version: string): IndexEntry | undefined {
+    let d: Record<string, unknown>;
+    try {
+      d = JSON.parse(fs.readFileSync(this.versionFile(idx, version), 'utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    if (!d || typeof d !== 'object') return undefined;
+    const p = d.parentVersion;
+    const r = d.restoredFrom;
+    const sha = d.textSha256;
+    if (
+      d.schemaVersion !== SCHEMA_VERSION ||
+      d.version !== version ||
+      d.workflow !== idx.workflow ||
+      d.promptId !== idx.promptId ||
+      !STATUSES.has(d.status) ||
+      typeof d.text !== 'string' ||
+      typeof sha !== 'string' ||
+      !SHA256_HEX.test(sha) ||
+      !(p === null || (typeof p === 'string' && VERSION_RE.test(p))) ||
+      !(r === undefined || (typeof r === 'string' && VERSION_RE.test(r)))
+    ) {
+      return undefined;
+    }
+    const a = d.analysis as { overall?: unknown } | undefined;
+    const o = d.optimization as { after?: { overall?: unknown } } | undefined;
+    const score = a?.overall ?? o?.after?.overall;
+    if (score !== undefined && !(typeof score === 'number' && Number.isFinite(score))) return undefined;
+    return {
+      op: 'add',
+      v: version,
+      p: p as string | null,
+      s: d.status as VersionStatus,
+      o: typeof score === 'number' ? score : null,
+      h: sha.slice(0, 16),
+      ...(r ? { r: r as string } : {}),
+    };
   }
 
   private addEntry(v: PromptVersion): IndexEntry {
@@ -611,7 +690,7 @@ export class VersionStore {
     fs.appendFileSync(logFile, line);
     idx.logSize += Buffer.byteLength(line);
     for (const v of [idx.apply(e)]) if (v && e.op !== 'add') this.cache.delete(this.cacheKey(idx, v));
-    const ds = statOrUndefined(this.promptDir(idx.workflow, idx.promptId));
+    const ds = statOrUndefined(this.dirOf(idx));
     idx.dirMtimeMs = ds ? ds.mtimeMs : 0;
   }
 
@@ -619,7 +698,7 @@ export class VersionStore {
 
   /** Reads and validates a version file; quarantines it and returns undefined when corrupt. */
   private readFile(idx: PromptIndex, version: string): PromptVersion | undefined {
-    const file = this.versionFile(idx.workflow, idx.promptId, version);
+    const file = this.versionFile(idx, version);
     let raw: string;
     try {
       raw = fs.readFileSync(file, 'utf8');
@@ -668,19 +747,19 @@ export class VersionStore {
     if (!isVersion(version)) {
       throw new StorageError('STORAGE_INVALID_INPUT', `"${version}" is not a version number like 1.2.3.`, { promptId: idx.promptId });
     }
-    await this.sync(idx, holding, false);
+    if (holding || !idx.loaded || performance.now() - idx.checkedAt >= this.opts.freshnessMs) await this.sync(idx, holding, false);
     if (!idx.entries.has(version)) {
       await this.sync(idx, holding, true);
       if (!idx.entries.has(version)) throw this.notFound(idx, version);
     }
     const got = await this.tryGet(idx, version, holding);
     if (got) return got;
-    if (!idx.entries.has(version) && !fs.existsSync(this.versionFile(idx.workflow, idx.promptId, version))) {
-      const q = this.warned.has(`bad:${this.versionFile(idx.workflow, idx.promptId, version)}`);
+    if (!idx.entries.has(version) && !fs.existsSync(this.versionFile(idx, version))) {
+      const q = this.warned.has(`bad:${this.versionFile(idx, version)}`);
       if (q) {
         throw new StorageError('STORAGE_CORRUPT', `Version ${version} of prompt ${idx.promptId} was corrupt and has been quarantined.`, {
           promptId: idx.promptId,
-          file: this.versionFile(idx.workflow, idx.promptId, version),
+          file: this.versionFile(idx, version),
         });
       }
     }
@@ -731,7 +810,7 @@ export class VersionStore {
     if (!first) return undefined;
     // New directories: make their entries durable too, up to versions/.
     return (async () => {
-      for (let d = path.dirname(dir); d.length >= this.versionsDir.length; d = path.dirname(d)) await fsyncDir(d);
+      for (let d = path.dirname(dir); d.length >= this.versionsDir.length; d = path.dirname(d)) await fsyncDir(d, this.opts.blockingFsync);
     })();
   }
 
@@ -740,7 +819,7 @@ export class VersionStore {
     const parent = input.parentVersion ?? null;
     if (parent && !idx.entries.has(parent)) throw this.notFound(idx, parent);
     const bump = input.status === 'baseline' ? 'major' : restoredFrom ? 'patch' : bumpFor(input.optimization?.improvement);
-    const dir = this.promptDir(idx.workflow, idx.promptId);
+    const dir = this.dirOf(idx);
     try {
       await this.ensureDir(dir);
     } catch (e) {
@@ -777,9 +856,9 @@ export class VersionStore {
       const file = path.join(dir, `${version}.json`);
       let published: boolean;
       try {
-        const tmp = await writeTemp(this.tmpDir, json, true);
+        const tmp = await writeTemp(this.tmpDir, json, true, siblingTempName(file), this.opts.blockingFsync);
         published = publishNew(tmp, file);
-        if (published) await fsyncDir(dir);
+        if (published) await fsyncDir(dir, this.opts.blockingFsync);
       } catch (e) {
         throw this.ioError(e, `Could not write ${file}`, idx.promptId);
       }

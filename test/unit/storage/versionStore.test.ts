@@ -170,13 +170,43 @@ describe('VersionStore', () => {
     await assert.rejects(store.setStatus(WF, P, '3.0.0', 'accepted'), code('STORAGE_NOT_FOUND'));
   });
 
-  it('sees a status change made by another store instance (cache invalidated)', async () => {
+  it('sees a status change made by another store instance within the freshness window (cache invalidated)', async () => {
     const v = await store.save(proposal('p', 1));
     await store.get(WF, P, v.version); // cached here
     const other = await VersionStore.open(ws);
     await other.setStatus(WF, P, v.version, 'rejected');
     await other.close();
+    await new Promise((r) => setTimeout(r, 60)); // default freshnessMs is 50
     assert.equal((await store.get(WF, P, v.version)).status, 'rejected');
+    // freshnessMs 0: every get looks at the log, so the change is visible at once
+    const strict = await VersionStore.open(ws, { freshnessMs: 0 });
+    assert.equal((await strict.get(WF, P, v.version)).status, 'rejected');
+    const third = await VersionStore.open(ws);
+    await third.setStatus(WF, P, v.version, 'accepted');
+    await third.close();
+    assert.equal((await strict.get(WF, P, v.version)).status, 'accepted');
+    await strict.close();
+  });
+
+  it('serves a cached get without touching the disk inside the freshness window, and looks again after it', async () => {
+    const s = await VersionStore.open(ws, { freshnessMs: 10_000 });
+    const v = await s.save(proposal('p', 1));
+    assert.equal((await s.get(WF, P, v.version)).status, 'proposed');
+    const other = await VersionStore.open(ws);
+    await other.setStatus(WF, P, v.version, 'accepted');
+    await other.close();
+    // inside the window: the cached object, not re-read (documented staleness of at most freshnessMs)
+    assert.equal((await s.get(WF, P, v.version)).status, 'proposed');
+    // a version the store does not know yet is looked up at once, and brings the view up to date
+    const w = await (await VersionStore.open(ws)).save(proposal('q', 1));
+    assert.equal((await s.get(WF, P, w.version)).version, w.version);
+    assert.equal((await s.get(WF, P, v.version)).status, 'accepted');
+    // latest/list always look at the log
+    const other2 = await VersionStore.open(ws);
+    await other2.setStatus(WF, P, w.version, 'rejected');
+    await other2.close();
+    assert.equal((await s.latest(WF, P))?.status, 'rejected');
+    await s.close();
   });
 
   it('deletes a version and never gives its number out again', async () => {
@@ -287,6 +317,7 @@ describe('VersionStore', () => {
     const j = JSON.parse(fs.readFileSync(path.join(dir, '1.0.3.json'), 'utf8'));
     j.version = '5.0.0';
     fs.writeFileSync(path.join(dir, '5.0.0.json'), JSON.stringify(j, null, 2));
+    await new Promise((r) => setTimeout(r, 60)); // readers compare the directory at most every freshnessMs (50)
     assert.equal((await s2.latest(WF, P))?.version, '5.0.0');
     assert.equal((await store.latest(WF, P))?.version, '5.0.0');
     assert.equal((await store.save(proposal('after', 1))).version, '5.0.1');
@@ -304,8 +335,19 @@ describe('VersionStore', () => {
       path.join(lockDir, logName.replace('.jsonl', '.lock')),
       JSON.stringify({ pid: 999999999, host: os.hostname(), time: Date.now(), token: 't', workflow: WF, promptId: P }),
     );
+    // a dead writer's temp file next to the versions (see siblingTempName): a read-only store
+    // leaves it, the recovery of the dead writer's lock removes it
+    const vdir = promptDir(ws);
+    const sibling = '.1.0.1.json.tmp-999999999-abc123';
+    fs.writeFileSync(path.join(vdir, sibling), '{"partial');
+    fs.rmSync(path.join(ws, '.optimizer', 'index', fs.readdirSync(path.join(ws, '.optimizer', 'index'))[0]!));
+    const ro = await VersionStore.open(ws, { readOnly: true });
+    assert.equal(await ro.count(WF, P), 1);
+    await ro.close();
+    assert.ok(fs.existsSync(path.join(vdir, sibling)));
     const w: string[] = [];
     const s2 = await VersionStore.open(ws, { onWarning: (m) => w.push(m), lockTimeoutMs: 2000 });
+    assert.ok(!fs.existsSync(path.join(vdir, sibling)), 'dead writer temp file left');
     assert.deepEqual(fs.readdirSync(tmpDir), [`${process.pid}-abcdef.tmp`]);
     assert.deepEqual(fs.readdirSync(lockDir), []);
     assert.match(w.join('\n'), /Recovered the lock/);
