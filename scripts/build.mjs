@@ -17,7 +17,16 @@ const common = {
 };
 
 const builds = [
-  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // The banner records when the bundle starts loading (the extension reports its module load time).
+  {
+    ...common,
+    entryPoints: ['src/extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    external: ['vscode'],
+    banner: { js: 'var __promptOptLoadStart = performance.now();' },
+  },
+  // The openai SDK and the LLM client, required by the extension only when a run needs a model.
+  { ...common, entryPoints: ['src/extension/llmEntry.ts'], outfile: 'dist/llm.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 
