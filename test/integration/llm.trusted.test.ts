@@ -7,6 +7,7 @@ import { api, IMPROVABLE, open, revertAndCloseAll, workCopy } from './support/ex
 import { waitFor } from './support/helpers';
 
 const KEY = 'sk-test-PROMPTOPT-secret-4f9c1d2e7a';
+const OTHER_PROMPT = '1721118907775/msg:63f2fb6a-26ec-40ba-80bf-1c92db7a7baa';
 
 interface RunResult {
   proposals: ProposalSummary[];
@@ -77,7 +78,8 @@ describe('LLM path, secrets, cancel and the log (trusted)', () => {
     const file = workCopy(IMPROVABLE.file, 'cancel');
     const editor = await open(file);
     const before = editor.document.getText();
-    const pending = vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, IMPROVABLE.promptId);
+    // Another prompt than the previous test's: its answer is not in the LLM response cache.
+    const pending = vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, OTHER_PROMPT);
     await waitFor('the request to hang at the server', () => srv.inFlight > 0, 15_000);
     assert.equal(await vscode.commands.executeCommand('promptOptimizer.cancelOptimization'), true);
     const run = await pending;
