@@ -65,9 +65,12 @@ describe('review UI: Optimize Prompt → diff → Accept / Reject → versions t
   it('palette "Optimize Prompt" on a corpus export opens a diff; Accept + save writes only that prompt to disk', async () => {
     const { page } = s;
     await quickOpenFile(page, FILE);
-    await page.locator('.codelens-decoration', { hasText: 'Optimize' }).first().waitFor({ timeout: 30_000 });
-    await screenshot(page, 'review-01-codelens');
     await gotoPrompt(page, original, ACCEPTED.id);
+    // The CodeLens above the prompt: score, Optimize.
+    await page.locator('.codelens-decoration', { hasText: 'Optimize' }).filter({ visible: true }).first().waitFor({ timeout: 30_000 });
+    const lens = await page.locator('.codelens-decoration', { hasText: 'Optimize' }).filter({ visible: true }).first().innerText();
+    assert.match(lens, /Score [\d.]+ · \d+ issues?\s*\|\s*Optimize/);
+    await screenshot(page, 'review-01-codelens');
     await runCommand(page, 'Prompt Optimizer: Optimize Prompt');
     await diffTab(page, ACCEPTED.title).waitFor({ timeout: 60_000 });
     const title = (await diffTab(page, ACCEPTED.title).innerText()).trim();
@@ -117,7 +120,7 @@ describe('review UI: Optimize Prompt → diff → Accept / Reject → versions t
       rows = await rowsAt();
     }
     assert.ok(rows.some((r) => r.includes(FILE)), rows.join(' | '));
-    const prompt = page.locator('.pane .monaco-list-row', { hasText: new RegExp(`^${ACCEPTED.title}\\b`) }).first();
+    const prompt = page.locator('.pane .monaco-list-row', { hasText: ACCEPTED.title }).filter({ hasNotText: REJECTED.title }).first();
     await prompt.click();
     await page.keyboard.press('ArrowRight');
     await page.locator('.pane .monaco-list-row', { hasText: 'accepted · current' }).first().waitFor({ timeout: 15_000 });
