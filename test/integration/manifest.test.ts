@@ -45,7 +45,7 @@ describe('manifest (as VS Code loaded it)', () => {
     for (const [k, v] of Object.entries(props)) {
       assert.ok(v.description || v.markdownDescription, `${k} has no description`);
       assert.ok(v.scope, `${k} has no scope`);
-      assert.ok(!/api.?key|secret|token/i.test(k), `${k} looks like a secret in settings`);
+      assert.ok(!/api.?key|secret|password|bearer/i.test(k), `${k} looks like a secret in settings`);
     }
     assert.equal(props['promptOptimizer.llm.baseUrl'].scope, 'machine');
     const caps = pkg().capabilities.untrustedWorkspaces;

@@ -106,7 +106,7 @@ describe('versions tree (trusted)', () => {
       const other = await VersionStore.open(workspaceDir());
       await other.save({ workflow: wf, promptId: 'n1/instruction', text: 'Written by another process.', status: 'baseline', metadata: { nodeTitle: 'From CLI', kind: 'agent-instruction' } });
       await other.close();
-      await waitFor('a tree refresh after the external write', () => fired > 0, 10_000);
+      await waitFor(`a tree refresh after the external write (log: ${a.logLines().slice(-5).join(' / ')})`, () => fired > 0, 10_000);
       const roots = (await a.versionsTree.getChildren()) as VersionsTreeNode[];
       assert.ok(roots.some((n) => n.workflow === wf));
     } finally {

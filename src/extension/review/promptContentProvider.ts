@@ -24,6 +24,12 @@ export class PromptContentProvider implements vscode.TextDocumentContentProvider
     return uri;
   }
 
+  /** Forgets the texts registered under `segments` (e.g. a decided proposal's two sides). */
+  drop(segments: string[]): void {
+    const prefix = vscode.Uri.from({ scheme: PROMPT_SCHEME, path: `/${segments.map(encodeURIComponent).join('/')}/` }).toString();
+    for (const k of [...this.texts.keys()]) if (k.startsWith(prefix)) this.texts.delete(k);
+  }
+
   provideTextDocumentContent(uri: vscode.Uri): string {
     return this.texts.get(uri.toString()) ?? '';
   }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { PromptKind, PromptRole } from '../../core/dsl';
+import { ContextKeys } from '../constants';
 
 /** A rewrite of one prompt waiting for the user's review. */
 export interface Proposal {
@@ -96,7 +97,7 @@ export class ProposalQueue implements vscode.Disposable {
   }
 
   private changed(): void {
-    void vscode.commands.executeCommand('setContext', 'promptOptimizer.hasPendingProposals', this.items.length > 0);
+    void vscode.commands.executeCommand('setContext', ContextKeys.hasPendingProposals, this.items.length > 0);
     this.emitter.fire();
   }
 

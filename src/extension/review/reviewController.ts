@@ -105,6 +105,7 @@ export class ReviewController implements vscode.Disposable {
   /** After a decision: the next proposal of the queue, else the workflow document at the prompt. */
   private async afterDecision(p: Proposal, index: number, reveal?: vscode.Range): Promise<void> {
     await this.closeDiff(p);
+    this.content.drop(['proposal', p.id]);
     const next = this.queue.at(Math.min(index, this.queue.size - 1));
     if (next) {
       this.cursor = this.queue.indexOf(next.id);

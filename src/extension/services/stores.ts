@@ -42,7 +42,10 @@ export class StoreManager implements vscode.Disposable {
 
   constructor(private readonly log: Logger) {
     const watcher = vscode.workspace.createFileSystemWatcher('**/.optimizer/versions/**');
-    const changed = () => this.invalidate();
+    const changed = (uri: vscode.Uri) => {
+      this.log.debug(`versions changed on disk: ${vscode.workspace.asRelativePath(uri)}`);
+      this.invalidate();
+    };
     this.disposables.push(watcher, watcher.onDidChange(changed), watcher.onDidCreate(changed), watcher.onDidDelete(changed));
   }
 
