@@ -17,13 +17,14 @@ const common = {
 };
 
 const builds = [
-  // The banner records when the bundle starts loading (the extension reports its module load time).
+  // Banner and footer time the evaluation of the bundle (the extension reports it with its activation time).
   {
     ...common,
     entryPoints: ['src/extension/extension.ts'],
     outfile: 'dist/extension.js',
     external: ['vscode'],
     banner: { js: 'var __promptOptLoadStart = performance.now();' },
+    footer: { js: 'var __promptOptLoadEnd = performance.now();' },
   },
   // The openai SDK and the LLM client, required by the extension only when a run needs a model.
   { ...common, entryPoints: ['src/extension/llmEntry.ts'], outfile: 'dist/llm.js' },

@@ -15,15 +15,16 @@ import { StoreManager } from './services/stores';
 import type { Services } from './services/types';
 import { VersionsTreeProvider, type VersionsTreeNode } from './views/versionsTreeProvider';
 
-/** Set by the bundle's first line (scripts/build.mjs banner): when the module started loading. */
+/** Set by the bundle's first and last lines (scripts/build.mjs banner/footer): when its evaluation started and ended. */
 declare const __promptOptLoadStart: number | undefined;
+declare const __promptOptLoadEnd: number | undefined;
 
 export interface ExtensionApi {
   /** Command ids this activation registered (used by tests to compare with package.json). */
   registeredCommands: readonly string[];
   /** Time from the start of activate() to its return, ms. */
   activationMs: number;
-  /** Time from the start of loading dist/extension.js to the start of activate(), ms (bundle evaluation). */
+  /** Time to evaluate dist/extension.js (its first to its last line), ms. */
   moduleLoadMs?: number;
   /** The last lines of the "Prompt Optimizer" log (redacted, as written). */
   logLines(): string[];
@@ -37,7 +38,8 @@ export interface ExtensionApi {
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const t0 = performance.now();
-  const moduleLoadMs = typeof __promptOptLoadStart === 'number' ? t0 - __promptOptLoadStart : undefined;
+  const moduleLoadMs =
+    typeof __promptOptLoadStart === 'number' && typeof __promptOptLoadEnd === 'number' ? __promptOptLoadEnd - __promptOptLoadStart : undefined;
   const log = new Logger();
   const cache = new DocumentCache();
   const stores = new StoreManager(log);
@@ -51,6 +53,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const versionsView = vscode.window.createTreeView(Views.versions, { treeDataProvider: versions, showCollapseAll: true });
   const codeLens = new PromptCodeLensProvider(cache, stores, queue);
   context.subscriptions.push(log, cache, stores, queue, content, review, runner, diagnostics, versions, versionsView, codeLens);
+  // Also re-read when the view is shown (covers a file watcher that missed an external write).
+  context.subscriptions.push(versionsView.onDidChangeVisibility((e) => e.visible && versions.refresh()));
 
   const selector: vscode.DocumentSelector = [
     { language: 'yaml', scheme: 'file' },
@@ -71,6 +75,12 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     context.subscriptions.push(vscode.commands.registerCommand(cmd.id, (...args: unknown[]) => cmd.run(services, ...args)));
     registered.push(cmd.id);
   }
+
+  // Follow writes by the CLI / other windows while versions are on screen (tree or CodeLens).
+  const updatePolling = () =>
+    stores.setPolling(versionsView.visible || vscode.window.visibleTextEditors.some((e) => e.document.uri.scheme === 'file' && cache.isDifyExport(e.document)));
+  context.subscriptions.push(versionsView.onDidChangeVisibility(updatePolling), vscode.window.onDidChangeVisibleTextEditors(updatePolling));
+  setTimeout(updatePolling, 0);
 
   // The "is a Dify export" context key follows the active editor (content check, no parse).
   const updateContext = () => {

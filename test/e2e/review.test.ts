@@ -50,8 +50,8 @@ describe('review UI: Optimize Prompt → diff → Accept / Reject → versions t
   let original: string;
 
   before(async () => {
-    // The web workbench defaults to files.autoSave=afterDelay; off, so only the user's Ctrl+S saves.
-    s = await startUiSession({ trust: 'trusted', settings: { 'files.autoSave': 'off' } });
+    // The harness turns the web workbench's default auto-save off: only the user's Ctrl+S saves.
+    s = await startUiSession({ trust: 'trusted' });
     file = path.join(s.workspace, FILE);
     original = fs.readFileSync(file, 'utf8');
   });

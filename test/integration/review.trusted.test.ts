@@ -27,9 +27,7 @@ async function optimizeOne(file: string): Promise<{ doc: vscode.TextDocument; ru
 }
 
 describe('review: optimize → diff → accept / reject (trusted)', () => {
-  // The web workbench defaults to files.autoSave=afterDelay; with it the user asked for saves.
-  before(() => vscode.workspace.getConfiguration('files').update('autoSave', 'off', vscode.ConfigurationTarget.Global));
-  after(() => vscode.workspace.getConfiguration('files').update('autoSave', undefined, vscode.ConfigurationTarget.Global));
+  before(() => assert.equal(vscode.workspace.getConfiguration('files').get('autoSave'), 'off', 'the harness should turn auto-save off'));
   afterEach(revertAndCloseAll);
 
   it('Optimize Prompt opens a diff of decoded texts titled with node, kind, strategy and scores', async () => {

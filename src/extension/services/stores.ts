@@ -4,6 +4,8 @@ import * as vscode from 'vscode';
 import { findWorkspaceRoot, VersionStore, workflowKey } from '../../core/storage';
 import type { Logger } from './logger';
 
+const POLL_MS = 2000;
+
 /** Thrown (and shown) when an action needs a trusted workspace. */
 export class RestrictedModeError extends Error {
   override readonly name = 'RestrictedModeError';
@@ -39,14 +41,65 @@ export class StoreManager implements vscode.Disposable {
   readonly onDidChange = this.emitter.event;
   private readonly disposables: vscode.Disposable[] = [this.emitter];
   private timer: NodeJS.Timeout | undefined;
+  private diskEvents = 0;
+  private lastChanged = '';
 
   constructor(private readonly log: Logger) {
-    const watcher = vscode.workspace.createFileSystemWatcher('**/.optimizer/versions/**');
+    const w = vscode.workspace.createFileSystemWatcher('**/.optimizer/versions/**');
     const changed = (uri: vscode.Uri) => {
-      this.log.debug(`versions changed on disk: ${vscode.workspace.asRelativePath(uri)}`);
+      this.diskEvents++;
+      this.lastChanged = vscode.workspace.asRelativePath(uri);
       this.invalidate();
     };
-    this.disposables.push(watcher, watcher.onDidChange(changed), watcher.onDidCreate(changed), watcher.onDidDelete(changed));
+    this.disposables.push(w, w.onDidChange(changed), w.onDidCreate(changed), w.onDidDelete(changed));
+  }
+
+  private pollTimer: NodeJS.Timeout | undefined;
+  private signature = '';
+
+  /**
+   * Polls the index logs under `.optimizer/index/` (every write appends to one; a few stats)
+   * while `active`: a file watcher can miss writes made right as a folder appears, and the
+   * views must still follow the CLI and other windows.
+   */
+  setPolling(active: boolean): void {
+    if (active && !this.pollTimer) {
+      this.signature = this.computeSignature();
+      this.pollTimer = setInterval(() => {
+        const sig = this.computeSignature();
+        if (sig !== this.signature) {
+          this.signature = sig;
+          this.diskEvents++;
+          this.lastChanged = '.optimizer/index (poll)';
+          this.invalidate();
+        }
+      }, POLL_MS);
+    } else if (!active && this.pollTimer) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+  }
+
+  private computeSignature(): string {
+    const parts: string[] = [];
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const dir = path.join(folder.uri.fsPath, '.optimizer', 'index');
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        try {
+          const st = fs.statSync(path.join(dir, n));
+          parts.push(`${n}:${st.size}:${st.mtimeMs}`);
+        } catch {
+          parts.push(`${n}:gone`);
+        }
+      }
+    }
+    return parts.join('|');
   }
 
   /** Drops cached readers and tells listeners (debounced 150 ms). */
@@ -55,7 +108,11 @@ export class StoreManager implements vscode.Disposable {
     this.readers.clear();
     for (const p of old) void p.then((s) => s.close()).catch(() => undefined);
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.emitter.fire(), 150);
+    this.timer = setTimeout(() => {
+      if (this.diskEvents) this.log.info(`versions changed on disk (${this.diskEvents} file events, last ${this.lastChanged})`);
+      this.diskEvents = 0;
+      this.emitter.fire();
+    }, 150);
   }
 
   async reader(root: string): Promise<VersionStore> {
@@ -87,6 +144,7 @@ export class StoreManager implements vscode.Disposable {
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
     for (const p of [...this.readers.values(), ...this.writers.values()]) void p.then((s) => s.close()).catch(() => undefined);
     for (const d of this.disposables) d.dispose();
   }
