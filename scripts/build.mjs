@@ -17,7 +17,17 @@ const common = {
 };
 
 const builds = [
-  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // Banner and footer time the evaluation of the bundle (the extension reports it with its activation time).
+  {
+    ...common,
+    entryPoints: ['src/extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    external: ['vscode'],
+    banner: { js: 'var __promptOptLoadStart = performance.now();' },
+    footer: { js: 'var __promptOptLoadEnd = performance.now();' },
+  },
+  // The openai SDK and the LLM client, required by the extension only when a run needs a model.
+  { ...common, entryPoints: ['src/extension/llmEntry.ts'], outfile: 'dist/llm.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 

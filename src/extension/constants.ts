@@ -2,7 +2,24 @@
 export const EXTENSION_ID = 'promptopt.prompt-optimizer-dify';
 
 export const Commands = {
+  optimizePrompt: 'promptOptimizer.optimizePrompt',
+  optimizeAllPrompts: 'promptOptimizer.optimizeAllPrompts',
   analyzePrompts: 'promptOptimizer.analyzePrompts',
+  acceptProposal: 'promptOptimizer.acceptProposal',
+  rejectProposal: 'promptOptimizer.rejectProposal',
+  nextProposal: 'promptOptimizer.nextProposal',
+  previousProposal: 'promptOptimizer.previousProposal',
+  cancelOptimization: 'promptOptimizer.cancelOptimization',
+  showVersions: 'promptOptimizer.showVersions',
+  refreshVersions: 'promptOptimizer.refreshVersions',
+  compareWithCurrent: 'promptOptimizer.compareWithCurrent',
+  compareWithParent: 'promptOptimizer.compareWithParent',
+  restoreVersion: 'promptOptimizer.restoreVersion',
+  copyVersionText: 'promptOptimizer.copyVersionText',
+  deleteVersion: 'promptOptimizer.deleteVersion',
+  setApiKey: 'promptOptimizer.setApiKey',
+  clearApiKey: 'promptOptimizer.clearApiKey',
+  selectModel: 'promptOptimizer.selectModel',
   showLog: 'promptOptimizer.showLog',
 } as const;
 
@@ -11,6 +28,49 @@ export type CommandId = (typeof Commands)[keyof typeof Commands];
 export const ContextKeys = {
   /** true when the active editor holds a Dify app export (by content). */
   isDifyExport: 'promptOptimizer.isDifyExport',
+  /** true when the active editor is the proposed side of a proposal diff. */
+  proposalActive: 'promptOptimizer.proposalActive',
+  /** true while proposals wait for review. */
+  hasPendingProposals: 'promptOptimizer.hasPendingProposals',
+  /** true while an optimization run is going on. */
+  running: 'promptOptimizer.running',
+  /** true when an API key is stored in SecretStorage (or set in the environment). */
+  hasApiKey: 'promptOptimizer.hasApiKey',
 } as const;
+
+export const Views = {
+  container: 'promptOptimizer',
+  versions: 'promptOptimizer.versions',
+} as const;
+
+/** Setting keys (section `promptOptimizer`). */
+export const Settings = {
+  section: 'promptOptimizer',
+  preset: 'preset',
+  strategies: 'strategies',
+  maxIterations: 'maxIterations',
+  scoreThreshold: 'scoreThreshold',
+  minConfidence: 'minConfidence',
+  minImprovement: 'minImprovement',
+  concurrency: 'concurrency',
+  budgetMaxCalls: 'budget.maxCalls',
+  budgetMaxTokens: 'budget.maxTokens',
+  budgetMaxCostUsd: 'budget.maxCostUsd',
+  baseUrl: 'llm.baseUrl',
+  model: 'llm.model',
+  llmConcurrency: 'llm.concurrency',
+  llmTimeoutSeconds: 'llm.timeoutSeconds',
+  diagnosticsEnabled: 'diagnostics.enabled',
+  codeLensEnabled: 'codeLens.enabled',
+} as const;
+
+/** SecretStorage key of the API key. */
+export const SECRET_API_KEY = 'promptOptimizer.llm.apiKey';
+
+/** URI scheme of the read-only prompt texts shown in diffs. */
+export const PROMPT_SCHEME = 'promptopt';
+
+/** Source name of our diagnostics. */
+export const DIAGNOSTIC_SOURCE = 'Prompt Optimizer';
 
 export const OUTPUT_CHANNEL_NAME = 'Prompt Optimizer';

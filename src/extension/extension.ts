@@ -1,25 +1,113 @@
 import * as vscode from 'vscode';
-import { Commands, OUTPUT_CHANNEL_NAME } from './constants';
+import { ALL_COMMANDS } from './commands';
+import { ContextKeys, PROMPT_SCHEME, Views } from './constants';
+import { PromptCodeActionProvider } from './providers/promptCodeActions';
+import { PromptCodeLensProvider } from './providers/promptCodeLensProvider';
+import { PromptDiagnostics } from './providers/promptDiagnostics';
+import { PromptContentProvider } from './review/promptContentProvider';
+import { ProposalQueue, type ProposalSummary } from './review/proposals';
+import { ReviewController } from './review/reviewController';
+import { ApiKeyStore } from './services/apiKey';
+import { DocumentCache } from './services/documentCache';
+import { Logger } from './services/logger';
+import { OptimizationRunner } from './services/optimizer';
+import { StoreManager } from './services/stores';
+import type { Services } from './services/types';
+import { VersionsTreeProvider, type VersionsTreeNode } from './views/versionsTreeProvider';
+
+/** Set by the bundle's first and last lines (scripts/build.mjs banner/footer): when its evaluation started and ended. */
+declare const __promptOptLoadStart: number | undefined;
+declare const __promptOptLoadEnd: number | undefined;
 
 export interface ExtensionApi {
   /** Command ids this activation registered (used by tests to compare with package.json). */
   registeredCommands: readonly string[];
+  /** Time from the start of activate() to its return, ms. */
+  activationMs: number;
+  /** Time to evaluate dist/extension.js (its first to its last line), ms. */
+  moduleLoadMs?: number;
+  /** The last lines of the "Prompt Optimizer" log (redacted, as written). */
+  logLines(): string[];
+  /** Proposals waiting for review, in queue order. */
+  proposals(): ProposalSummary[];
+  /** Recomputes and returns the diagnostics of a document. */
+  refreshDiagnostics(doc: vscode.TextDocument): Promise<readonly vscode.Diagnostic[]>;
+  /** The Prompt Versions tree's data provider. */
+  versionsTree: vscode.TreeDataProvider<VersionsTreeNode>;
 }
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
-  const log = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true });
-  context.subscriptions.push(log);
+  const t0 = performance.now();
+  const moduleLoadMs =
+    typeof __promptOptLoadStart === 'number' && typeof __promptOptLoadEnd === 'number' ? __promptOptLoadEnd - __promptOptLoadStart : undefined;
+  const log = new Logger();
+  const cache = new DocumentCache();
+  const stores = new StoreManager(log);
+  const keys = new ApiKeyStore(context.secrets, log);
+  const queue = new ProposalQueue();
+  const content = new PromptContentProvider();
+  const review = new ReviewController(queue, content, cache, stores, log);
+  const runner = new OptimizationRunner(cache, stores, keys, queue, log);
+  const diagnostics = new PromptDiagnostics(cache);
+  const versions = new VersionsTreeProvider(stores);
+  const versionsView = vscode.window.createTreeView(Views.versions, { treeDataProvider: versions, showCollapseAll: true });
+  const codeLens = new PromptCodeLensProvider(cache, stores, queue);
+  context.subscriptions.push(log, cache, stores, queue, content, review, runner, diagnostics, versions, versionsView, codeLens);
+  // Also re-read when the view is shown (covers a file watcher that missed an external write).
+  context.subscriptions.push(versionsView.onDidChangeVisibility((e) => e.visible && versions.refresh()));
+
+  const selector: vscode.DocumentSelector = [
+    { language: 'yaml', scheme: 'file' },
+    { language: 'yaml', scheme: 'untitled' },
+    { language: 'json', scheme: 'file' },
+  ];
+  context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(PROMPT_SCHEME, content),
+    vscode.languages.registerCodeLensProvider(selector, codeLens),
+    vscode.languages.registerCodeActionsProvider(selector, new PromptCodeActionProvider(cache, diagnostics, queue), {
+      providedCodeActionKinds: PromptCodeActionProvider.kinds,
+    }),
+  );
+
+  const services: Services = { context, log, cache, stores, keys, queue, content, review, runner, diagnostics, versions, versionsView };
   const registered: string[] = [];
-  const register = (id: string, fn: (...args: unknown[]) => unknown) => {
-    context.subscriptions.push(vscode.commands.registerCommand(id, fn));
-    registered.push(id);
+  for (const cmd of ALL_COMMANDS) {
+    context.subscriptions.push(vscode.commands.registerCommand(cmd.id, (...args: unknown[]) => cmd.run(services, ...args)));
+    registered.push(cmd.id);
+  }
+
+  // Follow writes by the CLI / other windows while versions are on screen (tree or CodeLens).
+  const updatePolling = () =>
+    stores.setPolling(versionsView.visible || vscode.window.visibleTextEditors.some((e) => e.document.uri.scheme === 'file' && cache.isDifyExport(e.document)));
+  context.subscriptions.push(versionsView.onDidChangeVisibility(updatePolling), vscode.window.onDidChangeVisibleTextEditors(updatePolling));
+  setTimeout(updatePolling, 0);
+
+  // The "is a Dify export" context key follows the active editor (content check, no parse).
+  const updateContext = () => {
+    const doc = vscode.window.activeTextEditor?.document;
+    void vscode.commands.executeCommand('setContext', ContextKeys.isDifyExport, !!doc && cache.isDifyExport(doc));
   };
-  register(Commands.showLog, () => log.show());
-  register(Commands.analyzePrompts, () => {
-    void vscode.window.showInformationMessage('Prompt analysis is not available yet.');
-  });
-  log.info('Prompt Optimizer activated');
-  return { registeredCommands: registered };
+  context.subscriptions.push(
+    vscode.window.onDidChangeActiveTextEditor(updateContext),
+    cache.onDidSettle((d) => {
+      if (d === vscode.window.activeTextEditor?.document) updateContext();
+    }),
+    context.secrets.onDidChange(() => void keys.refreshContext()),
+  );
+  updateContext();
+  void keys.refreshContext();
+
+  const activationMs = performance.now() - t0;
+  log.info(`Prompt Optimizer activated in ${activationMs.toFixed(1)} ms (module load ${moduleLoadMs?.toFixed(1) ?? '?'} ms, workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'})`);
+  return {
+    registeredCommands: registered,
+    activationMs,
+    moduleLoadMs,
+    logLines: () => log.lines(),
+    proposals: () => queue.all().map((p) => ({ ...p, uri: p.uri.toString() })),
+    refreshDiagnostics: (doc) => diagnostics.refresh(doc),
+    versionsTree: versions,
+  };
 }
 
 export function deactivate(): void {}

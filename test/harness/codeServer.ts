@@ -205,6 +205,8 @@ export function settingsFor(trust: TrustMode): Record<string, unknown> {
     'update.mode': 'none',
     'git.enabled': false,
     'window.restoreWindows': 'none',
+    // The web workbench defaults to afterDelay; tests check exactly when files are saved.
+    'files.autoSave': 'off',
   };
   return trust === 'trusted'
     ? { ...quiet, 'security.workspace.trust.enabled': false }

@@ -1,0 +1,43 @@
+import type { CommandDef } from '../services/types';
+import { acceptProposal } from './acceptProposal';
+import { analyzePrompts } from './analyzePrompts';
+import { cancelOptimization } from './cancelOptimization';
+import { clearApiKey } from './clearApiKey';
+import { compareWithCurrent } from './compareWithCurrent';
+import { compareWithParent } from './compareWithParent';
+import { copyVersionText } from './copyVersionText';
+import { deleteVersion } from './deleteVersion';
+import { nextProposal } from './nextProposal';
+import { optimizeAllPrompts } from './optimizeAllPrompts';
+import { optimizePrompt } from './optimizePrompt';
+import { previousProposal } from './previousProposal';
+import { refreshVersions } from './refreshVersions';
+import { rejectProposal } from './rejectProposal';
+import { restoreVersion } from './restoreVersion';
+import { selectModel } from './selectModel';
+import { setApiKey } from './setApiKey';
+import { showLog } from './showLog';
+import { showVersions } from './showVersions';
+
+/** Every command of the extension (each declared in package.json; a test checks both ways). */
+export const ALL_COMMANDS: readonly CommandDef[] = [
+  optimizePrompt,
+  optimizeAllPrompts,
+  analyzePrompts,
+  acceptProposal,
+  rejectProposal,
+  nextProposal,
+  previousProposal,
+  cancelOptimization,
+  showVersions,
+  refreshVersions,
+  compareWithCurrent,
+  compareWithParent,
+  restoreVersion,
+  copyVersionText,
+  deleteVersion,
+  setApiKey,
+  clearApiKey,
+  selectModel,
+  showLog,
+];

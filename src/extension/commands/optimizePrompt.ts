@@ -1,0 +1,44 @@
+import * as vscode from 'vscode';
+import type { StrategyName } from '../../core/strategies/types';
+import { Commands } from '../constants';
+import type { RunSummary } from '../services/optimizer';
+import type { CommandDef, Services } from '../services/types';
+import { targetDocument, targetPrompt } from './target';
+
+/** After a run: queue its proposals, open the first, tell the user what happened. */
+export async function presentRun(s: Services, summary: RunSummary, what: string): Promise<void> {
+  if (summary.cancelled) return;
+  if (summary.proposals.length > 0) {
+    s.queue.add(summary.proposals);
+    await s.review.open(summary.proposals[0]);
+    const more = summary.proposals.length > 1 ? ` ${summary.proposals.length} proposals: review them with Next/Previous Proposal.` : '';
+    const notes = summary.notes.length ? ` ${summary.notes.join(' ')}` : '';
+    void vscode.window.showInformationMessage(`Review the proposal and Accept or Reject it.${more}${notes}`);
+  } else if (summary.failures.length === 0) {
+    const reasons = [...new Set(Object.values(summary.skipped))];
+    void vscode.window.showInformationMessage(`No better version found for ${what}${reasons.length ? ` (${reasons.slice(0, 3).join('; ')})` : ''}.${summary.notes.length ? ` ${summary.notes.join(' ')}` : ''}`);
+  }
+}
+
+/** Serializable form of a run for callers (tests). */
+export function describeRun(summary: RunSummary) {
+  return { ...summary, proposals: summary.proposals.map((p) => ({ ...p, uri: p.uri.toString() })) };
+}
+
+/**
+ * Optimize Prompt: the prompt given (uri, promptId), else the one under the cursor, else a
+ * quick pick. Forced (runs even when the prompt already scores well). Options: `{strategies}`.
+ */
+export const optimizePrompt: CommandDef = {
+  id: Commands.optimizePrompt,
+  async run(s: Services, uri?: unknown, promptId?: unknown, opts?: unknown) {
+    const doc = await targetDocument(s, uri);
+    if (!doc) return undefined;
+    const rec = await targetPrompt(s, doc, promptId);
+    if (!rec) return undefined;
+    const strategies = (opts as { strategies?: StrategyName[] } | undefined)?.strategies;
+    const summary = await s.runner.run({ document: doc, promptIds: [rec.id], force: true, strategies });
+    await presentRun(s, summary, `"${rec.nodeTitle}"`);
+    return describeRun(summary);
+  },
+};

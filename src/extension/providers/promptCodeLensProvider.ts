@@ -1,0 +1,89 @@
+import * as vscode from 'vscode';
+import { Commands } from '../constants';
+import { fmtScore, type ProposalQueue } from '../review/proposals';
+import type { DocumentCache } from '../services/documentCache';
+import { codeLensEnabled } from '../services/settings';
+import { StoreManager, workflowOf } from '../services/stores';
+
+/** Above each prompt: its score (and issue count), "Optimize", its number of versions, a pending proposal. */
+export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.emitter.event;
+  private readonly disposables: vscode.Disposable[] = [this.emitter];
+
+  constructor(
+    private readonly cache: DocumentCache,
+    private readonly stores: StoreManager,
+    private readonly queue: ProposalQueue,
+  ) {
+    const fire = () => this.emitter.fire();
+    this.disposables.push(cache.onDidSettle(fire), stores.onDidChange(fire), queue.onDidChange(fire));
+  }
+
+  async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
+    if (!codeLensEnabled()) return [];
+    const parsed = this.cache.get(document);
+    if (!parsed.doc || parsed.doc.app.wrapped) return [];
+    const { root, workflow } = workflowOf(document.uri);
+    let counts: Map<string, number> | undefined;
+    if (document.uri.scheme === 'file' && StoreManager.hasVersions(root)) {
+      try {
+        const store = await this.stores.reader(root);
+        const known = new Set(await store.listPrompts(workflow));
+        counts = new Map();
+        for (const p of parsed.doc.prompts) if (known.has(p.id)) counts.set(p.id, await store.count(workflow, p.id));
+      } catch {
+        counts = undefined; // a broken store must not hide the scores
+      }
+    }
+    if (token.isCancellationRequested) return [];
+    const lenses: vscode.CodeLens[] = [];
+    for (const p of parsed.doc.prompts) {
+      if (!p.range) continue;
+      const line = Math.max(0, p.range.start.line - 1);
+      const range = new vscode.Range(line, 0, line, 0);
+      const a = this.cache.analysis(p);
+      const issues = a.issues.length;
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: `Score ${fmtScore(a.overall)}${issues ? ` · ${issues} issue${issues === 1 ? '' : 's'}` : ''}`,
+          tooltip: `${p.nodeTitle} · ${p.kind}${p.role ? ` (${p.role})` : ''}: clarity ${fmtScore(a.clarity)}, efficiency ${fmtScore(a.efficiency)}, structure ${fmtScore(a.structure)}`,
+          command: Commands.analyzePrompts,
+          arguments: [document.uri],
+        }),
+        new vscode.CodeLens(range, {
+          title: 'Optimize',
+          tooltip: `Optimize "${p.nodeTitle}" and review the proposal as a diff`,
+          command: Commands.optimizePrompt,
+          arguments: [document.uri, p.id],
+        }),
+      );
+      const n = counts?.get(p.id) ?? 0;
+      if (n > 0) {
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `${n} version${n === 1 ? '' : 's'}`,
+            tooltip: 'Show the stored versions of this prompt',
+            command: Commands.showVersions,
+            arguments: [document.uri, p.id],
+          }),
+        );
+      }
+      const pending = this.queue.forPrompt(document.uri, p.id);
+      if (pending) {
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `Review proposal (${fmtScore(pending.scoreBefore)} → ${fmtScore(pending.scoreAfter)})`,
+            command: Commands.nextProposal,
+            arguments: [pending.id],
+          }),
+        );
+      }
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

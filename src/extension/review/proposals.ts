@@ -1,0 +1,107 @@
+import * as vscode from 'vscode';
+import type { PromptKind, PromptRole } from '../../core/dsl';
+import { ContextKeys } from '../constants';
+
+/** A rewrite of one prompt waiting for the user's review. */
+export interface Proposal {
+  /** 'p1', 'p2', … unique in this window. */
+  id: string;
+  /** The workflow document the prompt lives in. */
+  uri: vscode.Uri;
+  root: string;
+  workflow: string;
+  promptId: string;
+  nodeTitle: string;
+  kind: PromptKind;
+  role: PromptRole;
+  /** The prompt's text when the proposal was made (used to find it again). */
+  original: string;
+  proposed: string;
+  /** The winning strategy, or `restore 1.0.0`. */
+  strategy: string;
+  scoreBefore: number;
+  scoreAfter: number;
+  confidence: number;
+  rationale: string;
+  /** The proposal's version in the store when it was recorded (trusted workspaces). */
+  version?: string;
+  /** For a restore: the version whose text is proposed. */
+  restoreOf?: string;
+}
+
+/** Summary of a proposal for the extension API and tests. */
+export type ProposalSummary = Omit<Proposal, 'uri'> & { uri: string };
+
+/** Rounds a score for display (one decimal, no trailing .0). */
+export function fmtScore(n: number): string {
+  return String(Math.round(n * 10) / 10);
+}
+
+/** Diff editor title: "<node title> · <kind> · <strategy> · 72 → 86". */
+export function proposalTitle(p: Proposal): string {
+  return `${p.nodeTitle} · ${p.kind}${p.role ? ` (${p.role})` : ''} · ${p.strategy} · ${fmtScore(p.scoreBefore)} → ${fmtScore(p.scoreAfter)}`;
+}
+
+/** The pending proposals, in review order (the queue). */
+export class ProposalQueue implements vscode.Disposable {
+  private readonly items: Proposal[] = [];
+  private counter = 0;
+  private readonly emitter = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.emitter.event;
+
+  nextId(): string {
+    return `p${++this.counter}`;
+  }
+
+  add(ps: Proposal[]): void {
+    for (const p of ps) {
+      // A new proposal for the same prompt replaces the older pending one.
+      const old = this.items.findIndex((q) => q.uri.toString() === p.uri.toString() && q.promptId === p.promptId);
+      if (old >= 0) this.items.splice(old, 1);
+      this.items.push(p);
+    }
+    this.changed();
+  }
+
+  remove(id: string): number {
+    const i = this.items.findIndex((p) => p.id === id);
+    if (i >= 0) {
+      this.items.splice(i, 1);
+      this.changed();
+    }
+    return i;
+  }
+
+  get(id: string): Proposal | undefined {
+    return this.items.find((p) => p.id === id);
+  }
+
+  indexOf(id: string): number {
+    return this.items.findIndex((p) => p.id === id);
+  }
+
+  at(i: number): Proposal | undefined {
+    return this.items[i];
+  }
+
+  forPrompt(uri: vscode.Uri, promptId: string): Proposal | undefined {
+    return this.items.find((p) => p.uri.toString() === uri.toString() && p.promptId === promptId);
+  }
+
+  all(): readonly Proposal[] {
+    return this.items;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  private changed(): void {
+    void vscode.commands.executeCommand('setContext', ContextKeys.hasPendingProposals, this.items.length > 0);
+    this.emitter.fire();
+  }
+
+  dispose(): void {
+    this.emitter.dispose();
+  }
+}

@@ -1,0 +1,243 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { isLlmStrategy } from '../../core/engine/config';
+import type { EngineEvent } from '../../core/engine/events';
+import { CancelledError, toOptimizerError } from '../../core/errors';
+import type { LlmClient } from '../../core/llm/types';
+import { optimizeDocument, type OptimizeDocumentOutcome } from '../../core/service/optimize';
+import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
+import type { StrategyName } from '../../core/strategies/types';
+import { Commands, ContextKeys } from '../constants';
+import type { Proposal, ProposalQueue } from '../review/proposals';
+import type { ApiKeyStore } from './apiKey';
+import type { DocumentCache } from './documentCache';
+import type { Logger } from './logger';
+import { endpointSettings, engineOverrides } from './settings';
+import { workflowOf, type StoreManager } from './stores';
+
+/** What to optimize. */
+export interface RunRequest {
+  document: vscode.TextDocument;
+  /** Only these prompts (default: all of the file). */
+  promptIds?: string[];
+  /** Optimize even prompts already at or above the threshold (explicit single-prompt request). */
+  force?: boolean;
+  /** Strategies for this run only (e.g. a quick fix's rule strategy). */
+  strategies?: StrategyName[];
+}
+
+/** What a run produced (returned by the commands; tests read it). */
+export interface RunSummary {
+  proposals: Proposal[];
+  notes: string[];
+  /** promptId → why it was left as is. */
+  skipped: Record<string, string>;
+  failures: Array<{ promptId: string; message: string }>;
+  cancelled: boolean;
+  /** Whether versions were recorded under .optimizer/. */
+  recorded: boolean;
+  /** Whether an LLM client was used. */
+  usedLlm: boolean;
+}
+
+type CreateLlmClient = typeof import('../../core/llm/client').createLlmClient;
+
+/** Loads `dist/llm.js` (openai SDK + client) on first use. */
+function loadLlmClientFactory(): CreateLlmClient {
+  // A computed path: esbuild leaves it to the runtime, so the SDK is not in extension.js.
+  const mod = require(path.join(__dirname, 'llm.js')) as { createLlmClient: CreateLlmClient };
+  return mod.createLlmClient;
+}
+
+/**
+ * Runs the engine for a document with progress (per-prompt steps, Cancel aborts requests in
+ * flight), a status bar item while active, and turns kept results into proposals for review.
+ */
+export class OptimizationRunner implements vscode.Disposable {
+  private controller: AbortController | undefined;
+  private status: vscode.StatusBarItem | undefined;
+
+  constructor(
+    private readonly cache: DocumentCache,
+    private readonly stores: StoreManager,
+    private readonly keys: ApiKeyStore,
+    private readonly queue: ProposalQueue,
+    private readonly log: Logger,
+  ) {}
+
+  get running(): boolean {
+    return !!this.controller;
+  }
+
+  /** Aborts the run in progress (requests in flight included). */
+  cancel(): boolean {
+    if (!this.controller) return false;
+    this.log.info('cancel requested');
+    this.controller.abort(new CancelledError('Cancelled by the user.'));
+    return true;
+  }
+
+  private statusItem(): vscode.StatusBarItem {
+    if (!this.status) {
+      this.status = vscode.window.createStatusBarItem('promptOptimizer.run', vscode.StatusBarAlignment.Left, 50);
+      this.status.name = 'Prompt Optimizer run';
+      this.status.command = Commands.cancelOptimization;
+      this.status.tooltip = 'Prompt Optimizer is optimizing prompts. Click to cancel.';
+    }
+    return this.status;
+  }
+
+  private async llmFor(root: string, strategies: StrategyName[], budget: { maxCalls?: number; maxTokens?: number; maxCostUsd?: number }, notes: string[]): Promise<LlmClient | undefined> {
+    if (!strategies.some(isLlmStrategy)) return undefined;
+    if (!vscode.workspace.isTrusted) {
+      notes.push('Restricted Mode: no LLM request is made in an untrusted workspace, so the rule strategies ran instead. Trust the workspace to use the LLM strategies.');
+      return undefined;
+    }
+    const key = await this.keys.get();
+    if (!key) return undefined; // the engine falls back to rules and its note says how to set a key
+    const ep = endpointSettings();
+    const createLlmClient = loadLlmClientFactory();
+    this.log.info(`LLM endpoint ${new URL(ep.baseUrl).host}, model ${ep.model}, key from ${key.source}`);
+    return createLlmClient(
+      { baseUrl: ep.baseUrl, apiKey: key.key, model: ep.model, concurrency: ep.concurrency, timeoutMs: ep.timeoutMs },
+      { cacheDir: llmCacheDir(root), budget, logger: (level, msg) => this.log[level](`llm: ${msg}`) },
+    );
+  }
+
+  /** Optimizes; never throws (errors are shown once and returned as failures). */
+  async run(req: RunRequest): Promise<RunSummary> {
+    const summary: RunSummary = { proposals: [], notes: [], skipped: {}, failures: [], cancelled: false, recorded: false, usedLlm: false };
+    if (this.controller) {
+      const msg = 'An optimization is already running; wait for it or cancel it first.';
+      void vscode.window.showWarningMessage(msg);
+      summary.notes.push(msg);
+      return summary;
+    }
+    const doc = req.document;
+    const name = vscode.workspace.asRelativePath(doc.uri, false);
+    const parsed = this.cache.get(doc);
+    if (!parsed.doc) {
+      const msg = parsed.error ? parsed.error.message : `${name} is not a Dify app export.`;
+      void vscode.window.showErrorMessage(msg);
+      summary.failures.push({ promptId: '', message: msg });
+      return summary;
+    }
+    const { root, workflow } = workflowOf(doc.uri);
+    const trusted = vscode.workspace.isTrusted;
+    const controller = new AbortController();
+    this.controller = controller;
+    void vscode.commands.executeCommand('setContext', ContextKeys.running, true);
+    const status = this.statusItem();
+    const total = req.promptIds?.length ?? parsed.doc.prompts.length;
+    let done = 0;
+    status.text = `$(sync~spin) Optimizing prompts 0/${total}`;
+    status.show();
+    const text = doc.getText();
+    try {
+      const config = await loadEngineConfig(root, engineOverrides(doc.uri), req.strategies ? { strategies: req.strategies } : undefined);
+      const llm = await this.llmFor(root, config.strategies, config.budget, summary.notes);
+      summary.usedLlm = !!llm;
+      const store = trusted ? await this.stores.writer(root, 'Recording versions') : undefined;
+      if (!trusted) summary.notes.push('Restricted Mode: proposals are shown for review but no version is recorded in .optimizer/.');
+      this.log.info(`optimize ${workflow}: ${req.promptIds?.join(', ') ?? 'all prompts'} (strategies: ${config.strategies.join(', ')}${llm ? '' : ', no LLM'})`);
+      const outcome = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Prompt Optimizer', cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => this.cancel());
+          progress.report({ message: `optimizing ${total} prompt${total === 1 ? '' : 's'} in ${path.basename(doc.uri.fsPath)}…` });
+          const onEvent = (e: EngineEvent) => {
+            if (e.type === 'optimization_start') {
+              progress.report({ message: `${e.nodeTitle} (${done + 1}/${total}): score ${Math.round(e.scores.overall)}, trying ${e.strategies.join(', ')}` });
+              this.log.info(`start ${e.promptId} "${e.nodeTitle}" score ${e.scores.overall}`);
+            } else if (e.type === 'candidate_evaluated') {
+              this.log.debug(`candidate ${e.promptId} ${e.strategy}#${e.iteration}: ${e.kept ? 'kept' : `not kept (${e.reason ?? ''})`}${e.score !== undefined ? ` score ${e.score}` : ''}`);
+            } else if (e.type === 'optimization_complete') {
+              done++;
+              status.text = `$(sync~spin) Optimizing prompts ${done}/${total}`;
+              progress.report({ increment: 100 / Math.max(1, total), message: `${done}/${total} done` });
+              this.log.info(`done ${e.promptId}: ${e.accepted ? `${e.scoreBefore} → ${e.scoreAfter} (${e.strategy})` : `unchanged (${e.skippedReason ?? 'no improvement'})`} in ${e.durationMs} ms`);
+            } else if (e.type === 'optimization_error') {
+              this.log.error(`failed ${e.promptId}: ${e.code} ${e.message}`);
+            }
+          };
+          return optimizeDocument({
+            file: doc.uri.fsPath,
+            text,
+            workspaceRoot: root,
+            config,
+            promptIds: req.promptIds,
+            force: req.force,
+            llm,
+            store,
+            recordAs: 'proposed',
+            events: onEvent,
+            signal: controller.signal,
+          });
+        },
+      );
+      this.collect(outcome, doc, root, workflow, summary);
+      summary.recorded = !!store;
+      if (store) this.stores.invalidate();
+    } catch (e) {
+      const err = toOptimizerError(e);
+      if (err instanceof CancelledError || controller.signal.aborted) {
+        summary.cancelled = true;
+      } else {
+        summary.failures.push({ promptId: '', message: err.message });
+        this.log.error(err.message);
+        void vscode.window.showErrorMessage(`Prompt Optimizer: ${err.message}`);
+      }
+    } finally {
+      this.controller = undefined;
+      status.hide();
+      void vscode.commands.executeCommand('setContext', ContextKeys.running, false);
+    }
+    if (summary.cancelled) {
+      this.log.info('optimization cancelled');
+      void vscode.window.showInformationMessage('Optimization cancelled; nothing was changed.');
+    }
+    for (const n of summary.notes) this.log.info(`note: ${n}`);
+    return summary;
+  }
+
+  private collect(outcome: OptimizeDocumentOutcome, doc: vscode.TextDocument, root: string, workflow: string, summary: RunSummary): void {
+    summary.cancelled = outcome.cancelled;
+    const notes = vscode.workspace.isTrusted ? outcome.notes : outcome.notes.filter((n) => !/No API key is set/.test(n));
+    summary.notes.push(...notes);
+    for (const f of outcome.failures) {
+      summary.failures.push({ promptId: f.promptId, message: f.error.message });
+    }
+    for (const r of outcome.results) {
+      if (!r.accepted) {
+        summary.skipped[r.promptId] = r.skippedReason ?? 'no improvement found';
+        continue;
+      }
+      summary.proposals.push({
+        id: this.queue.nextId(),
+        uri: doc.uri,
+        root,
+        workflow,
+        promptId: r.promptId,
+        nodeTitle: r.nodeTitle,
+        kind: r.kind,
+        role: r.role,
+        original: r.original,
+        proposed: r.optimized,
+        strategy: r.strategy ?? 'none',
+        scoreBefore: r.before.overall,
+        scoreAfter: r.after.overall,
+        confidence: r.confidence,
+        rationale: r.rationale,
+        version: outcome.versions.get(r.promptId)?.proposal?.version,
+      });
+    }
+    if (summary.failures.length) {
+      void vscode.window.showErrorMessage(`Prompt Optimizer: ${summary.failures.length} prompt(s) failed: ${summary.failures[0].message}`);
+    }
+  }
+
+  dispose(): void {
+    this.controller?.abort();
+    this.status?.dispose();
+  }
+}

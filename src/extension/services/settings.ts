@@ -1,0 +1,60 @@
+import * as vscode from 'vscode';
+import { PRESETS, type ConfigOverrides, type PresetName } from '../../core/engine/config';
+import { DEFAULT_BASE_URL, DEFAULT_MODEL } from '../../core/service/endpoint';
+import type { StrategyName } from '../../core/strategies/types';
+import { Settings } from '../constants';
+
+function cfg(scope?: vscode.Uri): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(Settings.section, scope);
+}
+
+function num(c: vscode.WorkspaceConfiguration, key: string): number | undefined {
+  const v = c.get<unknown>(key);
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * The engine settings as overrides over `.optimizer/config.yaml` (unset settings — null or an
+ * empty list — leave the workspace file or the built-in default in charge).
+ */
+export function engineOverrides(scope?: vscode.Uri): ConfigOverrides {
+  const c = cfg(scope);
+  const preset = c.get<string>(Settings.preset);
+  const base: ConfigOverrides = preset && preset in PRESETS ? { ...PRESETS[preset as PresetName] } : {};
+  const strategies = c.get<string[]>(Settings.strategies);
+  return {
+    ...base,
+    strategies: strategies && strategies.length > 0 ? (strategies as StrategyName[]) : base.strategies,
+    maxIterations: num(c, Settings.maxIterations) ?? base.maxIterations,
+    scoreThreshold: num(c, Settings.scoreThreshold) ?? base.scoreThreshold,
+    minConfidence: num(c, Settings.minConfidence) ?? base.minConfidence,
+    minImprovement: num(c, Settings.minImprovement) ?? base.minImprovement,
+    concurrency: num(c, Settings.concurrency) ?? base.concurrency,
+    budget: {
+      maxCalls: num(c, Settings.budgetMaxCalls),
+      maxTokens: num(c, Settings.budgetMaxTokens),
+      maxCostUsd: num(c, Settings.budgetMaxCostUsd),
+    },
+    model: { name: c.get<string>(Settings.model) || undefined },
+  };
+}
+
+/** Endpoint settings (the key is not a setting: see ApiKeyStore). */
+export function endpointSettings(): { baseUrl: string; model: string; concurrency?: number; timeoutMs?: number } {
+  const c = cfg();
+  const timeout = num(c, Settings.llmTimeoutSeconds);
+  return {
+    baseUrl: c.get<string>(Settings.baseUrl) || DEFAULT_BASE_URL,
+    model: c.get<string>(Settings.model) || DEFAULT_MODEL,
+    concurrency: num(c, Settings.llmConcurrency),
+    timeoutMs: timeout !== undefined ? timeout * 1000 : undefined,
+  };
+}
+
+export function diagnosticsEnabled(): boolean {
+  return cfg().get<boolean>(Settings.diagnosticsEnabled, true);
+}
+
+export function codeLensEnabled(): boolean {
+  return cfg().get<boolean>(Settings.codeLensEnabled, true);
+}

@@ -1,0 +1,107 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { SECRET_API_KEY } from '../../src/extension/constants';
+import type { ProposalSummary } from '../../src/extension/review/proposals';
+import { startFakeOpenAI, type FakeOpenAIServer } from '../support/fakeOpenAI';
+import { api, IMPROVABLE, open, revertAndCloseAll, workCopy } from './support/ext';
+import { waitFor } from './support/helpers';
+
+const KEY = 'sk-test-PROMPTOPT-secret-4f9c1d2e7a';
+const OTHER_PROMPT = '1721118907775/msg:63f2fb6a-26ec-40ba-80bf-1c92db7a7baa';
+
+interface RunResult {
+  proposals: ProposalSummary[];
+  notes: string[];
+  cancelled: boolean;
+  usedLlm: boolean;
+}
+
+describe('LLM path, secrets, cancel and the log (trusted)', () => {
+  let srv: FakeOpenAIServer;
+  const config = () => vscode.workspace.getConfiguration('promptOptimizer');
+
+  before(async () => {
+    srv = await startFakeOpenAI();
+    await config().update('llm.baseUrl', srv.url, vscode.ConfigurationTarget.Global);
+    await config().update('strategies', ['llm_guided'], vscode.ConfigurationTarget.Global);
+    await config().update('maxIterations', 1, vscode.ConfigurationTarget.Global);
+  });
+  after(async () => {
+    await vscode.commands.executeCommand('promptOptimizer.clearApiKey');
+    for (const k of ['llm.baseUrl', 'strategies', 'maxIterations', 'llm.model']) await config().update(k, undefined, vscode.ConfigurationTarget.Global);
+    await srv?.close();
+    await revertAndCloseAll();
+  });
+  afterEach(revertAndCloseAll);
+
+  it('Set API Key stores the key in SecretStorage only (not in any setting)', async () => {
+    const a = await api();
+    assert.equal(await vscode.commands.executeCommand('promptOptimizer.setApiKey', KEY), true);
+    const ext = vscode.extensions.getExtension('promptopt.prompt-optimizer-dify')!;
+    void ext;
+    // The settings do not hold it.
+    assert.ok(!JSON.stringify(vscode.workspace.getConfiguration('promptOptimizer')).includes(KEY));
+    assert.ok(a.logLines().some((l) => l.includes('API key stored in SecretStorage')));
+  });
+
+  it('Select Model writes the model setting', async () => {
+    await api();
+    assert.equal(await vscode.commands.executeCommand('promptOptimizer.selectModel', 'fake-model-1'), 'fake-model-1');
+    assert.equal(config().get('llm.model'), 'fake-model-1');
+  });
+
+  it('optimizes with the LLM over HTTP using the stored key, and the log never contains the key', async () => {
+    const a = await api();
+    srv.reset();
+    const file = workCopy(IMPROVABLE.file, 'llm');
+    const editor = await open(file);
+    const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, IMPROVABLE.promptId);
+    assert.equal(run.usedLlm, true, run.notes.join(' '));
+    const chats = srv.chatRequests();
+    assert.ok(chats.length > 0, 'no chat request reached the fake server');
+    assert.equal(chats[0].headers.authorization, `Bearer ${KEY}`);
+    assert.equal((chats[0].body as { model: string }).model, 'fake-model-1');
+    assert.equal(run.proposals.length, 1, `no proposal: ${run.notes.join(' ')}`);
+    assert.equal(run.proposals[0].strategy, 'llm_guided');
+    const lines = a.logLines();
+    assert.ok(lines.some((l) => l.includes('llm: ')), 'the LLM client wrote nothing to the log');
+    assert.ok(lines.some((l) => l.includes('LLM endpoint 127.0.0.1')));
+    assert.deepEqual(lines.filter((l) => l.includes(KEY)), [], 'the log contains the API key');
+    assert.ok(!lines.join('\n').includes(KEY.slice(3)), 'the log contains part of the API key');
+    await vscode.commands.executeCommand('promptOptimizer.rejectProposal', run.proposals[0].id);
+  });
+
+  it('Cancel aborts the request in flight and leaves the file unchanged', async () => {
+    const a = await api();
+    srv.reset();
+    srv.enqueue({ hang: true });
+    const file = workCopy(IMPROVABLE.file, 'cancel');
+    const editor = await open(file);
+    const before = editor.document.getText();
+    // Another prompt than the previous test's: its answer is not in the LLM response cache.
+    const pending = vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, OTHER_PROMPT);
+    await waitFor('the request to hang at the server', () => srv.inFlight > 0, 15_000);
+    assert.equal(await vscode.commands.executeCommand('promptOptimizer.cancelOptimization'), true);
+    const run = await pending;
+    assert.equal(run.cancelled, true);
+    assert.equal(await srv.chatRequests()[0].done, 'aborted', 'the HTTP request was not aborted');
+    assert.deepEqual(run.proposals, []);
+    assert.equal(editor.document.getText(), before);
+    assert.ok(a.logLines().some((l) => l.includes('optimization cancelled')));
+    assert.equal(await vscode.commands.executeCommand('promptOptimizer.cancelOptimization'), false, 'a run is still marked active');
+  });
+
+  it('Clear API Key removes it; the LLM strategies then fall back to rules and say so', async () => {
+    await api();
+    await vscode.commands.executeCommand('promptOptimizer.clearApiKey');
+    srv.reset();
+    const file = workCopy(IMPROVABLE.file, 'nokey');
+    const editor = await open(file);
+    const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, IMPROVABLE.promptId);
+    if (process.env.OPENAI_API_KEY || process.env.PROMPTOPT_API_KEY) return; // an environment key stands in
+    assert.equal(run.usedLlm, false);
+    assert.equal(srv.chatRequests().length, 0);
+    assert.ok(run.notes.some((n) => /No API key is set/.test(n)), run.notes.join(' '));
+    void SECRET_API_KEY;
+  });
+});
