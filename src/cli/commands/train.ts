@@ -14,7 +14,8 @@ import type { Budget } from '../../core/llm/types';
 import { findWorkspaceRoot } from '../../core/storage';
 import { prepareTraining } from '../../core/optimizers/training';
 import { stripResults } from '../../core/optimizers/session';
-import type { CostEstimate, OptimizerReport, ScoredCandidate } from '../../core/optimizers/types';
+import { formatEstimate as estimateText, formatReport as reportText } from '../../core/optimizers/report';
+import type { OptimizerReport } from '../../core/optimizers/types';
 
 const usage = [
   'promptopt train <file> --prompt <id> --dataset <path> --optimizer copro|knn|ensemble',
@@ -75,49 +76,6 @@ async function ttyConfirm(question: string, io: CliIo): Promise<boolean> {
   } finally {
     rl.close();
   }
-}
-
-const pct = (x: number | undefined) => (x === undefined ? '   -  ' : `${(x * 100).toFixed(1).padStart(5)}%`);
-
-function describe(c: ScoredCandidate): string {
-  const demos = c.demos?.length ? ` [+${c.demos.length} demos as ${c.demoMode ?? 'block'}]` : '';
-  const t = c.text.replace(/\s+/g, ' ').trim();
-  return `${t.length > 70 ? `${t.slice(0, 69)}…` : t}${demos}`;
-}
-
-function estimateText(e: CostEstimate, budget: Budget): string {
-  const lines = [
-    `Estimate: about ${e.calls} calls (${e.taskCalls} task, ${e.proposalCalls} proposal, ${e.embeddingCalls} embedding, ${e.judgeCalls} judge),`,
-    `          ${e.promptTokens + e.completionTokens} tokens, $${e.costUsd.toFixed(4)} (list prices; unknown models count as $0).`,
-  ];
-  const caps = [budget.maxCalls !== undefined ? `${budget.maxCalls} calls` : '', budget.maxCostUsd !== undefined ? `$${budget.maxCostUsd}` : '', budget.maxTokens !== undefined ? `${budget.maxTokens} tokens` : ''].filter(Boolean);
-  if (caps.length) lines.push(`Budget:   at most ${caps.join(', ')}.`);
-  for (const n of e.notes) lines.push(`Note:     ${n}`);
-  return `${lines.join('\n')}\n`;
-}
-
-function reportText(r: OptimizerReport, runFile: string): string {
-  const out: string[] = [];
-  out.push(`\n${r.optimizer}: ${r.candidates.length} candidate(s) for prompt ${r.promptId}  (train / validation, mean score)`);
-  const rows = [...r.candidates].sort((a, b) => (b.validationScore ?? -1) - (a.validationScore ?? -1) || (b.trainScore ?? -1) - (a.trainScore ?? -1));
-  for (const c of rows) {
-    const mark = c.id === r.best.id ? '*' : c.id === r.baseline.id ? 'b' : ' ';
-    const state = c.rejectedReason ? `rejected: ${c.rejectedReason}` : describe(c);
-    out.push(` ${mark} ${c.source.padEnd(8)} r${c.round}  ${pct(c.trainScore)}  ${pct(c.validationScore)}  ${state}`);
-  }
-  out.push('');
-  out.push(`Baseline validation: ${pct(r.baseline.validationScore).trim()}   best: ${pct(r.best.validationScore).trim()}   improvement: ${(r.improvement * 100).toFixed(1)} points`);
-  out.push(r.accepted ? `Best candidate (${r.best.source}, round ${r.best.round}) beats the baseline on validation:` : 'No candidate beat the baseline on validation; keep the current prompt.');
-  if (r.accepted) {
-    out.push('---');
-    out.push(r.best.text);
-    if (r.best.demos?.length) out.push(`(+ ${r.best.demos.length} demos as ${r.best.demoMode}: ${r.best.demos.map((d) => d.exampleId).join(', ')})`);
-    out.push('---');
-  }
-  if (r.stoppedReason === 'budget') out.push('The search stopped early to stay within the budget.');
-  out.push(`Used ${r.usage.calls} call(s), ${r.usage.promptTokens + r.usage.completionTokens} tokens, $${r.usage.costUsd.toFixed(4)}; ${r.reusedResults} result(s) reused from the run log.`);
-  out.push(`Run log: ${runFile} (resume with --run-id ${r.runId})`);
-  return `${out.join('\n')}\n`;
 }
 
 /** Builds the `train` command around a prompt loader (the DSL extractor). */

@@ -15,3 +15,4 @@ export { recordAccepted } from './accept';
 
 export { createOptimizer, type OptimizerDeps } from './factory';
 export { prepareTraining, type TrainingRequest, type PreparedTraining } from './training';
+export { formatEstimate, formatReport, candidatePromptText } from './report';

@@ -24,7 +24,7 @@ import {
 import { createLlmClient } from '../../../src/core/llm';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../../support';
 import { client, record, tempDir } from './helpers';
-import { BEST_MARKERS, SENTIMENT_JSONL, TICKETS_JSONL, scriptedHandler } from './taskModel';
+import { BEST_MARKERS, SENTIMENT_JSONL, TICKETS_JSONL, scriptedHandler } from '../../support/taskModel';
 
 const BASE = 'Classify the sentiment of the review.';
 const sentiment = splitDataset(parseDataset(SENTIMENT_JSONL, { file: 'sentiment.jsonl' }), { seed: 3 });

@@ -6,7 +6,7 @@ import { createTrainCommand } from '../../../src/cli/commands/train';
 import type { CliIo } from '../../../src/cli/io';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../../support';
 import { record, tempDir } from './helpers';
-import { BEST_MARKERS, SENTIMENT_JSONL, scriptedHandler } from './taskModel';
+import { BEST_MARKERS, SENTIMENT_JSONL, scriptedHandler } from '../../support/taskModel';
 
 const REC = record('Classify the sentiment of the review.');
 

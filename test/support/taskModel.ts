@@ -16,7 +16,7 @@
  *   - first round ("Current instruction:"), proposal j → the instruction + PHRASES[j-1];
  *   - later rounds → the best-scored attempt + a phrase seen in another attempt (j-th choice).
  */
-import type { HandlerContext, ParsedChatRequest, ScriptedReply } from '../../support/fakeOpenAI';
+import type { HandlerContext, ParsedChatRequest, ScriptedReply } from './fakeOpenAI';
 
 export const PHRASES = ['Answer with one word.', 'Use the label neutral for mixed reviews.', 'Be concise.', 'Think about the tone.'];
 export const BEST_MARKERS = ['one word', 'neutral for mixed'];

@@ -1,0 +1,67 @@
+import { demoBlock } from '../evaluation/render';
+import type { Budget } from '../llm/types';
+import type { CostEstimate, OptimizerReport, ScoredCandidate } from './types';
+
+/** Plain-text presentation of dataset optimization estimates and reports (CLI and VS Code). */
+
+export const pct = (x: number | undefined): string => (x === undefined ? '   -  ' : `${(x * 100).toFixed(1).padStart(5)}%`);
+
+/** The prompt text a candidate stands for: its instruction, plus its demos as an examples block. */
+export function candidatePromptText(c: Pick<ScoredCandidate, 'text' | 'demos'>): string {
+  return c.demos?.length ? `${c.text}\n\n${demoBlock(c.demos)}` : c.text;
+}
+
+function describe(c: ScoredCandidate): string {
+  const demos = c.demos?.length ? ` [+${c.demos.length} demos as ${c.demoMode ?? 'block'}]` : '';
+  const t = c.text.replace(/\s+/g, ' ').trim();
+  return `${t.length > 70 ? `${t.slice(0, 69)}…` : t}${demos}`;
+}
+
+export function formatEstimate(e: CostEstimate, budget: Budget): string {
+  const lines = [
+    `Estimate: about ${e.calls} calls (${e.taskCalls} task, ${e.proposalCalls} proposal, ${e.embeddingCalls} embedding, ${e.judgeCalls} judge),`,
+    `          ${e.promptTokens + e.completionTokens} tokens, $${e.costUsd.toFixed(4)} (list prices; unknown models count as $0).`,
+  ];
+  const caps = [
+    budget.maxCalls !== undefined ? `${budget.maxCalls} calls` : '',
+    budget.maxCostUsd !== undefined ? `$${budget.maxCostUsd}` : '',
+    budget.maxTokens !== undefined ? `${budget.maxTokens} tokens` : '',
+  ].filter(Boolean);
+  if (caps.length) lines.push(`Budget:   at most ${caps.join(', ')}.`);
+  for (const n of e.notes) lines.push(`Note:     ${n}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatReport(r: OptimizerReport, runFile: string): string {
+  const out: string[] = [];
+  out.push(`\n${r.optimizer}: ${r.candidates.length} candidate(s) for prompt ${r.promptId}  (train / validation, mean score)`);
+  const rows = [...r.candidates].sort(
+    (a, b) => (b.validationScore ?? -1) - (a.validationScore ?? -1) || (b.trainScore ?? -1) - (a.trainScore ?? -1),
+  );
+  for (const c of rows) {
+    const mark = c.id === r.best.id ? '*' : c.id === r.baseline.id ? 'b' : ' ';
+    const state = c.rejectedReason ? `rejected: ${c.rejectedReason}` : describe(c);
+    out.push(` ${mark} ${c.source.padEnd(8)} r${c.round}  ${pct(c.trainScore)}  ${pct(c.validationScore)}  ${state}`);
+  }
+  out.push('');
+  out.push(
+    `Baseline validation: ${pct(r.baseline.validationScore).trim()}   best: ${pct(r.best.validationScore).trim()}   improvement: ${(r.improvement * 100).toFixed(1)} points`,
+  );
+  out.push(
+    r.accepted
+      ? `Best candidate (${r.best.source}, round ${r.best.round}) beats the baseline on validation:`
+      : 'No candidate beat the baseline on validation; keep the current prompt.',
+  );
+  if (r.accepted) {
+    out.push('---');
+    out.push(r.best.text);
+    if (r.best.demos?.length) out.push(`(+ ${r.best.demos.length} demos as ${r.best.demoMode}: ${r.best.demos.map((d) => d.exampleId).join(', ')})`);
+    out.push('---');
+  }
+  if (r.stoppedReason === 'budget') out.push('The search stopped early to stay within the budget.');
+  out.push(
+    `Used ${r.usage.calls} call(s), ${r.usage.promptTokens + r.usage.completionTokens} tokens, $${r.usage.costUsd.toFixed(4)}; ${r.reusedResults} result(s) reused from the run log.`,
+  );
+  out.push(`Run log: ${runFile} (resume with --run-id ${r.runId})`);
+  return `${out.join('\n')}\n`;
+}
