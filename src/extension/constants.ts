@@ -4,6 +4,7 @@ export const EXTENSION_ID = 'promptopt.prompt-optimizer-dify';
 export const Commands = {
   optimizePrompt: 'promptOptimizer.optimizePrompt',
   optimizeAllPrompts: 'promptOptimizer.optimizeAllPrompts',
+  optimizeWithDataset: 'promptOptimizer.optimizeWithDataset',
   analyzePrompts: 'promptOptimizer.analyzePrompts',
   acceptProposal: 'promptOptimizer.acceptProposal',
   rejectProposal: 'promptOptimizer.rejectProposal',

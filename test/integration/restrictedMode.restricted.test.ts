@@ -73,3 +73,11 @@ describe('Restricted Mode: analysis yes, LLM calls and .optimizer/ writes no', (
     assert.ok(!fs.existsSync(path.join(workspaceDir(), '.optimizer')));
   });
 });
+
+describe('Optimize Prompt with Dataset in Restricted Mode', () => {
+  it('is refused with the reason, before anything runs', async () => {
+    const res = await vscode.commands.executeCommand<{ ran: boolean; message?: string }>('promptOptimizer.optimizeWithDataset');
+    assert.equal(res.ran, false);
+    assert.match(res.message ?? '', /Restricted Mode/);
+  });
+});

@@ -10,6 +10,7 @@ import { deleteVersion } from './deleteVersion';
 import { nextProposal } from './nextProposal';
 import { optimizeAllPrompts } from './optimizeAllPrompts';
 import { optimizePrompt } from './optimizePrompt';
+import { optimizeWithDataset } from './optimizeWithDataset';
 import { previousProposal } from './previousProposal';
 import { refreshVersions } from './refreshVersions';
 import { rejectProposal } from './rejectProposal';
@@ -23,6 +24,7 @@ import { showVersions } from './showVersions';
 export const ALL_COMMANDS: readonly CommandDef[] = [
   optimizePrompt,
   optimizeAllPrompts,
+  optimizeWithDataset,
   analyzePrompts,
   acceptProposal,
   rejectProposal,

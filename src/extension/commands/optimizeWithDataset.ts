@@ -1,0 +1,264 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { sameVariables } from '../../core/dsl';
+import { CancelledError, toOptimizerError } from '../../core/errors';
+import type { OptimizerReport } from '../../core/optimizers/types';
+import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
+import { Commands } from '../constants';
+import type { Proposal } from '../review/proposals';
+import { endpointSettings, engineOverrides } from '../services/settings';
+import { workflowOf } from '../services/stores';
+import type { CommandDef, Services } from '../services/types';
+import { targetDocument, targetPrompt } from './target';
+
+type Training = typeof import('../trainingEntry');
+type CreateLlmClient = typeof import('../../core/llm/client').createLlmClient;
+
+/** Loads `dist/training.js` and `dist/llm.js` on first use (computed paths: esbuild leaves them to the runtime). */
+function loadTraining(): { T: Training; createLlmClient: CreateLlmClient } {
+  const T = require(path.join(__dirname, 'training.js')) as Training;
+  const { createLlmClient } = require(path.join(__dirname, 'llm.js')) as { createLlmClient: CreateLlmClient };
+  return { T, createLlmClient };
+}
+
+const OPTIMIZERS = [
+  { id: 'copro', label: 'COPRO', detail: 'Search for a better instruction (proposals scored on train, chosen on validation).' },
+  { id: 'knn', label: 'KNN few-shot', detail: 'Pick the examples that best cover your inputs and add them as demos.' },
+  { id: 'ensemble', label: 'Ensemble', detail: 'Run COPRO and KNN together and keep the best on validation.' },
+] as const;
+
+export interface DatasetRunOptions {
+  /** Dataset path (absolute, or relative to the workspace root); skips the picker. */
+  dataset?: string;
+  optimizer?: 'copro' | 'knn' | 'ensemble';
+  /** Skip the confirmation of the estimate (tests). */
+  confirmed?: boolean;
+  /** COPRO breadth/depth for quick runs. */
+  breadth?: number;
+  depth?: number;
+}
+
+/** What the command returns (tests read it). */
+export interface DatasetRunResult {
+  ran: boolean;
+  cancelled?: boolean;
+  estimateCalls?: number;
+  report?: Pick<OptimizerReport, 'runId' | 'optimizer' | 'accepted' | 'improvement' | 'usage'> & {
+    baselineValidation?: number;
+    bestValidation?: number;
+    candidates: number;
+  };
+  proposal?: string;
+  reportText?: string;
+  message?: string;
+}
+
+async function pickDataset(root: string): Promise<string | undefined> {
+  const dir = path.join(root, '.optimizer', 'datasets');
+  let files: string[] = [];
+  try {
+    files = fs.readdirSync(dir).filter((f) => /\.(jsonl|ya?ml|csv)$/i.test(f));
+  } catch {
+    // no datasets folder yet
+  }
+  const browse = { label: '$(folder-opened) Browse…', path: '' };
+  const picked = await vscode.window.showQuickPick(
+    [...files.map((f) => ({ label: f, description: '.optimizer/datasets', path: path.join(dir, f) })), browse],
+    { title: 'Dataset of examples (JSONL, YAML or CSV)', placeHolder: files.length ? 'Pick a dataset' : 'No dataset in .optimizer/datasets/ yet: browse for one' },
+  );
+  if (!picked) return undefined;
+  if (picked.path) return picked.path;
+  const uris = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    defaultUri: vscode.Uri.file(root),
+    filters: { Datasets: ['jsonl', 'yaml', 'yml', 'csv'] },
+    openLabel: 'Use this dataset',
+  });
+  return uris?.[0]?.fsPath;
+}
+
+/**
+ * Optimize Prompt with Dataset…: runs COPRO, KNN or Ensemble on the prompt under the cursor with
+ * a dataset of examples, after showing the estimate (calls, tokens, cost) for confirmation; the
+ * report (train and validation scores per candidate) opens beside the file, and the best
+ * candidate, when it beats the current prompt on validation, goes into the usual review flow.
+ */
+export const optimizeWithDataset: CommandDef = {
+  id: Commands.optimizeWithDataset,
+  async run(s: Services, uri?: unknown, promptId?: unknown, options?: unknown): Promise<DatasetRunResult> {
+    const opts = (options ?? {}) as DatasetRunOptions;
+    if (!vscode.workspace.isTrusted) {
+      const message =
+        'Restricted Mode: optimizing with a dataset calls an LLM and writes its run log to .optimizer/, so it is off in an untrusted workspace. Trust the workspace to use it.';
+      void vscode.window.showWarningMessage(message);
+      return { ran: false, message };
+    }
+    const doc = await targetDocument(s, uri);
+    if (!doc) return { ran: false, message: 'no Dify export' };
+    const rec = await targetPrompt(s, doc, promptId);
+    if (!rec) return { ran: false, message: 'no prompt' };
+    const key = await s.keys.get();
+    if (!key) {
+      const message = 'Optimizing with a dataset runs your prompt on the examples with a model, so it needs an API key. Run "Prompt Optimizer: Set API Key" first.';
+      void vscode.window.showWarningMessage(message, 'Set API Key').then((a) => {
+        if (a) void vscode.commands.executeCommand(Commands.setApiKey);
+      });
+      return { ran: false, message };
+    }
+    const { root, workflow } = workflowOf(doc.uri);
+    const datasetPath = opts.dataset ? path.resolve(root, opts.dataset) : await pickDataset(root);
+    if (!datasetPath) return { ran: false, message: 'no dataset chosen' };
+    const optimizer =
+      opts.optimizer ??
+      (await vscode.window.showQuickPick(
+        OPTIMIZERS.map((o) => ({ ...o })),
+        { title: 'Optimizer' },
+      ))?.id;
+    if (!optimizer) return { ran: false, message: 'no optimizer chosen' };
+
+    const parsed = s.cache.get(doc).doc;
+    if (!parsed) return { ran: false, message: 'not a Dify export' };
+    let prepared: Awaited<ReturnType<Training['prepareTraining']>> | undefined;
+    try {
+      const { T, createLlmClient } = loadTraining();
+      const dataset = await T.loadDataset(datasetPath, { cwd: root });
+      const config = await loadEngineConfig(root, engineOverrides(doc.uri));
+      const ep = endpointSettings();
+      const concurrency = ep.concurrency ?? config.concurrency;
+      const client = createLlmClient(
+        { baseUrl: ep.baseUrl, apiKey: key.key, model: ep.model, concurrency, timeoutMs: ep.timeoutMs },
+        { cacheDir: llmCacheDir(root), budget: config.budget, logger: (level, msg) => s.log[level](`llm: ${msg}`) },
+      );
+      prepared = await T.prepareTraining({
+        root,
+        record: rec,
+        messages: T.nodeMessagesOf(parsed.prompts, rec),
+        dataset,
+        optimizer,
+        // The write-back replaces prompt text only, so demos are measured as an examples block.
+        deps: {
+          copro: { ...(opts.breadth ? { breadth: opts.breadth } : {}), ...(opts.depth ? { depth: opts.depth } : {}) },
+          knn: { modes: ['block'] },
+        },
+        client,
+        budget: config.budget,
+        taskModel: ep.model,
+        concurrency,
+      });
+      const est = prepared.estimate;
+      s.log.info(`dataset run ${prepared.runId} on ${workflow} ${rec.id}: ${optimizer}, ${dataset.examples.length} examples\n${T.formatEstimate(est, config.budget)}`);
+      if (!opts.confirmed) {
+        const go = await vscode.window.showInformationMessage(
+          `Run ${optimizer} on "${rec.nodeTitle}" with ${dataset.examples.length} examples (${prepared.split.train.length} train, ${prepared.split.validation.length} validation)?`,
+          {
+            modal: true,
+            detail: `About ${est.calls} LLM calls, ${est.promptTokens + est.completionTokens} tokens, $${est.costUsd.toFixed(4)} at list prices.${est.notes.length ? `\n${est.notes.join('\n')}` : ''}`,
+          },
+          'Run',
+        );
+        if (go !== 'Run') return { ran: false, estimateCalls: est.calls, message: 'not confirmed' };
+      }
+      const run = prepared;
+      const report = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Prompt Optimizer: ${optimizer} on "${rec.nodeTitle}"`, cancellable: true },
+        async (progress, token) => {
+          const ac = new AbortController();
+          token.onCancellationRequested(() => ac.abort(new CancelledError('Cancelled by the user.')));
+          let last = 0;
+          run.ctx.onProgress = (p) => {
+            const pctDone = p.total ? Math.floor((100 * p.done) / p.total) : 0;
+            progress.report({ increment: Math.max(0, pctDone - last), message: `${p.phase}: ${p.done}/${p.total} evaluations${p.bestValidation !== undefined ? `, best validation ${(p.bestValidation * 100).toFixed(0)}%` : ''}` });
+            last = Math.max(last, pctDone);
+          };
+          return run.run(ac.signal);
+        },
+      );
+      const reportText = T.formatReport(report, prepared.runFile);
+      s.log.info(reportText);
+      const reportDoc = await vscode.workspace.openTextDocument({ content: `# ${optimizer} on "${rec.nodeTitle}"\n\n\`\`\`text\n${reportText.trim()}\n\`\`\`\n`, language: 'markdown' });
+      await vscode.window.showTextDocument(reportDoc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
+      const summary: DatasetRunResult = {
+        ran: true,
+        estimateCalls: est.calls,
+        reportText,
+        report: {
+          runId: report.runId,
+          optimizer: report.optimizer,
+          accepted: report.accepted,
+          improvement: report.improvement,
+          usage: report.usage,
+          baselineValidation: report.baseline.validationScore,
+          bestValidation: report.best.validationScore,
+          candidates: report.candidates.length,
+        },
+      };
+      const proposed = T.candidatePromptText(report.best);
+      if (!report.accepted || proposed === rec.text) {
+        void vscode.window.showInformationMessage('No candidate beat the current prompt on the validation examples; the report is open beside the file.');
+        return summary;
+      }
+      if (!sameVariables(rec.text, proposed)) {
+        summary.message = 'The best candidate changes the prompt variables; it is not proposed.';
+        void vscode.window.showWarningMessage(summary.message);
+        return summary;
+      }
+      const before = (report.baseline.validationScore ?? 0) * 100;
+      const after = (report.best.validationScore ?? 0) * 100;
+      const store = await s.stores.writer(root, 'Recording versions');
+      const latest = await store.latest(workflow, rec.id);
+      const parent = latest && latest.text === rec.text && latest.status !== 'proposed' && latest.status !== 'rejected' ? latest : await store.ensureBaseline(workflow, rec.id, rec.text);
+      const version = await store.save({
+        workflow,
+        promptId: rec.id,
+        text: proposed,
+        parentVersion: parent.version,
+        status: 'proposed',
+        optimization: {
+          strategy: `dataset:${optimizer}`,
+          improvement: after - before,
+          confidence: Math.min(1, Math.max(0, report.best.validationScore ?? 0)),
+          rationale: `Validation score ${before.toFixed(1)} → ${after.toFixed(1)} on ${prepared.split.validation.length} held-out example(s) (${report.best.source}, round ${report.best.round}).`,
+          cost: { calls: report.usage.calls, promptTokens: report.usage.promptTokens, completionTokens: report.usage.completionTokens, costUsd: report.usage.costUsd },
+        },
+        metadata: { runId: report.runId, trainScore: report.best.trainScore, validationScore: report.best.validationScore, demos: report.best.demos?.length ?? 0 },
+      });
+      s.stores.invalidate();
+      // Remember what worked, so later searches start from similar accepted prompts.
+      await prepared.remember(report).catch((e: unknown) => s.log.warn(`embedding index: ${toOptimizerError(e).message}`));
+      const p: Proposal = {
+        id: s.queue.nextId(),
+        uri: doc.uri,
+        root,
+        workflow,
+        promptId: rec.id,
+        nodeTitle: rec.nodeTitle,
+        kind: rec.kind,
+        role: rec.role,
+        original: rec.text,
+        proposed,
+        strategy: optimizer,
+        scoreBefore: before,
+        scoreAfter: after,
+        confidence: report.best.validationScore ?? 0,
+        rationale: `Validation score ${before.toFixed(1)} → ${after.toFixed(1)}`,
+        version: version.version,
+      };
+      s.queue.add([p]);
+      await s.review.open(p);
+      summary.proposal = p.id;
+      return summary;
+    } catch (e) {
+      const err = toOptimizerError(e);
+      if (err instanceof CancelledError) {
+        void vscode.window.showInformationMessage(`Dataset optimization cancelled; resume it later from the run log (${prepared?.runId ?? ''}).`);
+        return { ran: true, cancelled: true };
+      }
+      s.log.error(err.message);
+      void vscode.window.showErrorMessage(`Prompt Optimizer: ${err.message}`);
+      return { ran: false, message: err.message };
+    } finally {
+      await prepared?.close().catch(() => undefined);
+    }
+  },
+};
