@@ -7,9 +7,10 @@ import { VersionStore } from '../../src/core/storage';
 import { startUiSession, type UiSession } from './support/session';
 import { activeTab, errorNotifications, quickOpenFile, runCommand, screenshot, treeViewRows } from './support/workbench';
 
-const FILE = 'translation_workflow.yml';
-const ACCEPTED = { id: '1721118559807/msg:dd43a177-3aad-4995-9dfc-dbc49e01e929', title: 'EXPERT_SUGGESTIONS' };
-const REJECTED = { id: '1721118668192/msg:425fe1c4-0719-499e-9b33-939444aabc8e', title: 'EXPERT_SUGGESTIONS_WITH_COUNTRY' };
+// A hand-written export beside the corpus (test/fixtures/messy/): its prompts are weak on purpose.
+const FILE = 'support_bot.yml';
+const ACCEPTED = { id: '1711000000002/msg:5c1e2c1a-0000-4000-8000-000000000001', title: 'Answer Writer' };
+const REJECTED = { id: '1711000000005/msg:5c1e2c1a-0000-4000-8000-000000000003', title: 'Summary Writer' };
 
 /** Moves the cursor into a prompt's value with Go to Line. */
 async function gotoPrompt(page: Page, text: string, id: string): Promise<void> {
@@ -74,7 +75,7 @@ describe('review UI: Optimize Prompt → diff → Accept / Reject → versions t
     await runCommand(page, 'Prompt Optimizer: Optimize Prompt');
     await diffTab(page, ACCEPTED.title).waitFor({ timeout: 60_000 });
     const title = (await diffTab(page, ACCEPTED.title).innerText()).trim();
-    assert.match(title, /EXPERT_SUGGESTIONS · llm-message \(system\) · \w+ · 91\.6 → [\d.]+/);
+    assert.match(title, /Answer Writer · llm-message \(system\) · \w+ · 49\.9 → [\d.]+/);
     await page.locator('.editor-group-container.active .monaco-diff-editor').first().waitFor();
     await screenshot(page, 'review-02-diff');
 

@@ -369,5 +369,9 @@ export function copyWorkspace(fixtureDir: string, parent?: string): string {
   const dir = fs.mkdtempSync(path.join(parent ?? os.tmpdir(), 'promptopt-ws-'));
   const ws = path.join(dir, path.basename(fixtureDir));
   fs.cpSync(fixtureDir, ws, { recursive: true });
+  // Hand-written exports with deliberately weak prompts (test/fixtures/messy/) sit beside the
+  // real corpus, so suites have prompts the rule engine is sure to improve.
+  const messy = path.join(path.dirname(fixtureDir), 'messy');
+  if (fs.existsSync(messy)) for (const f of fs.readdirSync(messy)) if (f.endsWith('.yml')) fs.copyFileSync(path.join(messy, f), path.join(ws, f));
   return ws;
 }

@@ -3,11 +3,11 @@ import * as vscode from 'vscode';
 import { SECRET_API_KEY } from '../../src/extension/constants';
 import type { ProposalSummary } from '../../src/extension/review/proposals';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../support/fakeOpenAI';
-import { api, IMPROVABLE, open, revertAndCloseAll, workCopy } from './support/ext';
+import { api, IMPROVABLE, IMPROVABLE_2, open, revertAndCloseAll, workCopy } from './support/ext';
 import { waitFor } from './support/helpers';
 
 const KEY = 'sk-test-PROMPTOPT-secret-4f9c1d2e7a';
-const OTHER_PROMPT = '1721118907775/msg:63f2fb6a-26ec-40ba-80bf-1c92db7a7baa';
+const OTHER_PROMPT = IMPROVABLE_2.promptId;
 
 interface RunResult {
   proposals: ProposalSummary[];

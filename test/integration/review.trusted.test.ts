@@ -37,7 +37,7 @@ describe('review: optimize → diff → accept / reject (trusted)', () => {
     assert.equal(run.recorded, true);
     const input = await waitForProposalDiff();
     const title = activeTabLabel()!;
-    assert.match(title, /^EXPERT_SUGGESTIONS · llm-message \(system\) · [a-z_]+ · [\d.]+ → [\d.]+$/);
+    assert.match(title, /^Answer Writer · llm-message \(system\) · [a-z_]+ · [\d.]+ → [\d.]+$/);
     assert.ok(title.includes(` · ${p.strategy} · `));
     const left = await vscode.workspace.openTextDocument(input.original);
     const right = await vscode.workspace.openTextDocument(input.modified);
@@ -120,7 +120,7 @@ describe('review: optimize → diff → accept / reject (trusted)', () => {
     assert.ok(await vscode.workspace.applyEdit(edit));
     const r = await vscode.commands.executeCommand<ReviewOutcome>('promptOptimizer.acceptProposal', p.id);
     assert.equal(r.ok, false);
-    assert.match(r.message ?? '', /EXPERT_SUGGESTIONS.*changed after the proposal was made/);
+    assert.match(r.message ?? "", /Answer Writer.*changed after the proposal was made/);
     assert.equal(doc.getText(), changed, 'the refused accept changed the document');
     const store = await readStore();
     assert.equal((await store.get(workflowKeyOf(file), IMPROVABLE.promptId, p.version!)).status, 'proposed');

@@ -10,10 +10,13 @@ import { activateByOpeningExport, waitFor, workspaceDir } from './helpers';
 
 /** A corpus prompt the rule engine improves when forced (checked with `promptopt optimize --prompt`). */
 export const IMPROVABLE = {
-  file: 'translation_workflow.yml',
-  promptId: '1721118559807/msg:dd43a177-3aad-4995-9dfc-dbc49e01e929',
-  title: 'EXPERT_SUGGESTIONS',
+  file: 'support_bot.yml',
+  promptId: '1711000000002/msg:5c1e2c1a-0000-4000-8000-000000000001',
+  title: 'Answer Writer',
 };
+
+/** A second improvable prompt in the same file. */
+export const IMPROVABLE_2 = { promptId: '1711000000005/msg:5c1e2c1a-0000-4000-8000-000000000003', title: 'Summary Writer' };
 
 /** Our extension's API (activating it by opening an export). */
 export async function api(): Promise<ExtensionApi> {

@@ -35,7 +35,7 @@ describe('cli: analyze / optimize / apply', function () {
     const r = await cli(['analyze', '--json', 'support_bot.yml'], ws);
     assert.equal(r.code, 0, r.err);
     const rows = JSON.parse(r.out) as { id: string; scores: { overall: number }; issues: { kind: string }[] }[];
-    assert.equal(rows.length, 3);
+    assert.equal(rows.length, 4);
     const sys = rows.find((x) => x.id === SYSTEM_ID)!;
     assert.ok(sys.scores.overall < 90);
     assert.ok(sys.issues.some((i) => i.kind === 'vague-term'));
@@ -57,7 +57,7 @@ describe('cli: analyze / optimize / apply', function () {
     const r = await cli(['optimize', '--json', 'support_bot.yml'], ws);
     assert.equal(r.code, 0, r.err);
     const res = JSON.parse(r.out) as { id: string; original: string; optimized: string; strategy: string | null; improvement: number; confidence: number; accepted: boolean }[];
-    assert.equal(res.length, 3);
+    assert.equal(res.length, 4);
     const sys = res.find((x) => x.id === SYSTEM_ID)!;
     assert.equal(sys.accepted, true);
     assert.ok(sys.improvement > 0);
