@@ -13,6 +13,8 @@ const common = {
   sourcemap: !production,
   minify: production,
   legalComments: 'none',
+  // Class names identify typed errors across the separately loaded bundles (see core/errors.ts).
+  keepNames: true,
   logLevel: 'warning',
 };
 

@@ -24,7 +24,24 @@ export type ErrorFamily =
   | 'usage'
   | 'cancelled';
 
+/**
+ * Brand shared by every copy of this module. The extension loads some parts as separate bundles
+ * (`dist/llm.js`, `dist/training.js`), each with its own copy of these classes, so `instanceof`
+ * also recognises an error built by another copy: it compares the class names along the
+ * prototype chain of a branded object (bundles keep class names).
+ */
+const BRAND = Symbol.for('promptopt.OptimizerError');
+
 export class OptimizerError extends Error {
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, x)) return true;
+    if (typeof x !== 'object' || x === null || (x as Record<symbol, unknown>)[BRAND] !== true) return false;
+    for (let p = Object.getPrototypeOf(x) as object | null; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+      if ((p as { constructor?: { name?: string } }).constructor?.name === this.name) return true;
+    }
+    return false;
+  }
+
   readonly code: string;
   readonly family: ErrorFamily;
   readonly location: ErrorLocation;
@@ -43,6 +60,7 @@ export class OptimizerError extends Error {
     this.code = code;
     this.location = location;
     this.cause = cause;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
   toJSON(): Record<string, unknown> {

@@ -111,5 +111,6 @@ describe('Optimize Prompt with Dataset (trusted)', function () {
     });
     assert.equal(res.ran, false);
     assert.match(res.message ?? '', /bad\.jsonl:2/);
+    assert.doesNotMatch(res.message ?? '', /Unexpected error/, 'a dataset error from the training bundle lost its type');
   });
 });

@@ -254,7 +254,7 @@ export const optimizeWithDataset: CommandDef = {
         void vscode.window.showInformationMessage(`Dataset optimization cancelled; resume it later from the run log (${prepared?.runId ?? ''}).`);
         return { ran: true, cancelled: true };
       }
-      s.log.error(err.message);
+      s.log.failure(err);
       void vscode.window.showErrorMessage(`Prompt Optimizer: ${err.message}`);
       return { ran: false, message: err.message };
     } finally {

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { OptimizerError } from '../../core/errors';
 import { OUTPUT_CHANNEL_NAME } from '../constants';
 
 const MAX_LINES = 2000;
@@ -46,6 +47,16 @@ export class Logger implements vscode.Disposable {
   }
   error(msg: string): void {
     this.channel.error(this.keep('error', msg));
+  }
+
+  /**
+   * Logs a failure shown to the user: problems in what the user gave us (a workflow file, a
+   * dataset, a config, a command's arguments) are warnings, anything else is an error.
+   */
+  failure(err: OptimizerError): void {
+    const userInput = err.family === 'dsl' || err.family === 'dataset' || err.family === 'config' || err.family === 'usage';
+    if (userInput) this.warn(`${err.code}: ${err.message}`);
+    else this.error(`${err.code}: ${err.message}`);
   }
 
   /** The last lines written (already redacted), oldest first. */

@@ -184,7 +184,7 @@ export class OptimizationRunner implements vscode.Disposable {
         summary.cancelled = true;
       } else {
         summary.failures.push({ promptId: '', message: err.message });
-        this.log.error(err.message);
+        this.log.failure(err);
         void vscode.window.showErrorMessage(`Prompt Optimizer: ${err.message}`);
       }
     } finally {

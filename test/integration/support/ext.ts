@@ -57,10 +57,10 @@ export async function readStore(): Promise<VersionStore> {
   return VersionStore.open(workspaceDir(), { readOnly: true });
 }
 
-/** Reverts and closes every editor without saving. */
+/** Reverts and closes every editor without saving (untitled ones too, which would otherwise ask to be saved). */
 export async function revertAndCloseAll(): Promise<void> {
   for (const doc of vscode.workspace.textDocuments) {
-    if (doc.isDirty && doc.uri.scheme === 'file') {
+    if (doc.isDirty && (doc.uri.scheme === 'file' || doc.uri.scheme === 'untitled')) {
       await vscode.window.showTextDocument(doc);
       await vscode.commands.executeCommand('workbench.action.files.revert');
     }
