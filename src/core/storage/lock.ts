@@ -60,10 +60,10 @@ export function isStale(info: LockInfo | undefined, fileMtimeMs: number, staleMs
 /**
  * Cross-process exclusive lock on one file, robust to crashes.
  *
- * Acquire = create the lock file with O_EXCL (atomic; fails if it exists) and write the owner
- * record into it: two metadata changes per acquire/release (create, unlink), nothing fsynced (a
- * lock does not need to survive a power loss). A lock file found empty or unreadable is young
- * for 2 s (its owner is between create and write), then stale. A lock whose
+ * Acquire = write the owner record to a temp file and hard-link it as the lock file (atomic;
+ * fails if the lock exists), nothing fsynced (a lock does not need to survive a power loss). A
+ * lock file found empty or unreadable (written by an older version between create and write) is
+ * young for 2 s, then stale. A lock whose
  * owner pid is dead (same host) or that is older than `staleMs` is moved aside (rename, so only
  * one process wins) and the taker is told `recovered`, so it can repair what the dead owner left.
  */
@@ -86,26 +86,27 @@ export async function acquireLock(
       workflow: owner.workflow,
       promptId: owner.promptId,
     };
-    // O_EXCL create: atomic, fails if the lock exists. The owner record is written right after; a
-    // reader that finds the file still empty treats it as young (stale only after 2 s, see isStale).
+    // The owner record is written to a temp file first and hard-linked as the lock: link is
+    // atomic and fails if the lock exists, so a lock file always holds its owner, and a writer
+    // killed at any moment leaves either no lock or one whose dead pid frees it at once (a temp
+    // file left behind names its dead pid and is removed when a store opens).
     let got = false;
+    const record = tempName(tmpDir);
     try {
-      const fd = fs.openSync(lockFile, 'wx');
+      fs.writeFileSync(record, JSON.stringify(info));
+      fs.linkSync(record, lockFile);
       got = true;
-      try {
-        fs.writeSync(fd, JSON.stringify(info));
-      } finally {
-        fs.closeSync(fd);
-      }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (got) {
-        rmQuiet(lockFile);
+      if (code === 'ENOENT') {
+        fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+        fs.mkdirSync(tmpDir, { recursive: true });
+      } else if (code !== 'EEXIST') {
+        rmQuiet(record);
         throw e;
       }
-      if (code === 'ENOENT') fs.mkdirSync(path.dirname(lockFile), { recursive: true });
-      else if (code !== 'EEXIST') throw e;
     }
+    rmQuiet(record);
     if (got) {
       const token = info.token;
       return {
