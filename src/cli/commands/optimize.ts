@@ -8,7 +8,8 @@ import { UsageError } from '../../core/errors';
 import { createLlmClient } from '../../core/llm';
 import { endpointFromEnv } from '../../core/service/endpoint';
 import { optimizeDocument } from '../../core/service/optimize';
-import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
+import { DEFAULT_LLM_STRATEGIES, llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
+import { resultsToPatchFile } from '../../core/engine/patch';
 import { VersionStore, findWorkspaceRoot } from '../../core/storage';
 import type { StrategyName } from '../../core/strategies/types';
 import { atomicWriteFile } from '../../core/util/atomicWrite';
@@ -18,7 +19,7 @@ import { readTextFile } from './fileInput';
 
 const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... [--iterations n]
                    [--min-confidence x] [--preset p] [--write] [--json]
-                   [--base-url url] [--model m] [--workspace dir] [--no-cache]
+                   [--patches out.json] [--base-url url] [--model m] [--workspace dir] [--no-cache]
 
 Improve the prompts of a Dify export. Without --write, prints a unified diff per improved
 prompt and changes nothing. With --write, applies the kept results to the file (only those
@@ -29,8 +30,10 @@ prompts' bytes change) and records baselines and accepted versions under .optimi
   --min-confidence x   keep a step only at or above this confidence (0-1)
   --preset p           ${PRESET_NAMES.join(', ')}
   --json               print an array of results (id, original, optimized, strategy, improvement, confidence, …)
-With no key the rule strategies run (the embedded default) and the output says so. LLM
-strategies need OPENAI_API_KEY (or PROMPTOPT_API_KEY) in the environment; --base-url (or
+  --patches out.json   also write the kept results as PromptPatch JSON, for review or 'promptopt apply'
+With no key the rule strategies run (the embedded default) and the output says so. With
+OPENAI_API_KEY (or PROMPTOPT_API_KEY) in the environment and no strategy chosen (flag, preset
+or .optimizer/config.yaml), ${DEFAULT_LLM_STRATEGIES.join(', ')} run; --base-url (or
 OPENAI_BASE_URL) points at any OpenAI-compatible endpoint; --model (or PROMPTOPT_MODEL).`;
 
 function num(v: string | undefined, name: string): number | undefined {
@@ -59,6 +62,7 @@ export const optimizeCommand: CliCommand = {
         model: { type: 'string' },
         workspace: { type: 'string' },
         'no-cache': { type: 'boolean' },
+        patches: { type: 'string' },
       },
       usage,
     );
@@ -75,11 +79,18 @@ export const optimizeCommand: CliCommand = {
     }
     const root = values.workspace ? path.resolve(io.cwd, values.workspace) : findWorkspaceRoot(abs);
     const preset: ConfigOverrides | undefined = values.preset ? PRESETS[values.preset as PresetName] : undefined;
-    const config = await loadEngineConfig(root, preset, {
-      strategies: values.strategy?.length ? (values.strategy as StrategyName[]) : undefined,
-      maxIterations: num(values.iterations, 'iterations'),
-      minConfidence: num(values['min-confidence'], 'min-confidence'),
-    });
+    const config = await loadEngineConfig(
+      root,
+      [
+        preset,
+        {
+          strategies: values.strategy?.length ? (values.strategy as StrategyName[]) : undefined,
+          maxIterations: num(values.iterations, 'iterations'),
+          minConfidence: num(values['min-confidence'], 'min-confidence'),
+        },
+      ],
+      { modelAvailable: endpointFromEnv(io.env) !== undefined },
+    );
     const endpoint = endpointFromEnv(io.env, { baseUrl: values['base-url'], model: values.model, configModel: config.model.name });
     const llm = endpoint
       ? createLlmClient(
@@ -125,6 +136,13 @@ export const optimizeCommand: CliCommand = {
         const now = await fs.readFile(abs, 'utf8');
         if (now !== text) throw new UsageError('FILE_IO', `${file} changed on disk during the run; nothing was written. Run again.`, { file });
         await atomicWriteFile(abs, newText);
+      }
+      if (values.patches) {
+        const workflow = path.relative(root, abs).split(path.sep).join('/');
+        const dest = path.resolve(io.cwd, values.patches);
+        await fs.mkdir(path.dirname(dest), { recursive: true });
+        await atomicWriteFile(dest, `${JSON.stringify(resultsToPatchFile(kept, workflow), null, 2)}\n`);
+        if (!values.json) io.stderr(`${kept.length} patch(es) written to ${values.patches}.\n`);
       }
       if (values.json) {
         io.stdout(

@@ -123,7 +123,7 @@ export const optimizeWithDataset: CommandDef = {
     try {
       const { T, createLlmClient } = loadTraining();
       const dataset = await T.loadDataset(datasetPath, { cwd: root });
-      const config = await loadEngineConfig(root, engineOverrides(doc.uri));
+      const config = await loadEngineConfig(root, [engineOverrides(doc.uri)]);
       const ep = endpointSettings();
       const concurrency = ep.concurrency ?? config.concurrency;
       const client = createLlmClient(

@@ -134,7 +134,8 @@ export class OptimizationRunner implements vscode.Disposable {
     status.show();
     const text = doc.getText();
     try {
-      const config = await loadEngineConfig(root, engineOverrides(doc.uri), req.strategies ? { strategies: req.strategies } : undefined);
+      const modelAvailable = trusted && (await this.keys.get()) !== undefined;
+      const config = await loadEngineConfig(root, [engineOverrides(doc.uri), req.strategies ? { strategies: req.strategies } : undefined], { modelAvailable });
       const llm = await this.llmFor(root, config.strategies, config.budget, summary.notes);
       summary.usedLlm = !!llm;
       const store = trusted ? await this.stores.writer(root, 'Recording versions') : undefined;

@@ -133,6 +133,83 @@ describe('cli: analyze / optimize / apply', function () {
     }
   });
 
+  it('with a key and no strategy chosen, the LLM strategies join the rules; a chosen strategy or preset decides alone', async () => {
+    const srv = await startFakeOpenAI();
+    try {
+      const env = { OPENAI_API_KEY: 'sk-default-strategies-1234' };
+      const base = ['--prompt', SYSTEM_ID, '--base-url', srv.url, '--model', 'fake', '--no-cache', 'support_bot.yml'];
+      const r = await cli(['optimize', '--json', ...base], ws, env);
+      assert.equal(r.code, 0, r.err);
+      const calls = srv.chatRequests().length;
+      assert.ok(calls >= 2, `expected llm_guided and hybrid to call the model, saw ${calls} call(s)`);
+      const rules = await cli(['optimize', '--json', '--strategy', 'auto', ...base], ws, env);
+      assert.equal(rules.code, 0, rules.err);
+      assert.equal(srv.chatRequests().length, calls, 'a chosen rule strategy called the model');
+      fs.mkdirSync(path.join(ws, '.optimizer'), { recursive: true });
+      fs.writeFileSync(path.join(ws, '.optimizer', 'config.yaml'), 'strategies: [clarity_focus]\n');
+      const fromFile = await cli(['optimize', '--json', ...base], ws, env);
+      assert.equal(fromFile.code, 0, fromFile.err);
+      assert.equal(srv.chatRequests().length, calls, 'strategies from .optimizer/config.yaml were overridden');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('--patches writes the kept results as PromptPatch JSON that apply turns into the same file as --write', async () => {
+    const before = fs.readFileSync(file, 'utf8');
+    const r = await cli(['optimize', '--json', '--patches', 'out/patches.json', 'support_bot.yml'], ws);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(fs.readFileSync(file, 'utf8'), before, '--patches alone changed the workflow');
+    const kept = (JSON.parse(r.out) as { id: string; optimized: string; accepted: boolean; strategy: string }[]).filter((x) => x.accepted);
+    assert.ok(kept.length >= 1);
+    const pf = JSON.parse(fs.readFileSync(path.join(ws, 'out', 'patches.json'), 'utf8')) as {
+      schemaVersion: number;
+      workflow: string;
+      patches: { selector: { by: string; value: string }; mode: string; content: string; metadata: { strategy: string } }[];
+    };
+    assert.equal(pf.schemaVersion, 1);
+    assert.equal(pf.workflow, 'support_bot.yml');
+    assert.deepEqual(
+      pf.patches.map((p) => [p.selector.by, p.selector.value, p.mode, p.content, p.metadata.strategy]),
+      kept.map((k) => ['id', k.id, 'replace', k.optimized, k.strategy]),
+    );
+    const a = await cli(['apply', 'support_bot.yml', 'out/patches.json'], ws);
+    assert.equal(a.code, 0, a.err);
+    assert.equal(fs.readFileSync(file, 'utf8'), replacePrompts(before, kept.map((k) => ({ id: k.id, text: k.optimized }))));
+  });
+
+  it('apply: type and path selectors, prepend and append modes', async () => {
+    const before = fs.readFileSync(file, 'utf8');
+    const doc0 = parseDify(before);
+    const sys = doc0.prompts.find((p) => p.id === SYSTEM_ID)!;
+    const classifier = doc0.prompts.filter((p) => p.kind === 'classifier-instruction');
+    assert.equal(classifier.length, 1, 'fixture has one classifier instruction');
+    const sysPath = sys.yamlPath.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
+    fs.writeFileSync(
+      path.join(ws, 'p.json'),
+      JSON.stringify([
+        { selector: { by: 'type', value: 'question-classifier' }, mode: 'prepend', content: 'Answer with one label.' },
+        { selector: { by: 'path', value: sysPath }, mode: 'append', content: 'Answer in English.' },
+      ]),
+    );
+    const r = await cli(['apply', 'support_bot.yml', 'p.json'], ws);
+    assert.equal(r.code, 0, r.err);
+    const after = fs.readFileSync(file, 'utf8');
+    const doc = parseDify(after);
+    assert.equal(doc.prompts.find((p) => p.id === classifier[0].id)!.text, `Answer with one label.\n${classifier[0].text}`);
+    assert.equal(doc.prompts.find((p) => p.id === SYSTEM_ID)!.text, `${sys.text}\nAnswer in English.`);
+    for (const p of doc0.prompts) {
+      if (p.id !== SYSTEM_ID && p.id !== classifier[0].id) assert.equal(doc.prompts.find((q) => q.id === p.id)!.text, p.text);
+    }
+    assert.equal(
+      after,
+      replacePrompts(before, [
+        { id: classifier[0].id, text: `Answer with one label.\n${classifier[0].text}` },
+        { id: SYSTEM_ID, text: `${sys.text}\nAnswer in English.` },
+      ]),
+    );
+  });
+
   it('bad input exits 2 with one line naming the problem', async () => {
     fs.writeFileSync(path.join(ws, 'ci.yml'), 'name: ci\non: push\n');
     const cases: [string[], RegExp][] = [

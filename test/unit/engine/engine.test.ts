@@ -149,3 +149,44 @@ describe('strategy plan', () => {
     assert.match(plan.notes[0], /No API key/);
   });
 });
+
+describe('engine: choosing across strategies', () => {
+  /** Scores read from the text ("score=NN"), so the test sets ties exactly; the choice itself is the engine's. */
+  const analyze = (input: { text: string }) => {
+    const m = /score=(\d+)/.exec(input.text);
+    const overall = m ? Number(m[1]) : 50;
+    return { overall, clarity: overall, efficiency: overall, structure: overall, issues: [], language: 'en' as const, characters: input.text.length, tokens: 1, variableCount: 0 };
+  };
+  /** A strategy that answers one fixed text with one confidence, once. */
+  const fixed = (name: 'clarity_focus' | 'efficiency_focus' | 'structure_focus', text: string, confidence: number) => ({
+    name,
+    type: 'rule' as const,
+    async apply(input: { text: string }) {
+      return input.text === text ? { text, rationale: '', confidence, changes: [] } : { text, rationale: `${name} step`, confidence, changes: ['x'] };
+    },
+  });
+  async function pick(outputs: [text: string, confidence: number][]) {
+    const names = ['clarity_focus', 'efficiency_focus', 'structure_focus'] as const;
+    const strategies = outputs.map(([t, c], i) => fixed(names[i], t, c));
+    const engine = new OptimizationEngine({ analyze, strategy: (n) => strategies.find((s) => s.name === n)! });
+    const cfg = resolveConfig(DEFAULT_CONFIG, { strategies: strategies.map((s) => s.name), scoreThreshold: 100, maxIterations: 1, minConfidence: 0.1 });
+    return engine.optimizePrompt(record('n/x', 'original score=50'), cfg, { runId: 'tie' });
+  }
+
+  it('takes the highest score first', async () => {
+    const r = await pick([['a score=70', 0.9], ['b score=80', 0.5], ['c score=60', 0.99]]);
+    assert.equal(r.strategy, 'efficiency_focus');
+    assert.equal(r.optimized, 'b score=80');
+  });
+
+  it('on equal scores takes the higher confidence', async () => {
+    const r = await pick([['a score=80', 0.6], ['b score=80', 0.9], ['c score=80 and longer', 0.7]]);
+    assert.equal(r.strategy, 'efficiency_focus');
+  });
+
+  it('on equal scores and confidence takes the shorter text', async () => {
+    const r = await pick([['a longer text score=80', 0.8], ['b score=80', 0.8], ['c medium score=80', 0.8]]);
+    assert.equal(r.strategy, 'efficiency_focus');
+    assert.equal(r.optimized, 'b score=80');
+  });
+});
