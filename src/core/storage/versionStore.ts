@@ -704,6 +704,10 @@ export class VersionStore {
       raw = fs.readFileSync(file, 'utf8');
     } catch (e) {
       if (errCode(e) === 'ENOENT') return undefined;
+      if (errCode(e) === 'EISDIR') {
+        this.quarantine(file, 'a folder stands where the version file should be');
+        return undefined;
+      }
       throw this.ioError(e, `Could not read ${file}`, idx.promptId);
     }
     let problem: string | undefined;
@@ -869,7 +873,8 @@ export class VersionStore {
         this.rebuild(idx);
         continue;
       }
-      const frozen = deepFreeze(checked.data as PromptVersion);
+      // Cache what was written (as any reader will see it), never the caller's objects.
+      const frozen = deepFreeze(JSON.parse(json) as PromptVersion);
       try {
         this.appendLog(idx, this.addEntry(frozen));
       } catch (e) {

@@ -1,49 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { parseDify, replacePrompts, type DifyDocument, type PromptRecord } from '../../../src/core/dsl/index';
 import { DslError } from '../../../src/core/errors';
-import { fixtureNames, readFixture, independentValue, independentParse } from './helpers';
+import { fixtureNames, readFixture, independentValue, independentParse, HARD_TEXTS } from './helpers';
 
-export const HARD_TEXTS = [
-  'line one\nline two\n\nline four',
-  '  leading spaces',
-  '\nleading newline',
-  '\n\n  leading newlines then indent\n',
-  'tab\tinside\tand\tat end\t',
-  '\ttab at start',
-  'trailing spaces   ',
-  'trailing newline\n',
-  'trailing newlines\n\n\n',
-  'say "hi" and \'bye\'',
-  '# looks like a comment',
-  'key: value',
-  'back\\slash \\n not an escape',
-  'Use {{#1718246807593.text#}} and {{#sys.query#}} {{#context#}}',
-  '中文提示：请用简体中文回答。',
-  'emoji 😀 and 👩‍💻',
-  '',
-  '|',
-  '>',
-  '- a\n- b',
-  '---',
-  '...',
-  '--- \n...\n',
-  '  \n  ',
-  'crlf\r\nline',
-  'control \u0007 bell, NEL \u0085, LS \u2028, BOM \ufeff',
-  '@at start',
-  '`backtick` start',
-  '%percent',
-  '&anchor-like *alias-like !tag',
-  '? question\n: colon',
-  '{"json": [1, 2]}',
-  "'single' start",
-  '"double" start',
-  'ends with colon:',
-  'null',
-  '123',
-  'yes',
-  '  two\n   three\n\n',
-];
 
 function otherTextsUnchanged(before: DifyDocument, after: DifyDocument, except: Set<string>): void {
   assert.deepEqual(after.prompts.map((p) => p.id), before.prompts.map((p) => p.id));

@@ -261,6 +261,51 @@ describe('VersionStore', () => {
     fs.rmSync(ws2, { recursive: true });
   });
 
+  it('caches what was written, not the caller\'s objects: same as another process reads, and the input is left alone', async () => {
+    const when = new Date('2026-01-02T03:04:05.000Z');
+    const meta = { when, nan: Number.NaN, nested: { list: [1] } };
+    const v = await store.save(proposal('x', 1, { metadata: meta }));
+    assert.equal(v.metadata.when, '2026-01-02T03:04:05.000Z');
+    assert.equal(v.metadata.nan, null);
+    assert.ok(!Object.isFrozen(meta.nested), 'save froze the caller\'s own object');
+    meta.nested.list.push(2);
+    const other = await VersionStore.open(ws, { readOnly: true });
+    assert.deepEqual((await store.get(WF, P, v.version)).metadata, (await other.get(WF, P, v.version)).metadata);
+    assert.deepEqual((await store.get(WF, P, v.version)).metadata.nested, { list: [1] });
+    await other.close();
+  });
+
+  it('quarantines a folder standing where a version file should be; list/latest/save keep working', async () => {
+    for (let i = 0; i < 2; i++) await store.save(proposal(`t${i}`, 1));
+    fs.mkdirSync(path.join(promptDir(ws), '1.0.9.json'));
+    const fresh = await VersionStore.open(ws, { onWarning: (m) => warnings.push(m) });
+    assert.equal((await fresh.latest(WF, P))?.version, '1.0.1');
+    assert.deepEqual((await fresh.list(WF, P)).map((v) => v.version), ['1.0.1', '1.0.0']);
+    assert.match(warnings.join('\n'), /Quarantined .*1\.0\.9\.json \(a folder stands where the version file should be\)/);
+    assert.ok(!fs.existsSync(path.join(promptDir(ws), '1.0.9.json')), 'the folder was not moved away');
+    const next = await fresh.save(proposal('next', 1));
+    assert.equal((await fresh.get(WF, P, next.version)).text, 'next');
+    assert.equal((await fresh.latest(WF, P))?.version, next.version);
+    await fresh.close();
+  });
+
+  it('reports a file-system failure as STORAGE_IO naming the path', async () => {
+    // A file where the workflow's folder must go: creating the prompt's folder fails.
+    fs.mkdirSync(path.join(ws, '.optimizer', 'versions'), { recursive: true });
+    const other = 'other.yml';
+    await store.save({ workflow: other, promptId: P, text: 'first', status: 'baseline' });
+    const dirs = fs.readdirSync(path.join(ws, '.optimizer', 'versions')).map((d) => path.join(ws, '.optimizer', 'versions', d));
+    assert.equal(dirs.length, 1);
+    fs.rmSync(dirs[0], { recursive: true });
+    fs.writeFileSync(dirs[0], 'not a folder');
+    const fresh = await VersionStore.open(ws, { onWarning: (m) => warnings.push(m) });
+    await assert.rejects(
+      fresh.save({ workflow: other, promptId: P, text: 'second', status: 'proposed' }),
+      (e: unknown) => e instanceof StorageError && e.code === 'STORAGE_IO' && e.message.includes(dirs[0]),
+    );
+    await fresh.close();
+  });
+
   it('quarantines a corrupt or partial file once; list/latest keep working', async () => {
     for (let i = 0; i < 3; i++) await store.save(proposal(`t${i}`, 1));
     const dir = promptDir(ws);
