@@ -1,13 +1,22 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../../core/errors';
+import { DEFAULT_MAX_BYTES } from '../../core/dsl/parse';
+import { DslError, UsageError } from '../../core/errors';
 
-/** Reads a text file for a command; missing or unreadable files become UsageError (exit 2). */
-export async function readTextFile(cwd: string, file: string, what = 'file'): Promise<{ abs: string; text: string }> {
+/**
+ * Reads a text file for a command; missing or unreadable files become UsageError (exit 2). A file
+ * over `maxBytes` (default: the DSL limit, 20 MB) is refused before it is read into memory.
+ */
+export async function readTextFile(cwd: string, file: string, what = 'file', maxBytes = DEFAULT_MAX_BYTES): Promise<{ abs: string; text: string }> {
   const abs = path.resolve(cwd, file);
   try {
+    const st = await fs.stat(abs);
+    if (st.isFile() && st.size > maxBytes) {
+      throw new DslError('DSL_TOO_LARGE', `The ${what} is ${(st.size / 1048576).toFixed(1)} MB, over the limit of ${(maxBytes / 1048576).toFixed(0)} MB.`, { file });
+    }
     return { abs, text: await fs.readFile(abs, 'utf8') };
   } catch (e) {
+    if (e instanceof DslError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UsageError('FILE_NOT_FOUND', `No such ${what}: ${file}`, { file });
     if (code === 'EISDIR') throw new UsageError('FILE_IO', `${file} is a directory, expected a ${what}.`, { file });

@@ -65,6 +65,16 @@ describe('cli: promptopt extract / set', () => {
     assert.match((await cli(['extract', 'other.yml'], tmp)).err, /`app` is missing.*\[DSL_NOT_DIFY_APP\]/);
   });
 
+  it('a file over the 20 MB limit is refused before it is read, with exit 2 and its size', async () => {
+    const big = path.join(tmp, 'big.yml');
+    const fd = fs.openSync(big, 'w');
+    fs.ftruncateSync(fd, 21 * 1024 * 1024); // sparse: no 21 MB written
+    fs.closeSync(fd);
+    const r = await cli(['extract', 'big.yml'], tmp);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /big\.yml: The file is 21\.0 MB, over the limit of 20 MB\. \[DSL_TOO_LARGE\]/);
+  });
+
   it('set writes one prompt in place (--text and --text-file) and leaves the rest byte-identical', async () => {
     const src = readFixture('Claude3 Code Translation.yml');
     const file = path.join(tmp, 'app.yml');
