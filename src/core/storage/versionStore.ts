@@ -265,9 +265,11 @@ export class VersionStore {
     const limit = Math.max(0, Math.floor(opts.limit ?? 50));
     const idx = this.index(workflow, promptId);
     await this.sync(idx, false);
+    // Skipped versions are not read: a page costs its own files only, however deep it is. A
+    // corrupt file met on the page is quarantined and dropped from the index, and the next
+    // version takes its place.
     const out: PromptVersion[] = [];
-    let skip = offset;
-    for (let i = 0; out.length < limit; i++) {
+    for (let i = offset; out.length < limit; i++) {
       const v = idx.sorted()[i];
       if (!v) break;
       const got = await this.tryGet(idx, v);
@@ -275,8 +277,7 @@ export class VersionStore {
         i--; // the list shrank by one
         continue;
       }
-      if (skip > 0) skip--;
-      else out.push(got);
+      out.push(got);
     }
     return out;
   }

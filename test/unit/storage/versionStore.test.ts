@@ -95,6 +95,11 @@ describe('VersionStore', () => {
     assert.equal(all.length, 9);
     assert.deepEqual(all.map((v) => v.version), ['2.0.4', '2.0.3', '2.0.2', '2.0.1', '2.0.0', '1.0.3', '1.0.2', '1.0.1', '1.0.0']);
     assert.deepEqual((await store.list(WF, P, { offset: 2, limit: 3 })).map((v) => v.version), ['2.0.2', '2.0.1', '2.0.0']);
+    // A deep page reads its own files only.
+    const cold = await VersionStore.open(ws, { readOnly: true });
+    assert.deepEqual((await cold.list(WF, P, { offset: 6, limit: 2 })).map((v) => v.version), ['1.0.2', '1.0.1']);
+    assert.equal(cold.stats().misses, 2);
+    await cold.close();
     assert.equal((await store.latest(WF, P))?.version, '2.0.4');
     assert.equal((await store.get(WF, P, '1.0.2')).text, 't1');
     assert.equal((await store.best(WF, P))?.version, '2.0.0'); // 80; the rejected 99 does not count
