@@ -210,14 +210,44 @@ export class OptimizationEngine {
         return r;
       }
 
+      // The strategies run at once (LLM requests queue in the client's concurrency limit); the
+      // first that fails for real stops the others. Candidates and the choice follow the
+      // configured order, so the outcome does not depend on which answer came first.
+      const siblings = new AbortController();
+      const onAbort = () => siblings.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) siblings.abort();
+      let runs: PromiseSettledResult<{ chain?: Chain; cost: StrategyCost; candidates: CandidateSummary[] }>[];
+      try {
+        runs = await Promise.allSettled(
+          config.strategies.map(async (name) => {
+            const own: CandidateSummary[] = [];
+            try {
+              throwIfAborted(siblings.signal);
+              const out = await this.runStrategy(prompt, baseline, this.deps.strategy(name), config, own, { ...opts, signal: siblings.signal });
+              return { ...out, candidates: own };
+            } catch (e) {
+              siblings.abort();
+              throw e;
+            }
+          }),
+        );
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+      throwIfAborted(signal);
+      const failure = runs.find(
+        (r): r is PromiseRejectedResult => r.status === 'rejected' && !(toOptimizerError(r.reason) instanceof CancelledError),
+      );
+      if (failure) throw failure.reason;
       const candidates: CandidateSummary[] = [];
       let cost = ZERO_COST;
       let best: Chain | undefined;
-      for (const name of config.strategies) {
-        throwIfAborted(signal);
-        const strategy = this.deps.strategy(name);
-        const { chain, cost: c } = await this.runStrategy(prompt, baseline, strategy, config, candidates, opts);
-        cost = addCost(cost, c);
+      for (const run of runs) {
+        if (run.status === 'rejected') throw new CancelledError();
+        candidates.push(...run.value.candidates);
+        cost = addCost(cost, run.value.cost);
+        const { chain } = run.value;
         if (chain && (!best || better(chain, best))) best = chain;
       }
       const r = result(best, candidates, cost, best ? undefined : 'no candidate improved the prompt with enough confidence');

@@ -123,6 +123,37 @@ describe('engine (LLM strategies over loopback HTTP)', () => {
     assert.equal(events.filter((e) => e.type === 'optimization_error').length, 2);
   });
 
+  it('runs the strategies of a prompt at once; a real failure in one stops the others and fails the prompt', async () => {
+    const slow = await startFakeOpenAI({ latencyMs: 300 });
+    try {
+      const c = createLlmClient({ baseUrl: slow.url, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0, timeoutMs: 5000, concurrency: 4 });
+      const names = ['llm_guided', 'llm_clarity', 'llm_efficiency'] as const;
+      const plan = planStrategies([...names], c);
+      const { engine } = engineWith(plan);
+      const cfg = resolveConfig(DEFAULT_CONFIG, { strategies: [...names], scoreThreshold: 100, maxIterations: 1 });
+      const t0 = Date.now();
+      const r = await engine.optimizePrompt(record('m/x', MESSY), cfg, { runId: 'r' });
+      const took = Date.now() - t0;
+      assert.equal(slow.chatRequests().length, 3);
+      assert.ok(slow.maxInFlight >= 2, `max in flight ${slow.maxInFlight}`);
+      assert.ok(took < 3 * 300, `3 strategies at 300 ms each took ${took} ms: not concurrent`);
+      // Candidates are reported in the configured order, whatever answered first.
+      assert.deepEqual(r.candidates.map((x) => x.strategy), [...names]);
+
+      // An auth failure (not a refused candidate) in one strategy aborts the one still waiting.
+      slow.reset();
+      slow.enqueue({ status: 401, body: { error: { message: 'bad key' } } }, { hang: true });
+      const t1 = Date.now();
+      await assert.rejects(
+        engine.optimizePrompt(record('m/y', MESSY), resolveConfig(cfg, { strategies: ['llm_guided', 'llm_clarity'] }), { runId: 'r2' }),
+        (e: unknown) => e instanceof Error && /401|key|auth/i.test(e.message),
+      );
+      assert.ok(Date.now() - t1 < 2000, 'the hanging sibling was not aborted');
+    } finally {
+      await slow.close();
+    }
+  });
+
   // The client's own test holds the 100 ms line for one request; a whole run (several prompts,
   // queued and in flight, all settling) gets some slack for a loaded 2-core CI machine.
   it('cancel stops a run with requests in flight promptly (< 250 ms)', async () => {
