@@ -5,10 +5,11 @@ import * as vscode from 'vscode';
 import type { DatasetRunResult } from '../../src/extension/commands/optimizeWithDataset';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../support/fakeOpenAI';
 import { BEST_MARKERS, SENTIMENT_JSONL, scriptedHandler } from '../support/taskModel';
+import { TEST_KEY_PREFIX } from './support/protocol';
 import { api, open, revertAndCloseAll, workCopy } from './support/ext';
 import { waitFor, workspaceDir } from './support/helpers';
 
-const KEY = 'sk-test-PROMPTOPT-dataset-91b2';
+const KEY = `${TEST_KEY_PREFIX}dataset-91b2`;
 const PROMPT = 'llm_node/prompt_template/0';
 
 /** The embeddings index file's text ('' while it does not exist). */
