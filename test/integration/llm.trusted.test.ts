@@ -3,11 +3,11 @@ import * as vscode from 'vscode';
 import { SECRET_API_KEY } from '../../src/extension/constants';
 import type { ProposalSummary } from '../../src/extension/review/proposals';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../support/fakeOpenAI';
-import { api, IMPROVABLE, IMPROVABLE_2, open, revertAndCloseAll, workCopy } from './support/ext';
+import { api, WEAK, WEAK_2, open, revertAndCloseAll, workCopy } from './support/ext';
 import { waitFor } from './support/helpers';
 
 const KEY = 'sk-test-PROMPTOPT-secret-4f9c1d2e7a';
-const OTHER_PROMPT = IMPROVABLE_2.promptId;
+const OTHER_PROMPT = WEAK_2.promptId;
 
 interface RunResult {
   proposals: ProposalSummary[];
@@ -53,9 +53,9 @@ describe('LLM path, secrets, cancel and the log (trusted)', () => {
   it('optimizes with the LLM over HTTP using the stored key, and the log never contains the key', async () => {
     const a = await api();
     srv.reset();
-    const file = workCopy(IMPROVABLE.file, 'llm');
+    const file = workCopy(WEAK.file, 'llm');
     const editor = await open(file);
-    const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, IMPROVABLE.promptId);
+    const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, WEAK.promptId);
     assert.equal(run.usedLlm, true, run.notes.join(' '));
     const chats = srv.chatRequests();
     assert.ok(chats.length > 0, 'no chat request reached the fake server');
@@ -75,7 +75,7 @@ describe('LLM path, secrets, cancel and the log (trusted)', () => {
     const a = await api();
     srv.reset();
     srv.enqueue({ hang: true });
-    const file = workCopy(IMPROVABLE.file, 'cancel');
+    const file = workCopy(WEAK.file, 'cancel');
     const editor = await open(file);
     const before = editor.document.getText();
     // Another prompt than the previous test's: its answer is not in the LLM response cache.
@@ -95,9 +95,9 @@ describe('LLM path, secrets, cancel and the log (trusted)', () => {
     await api();
     await vscode.commands.executeCommand('promptOptimizer.clearApiKey');
     srv.reset();
-    const file = workCopy(IMPROVABLE.file, 'nokey');
+    const file = workCopy(WEAK.file, 'nokey');
     const editor = await open(file);
-    const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, IMPROVABLE.promptId);
+    const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, WEAK.promptId);
     if (process.env.OPENAI_API_KEY || process.env.PROMPTOPT_API_KEY) return; // an environment key stands in
     assert.equal(run.usedLlm, false);
     assert.equal(srv.chatRequests().length, 0);
