@@ -5,13 +5,14 @@ import { PromptCodeActionProvider } from './providers/promptCodeActions';
 import { PromptCodeLensProvider } from './providers/promptCodeLensProvider';
 import { PromptDiagnostics } from './providers/promptDiagnostics';
 import { PromptContentProvider } from './review/promptContentProvider';
-import { ProposalQueue, type ProposalSummary } from './review/proposals';
+import { ProposalQueue, summarize, type ProposalSummary } from './review/proposals';
 import { ReviewController } from './review/reviewController';
 import { ApiKeyStore } from './services/apiKey';
 import { DocumentCache } from './services/documentCache';
 import { Logger } from './services/logger';
 import { OptimizationRunner } from './services/optimizer';
 import { StoreManager } from './services/stores';
+import { UiTrace, type PromptPickTrace, type RunStatusTrace } from './services/trace';
 import type { Services } from './services/types';
 import { VersionsTreeProvider, type VersionsTreeNode } from './views/versionsTreeProvider';
 
@@ -34,6 +35,12 @@ export interface ExtensionApi {
   refreshDiagnostics(doc: vscode.TextDocument): Promise<readonly vscode.Diagnostic[]>;
   /** The Prompt Versions tree's data provider. */
   versionsTree: vscode.TreeDataProvider<VersionsTreeNode>;
+  /** The last "Optimize which prompt?" quick pick: its items (with scores) and the active one. */
+  lastPromptPick(): PromptPickTrace | undefined;
+  /** The status bar item of optimization runs: visible while a run is active. */
+  runStatus(): RunStatusTrace;
+  /** The extension's log folder (`ExtensionContext.logUri`), where VS Code writes the "Prompt Optimizer" log file. */
+  logDir: string;
 }
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
@@ -69,7 +76,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     }),
   );
 
-  const services: Services = { context, log, cache, stores, keys, queue, content, review, runner, diagnostics, versions, versionsView };
+  const trace = new UiTrace();
+  const services: Services = { context, log, cache, stores, keys, queue, content, review, runner, diagnostics, versions, versionsView, trace };
   const registered: string[] = [];
   for (const cmd of ALL_COMMANDS) {
     context.subscriptions.push(vscode.commands.registerCommand(cmd.id, (...args: unknown[]) => cmd.run(services, ...args)));
@@ -104,9 +112,12 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     activationMs,
     moduleLoadMs,
     logLines: () => log.lines(),
-    proposals: () => queue.all().map((p) => ({ ...p, uri: p.uri.toString() })),
+    proposals: () => queue.all().map(summarize),
     refreshDiagnostics: (doc) => diagnostics.refresh(doc),
     versionsTree: versions,
+    lastPromptPick: () => trace.promptPick && { ...trace.promptPick, items: [...trace.promptPick.items] },
+    runStatus: () => runner.statusTrace(),
+    logDir: context.logUri.fsPath,
   };
 }
 

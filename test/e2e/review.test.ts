@@ -2,15 +2,23 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
+import { analyzePrompt } from '../../src/core/analysis';
 import { parseDify, replacePrompts } from '../../src/core/dsl';
 import { VersionStore } from '../../src/core/storage';
 import { startUiSession, type UiSession } from './support/session';
 import { activeTab, errorNotifications, quickOpenFile, runCommand, screenshot, treeViewRows } from './support/workbench';
 
-// A hand-written export beside the corpus (test/fixtures/messy/): its prompts are weak on purpose.
-const FILE = 'support_bot.yml';
-const ACCEPTED = { id: '1711000000002/msg:5c1e2c1a-0000-4000-8000-000000000001', title: 'Answer Writer' };
-const REJECTED = { id: '1711000000005/msg:5c1e2c1a-0000-4000-8000-000000000003', title: 'Summary Writer' };
+// A real corpus export (test/fixtures/dify/, copied from the Dify corpus). Both prompts are
+// improved by the default rule strategies when forced, as Optimize Prompt does (listed with
+// `promptopt optimize <copy> --prompt <id>` over every corpus prompt); both values are escaped
+// double-quoted YAML scalars (\uXXXX escapes and line folds), the hardest form for a write-back.
+const FILE = '根据用户的意图进行回复.yml';
+const ACCEPTED = { id: '1718246959048/msg:3a83623c-0e25-47c1-be3e-14946302c2c3', title: '文本使用帮助回复' };
+const REJECTED = { id: '1718246916748/msg:8dfbe783-52f1-4210-9899-e952da5ed717', title: '文本健康咨询回复' };
+
+/** A score as the extension shows it (one decimal, no trailing .0). */
+const fmtScore = (n: number) => String(Math.round(n * 10) / 10);
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Moves the cursor into a prompt's value with Go to Line. */
 async function gotoPrompt(page: Page, text: string, id: string): Promise<void> {
@@ -49,12 +57,14 @@ describe('review UI: Optimize Prompt → diff → Accept / Reject → versions t
   let s: UiSession;
   let file: string;
   let original: string;
+  let originalBytes: Buffer;
 
   before(async () => {
     // The harness turns the web workbench's default auto-save off: only the user's Ctrl+S saves.
     s = await startUiSession({ trust: 'trusted' });
     file = path.join(s.workspace, FILE);
-    original = fs.readFileSync(file, 'utf8');
+    originalBytes = fs.readFileSync(file);
+    original = originalBytes.toString('utf8');
   });
   after(async () => {
     await s?.close();
@@ -70,12 +80,14 @@ describe('review UI: Optimize Prompt → diff → Accept / Reject → versions t
     // The CodeLens above the prompt: score, Optimize.
     await page.locator('.codelens-decoration', { hasText: 'Optimize' }).filter({ visible: true }).first().waitFor({ timeout: 30_000 });
     const lens = await page.locator('.codelens-decoration', { hasText: 'Optimize' }).filter({ visible: true }).first().innerText();
-    assert.match(lens, /Score [\d.]+ · \d+ issues?\s*\|\s*Optimize/);
+    assert.match(lens, /Score [\d.]+(?: · \d+ issues?)?\s*\|\s*Optimize/);
     await screenshot(page, 'review-01-codelens');
     await runCommand(page, 'Prompt Optimizer: Optimize Prompt');
     await diffTab(page, ACCEPTED.title).waitFor({ timeout: 60_000 });
     const title = (await diffTab(page, ACCEPTED.title).innerText()).trim();
-    assert.match(title, /Answer Writer · llm-message \(system\) · \w+ · 49\.9 → [\d.]+/);
+    const rec = parseDify(original).prompts.find((p) => p.id === ACCEPTED.id)!;
+    const scoreBefore = fmtScore(analyzePrompt(rec).overall);
+    assert.match(title, new RegExp(`${escapeRe(ACCEPTED.title)} · llm-message \\(system\\) · \\w+ · ${escapeRe(scoreBefore)} → [\\d.]+`));
     await page.locator('.editor-group-container.active .monaco-diff-editor').first().waitFor();
     await screenshot(page, 'review-02-diff');
 
@@ -83,15 +95,27 @@ describe('review UI: Optimize Prompt → diff → Accept / Reject → versions t
     await activeTab(page, FILE).waitFor({ timeout: 15_000 });
     await page.locator('.tabs-container .tab.active.dirty', { hasText: FILE }).waitFor({ timeout: 15_000 });
     assert.equal(fs.readFileSync(file, 'utf8'), original, 'accept saved the file behind the user\'s back');
+    // The CodeLens above the prompt now counts its versions (baseline + accepted).
+    await page.locator('.codelens-decoration', { hasText: /\b2 versions\b/ }).filter({ visible: true }).first().waitFor({ timeout: 15_000 });
     await screenshot(page, 'review-03-accepted-dirty');
 
     await page.keyboard.press('Control+S');
     await page.locator('.tabs-container .tab.active.dirty', { hasText: FILE }).waitFor({ state: 'detached', timeout: 15_000 });
     const { latest } = await latestVersion(s.workspace, FILE, ACCEPTED.id);
     assert.equal(latest?.status, 'accepted');
+    assert.notEqual(latest!.text, rec.text);
     const onDisk = fs.readFileSync(file, 'utf8');
-    assert.equal(onDisk, replacePrompts(original, [{ id: ACCEPTED.id, text: latest!.text }]), 'the saved file differs from the format-preserving write-back');
+    // Byte for byte: everything before and after the prompt's value is as it was ...
+    const before = originalBytes.subarray(0, Buffer.byteLength(original.slice(0, rec.range!.start.offset), 'utf8'));
+    const after = originalBytes.subarray(Buffer.byteLength(original.slice(0, rec.range!.end.offset), 'utf8'));
+    const disk = fs.readFileSync(file);
+    assert.ok(disk.length >= before.length + after.length, 'the saved file is shorter than the bytes around the prompt');
+    assert.ok(disk.subarray(0, before.length).equals(before), 'bytes before the prompt value changed');
+    assert.ok(disk.subarray(disk.length - after.length).equals(after), 'bytes after the prompt value changed');
+    // ... the value in between decodes to the accepted text, and is the format-preserving write-back.
     assert.equal(parseDify(onDisk).prompts.find((p) => p.id === ACCEPTED.id)!.text, latest!.text);
+    assert.equal(onDisk, replacePrompts(original, [{ id: ACCEPTED.id, text: latest!.text }]), 'the saved file differs from the format-preserving write-back');
+    for (const p of parseDify(onDisk).prompts) if (p.id !== ACCEPTED.id) assert.equal(p.text, parseDify(original).prompts.find((q) => q.id === p.id)!.text, `prompt ${p.id} changed`);
     assert.deepEqual(await errorNotifications(page), []);
   });
 

@@ -1,5 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { analyzePrompt } from '../../src/core/analysis';
+import { parseDify } from '../../src/core/dsl';
+import { fmtScore, type ProposalSummary } from '../../src/extension/review/proposals';
+import { api, IMPROVABLE, open, revertAndCloseAll, until, workCopy } from './support/ext';
 import { activateByOpeningExport, closeAllEditors } from './support/helpers';
 
 interface ManifestView {
@@ -45,5 +49,45 @@ describe('commands', () => {
 
   it('"Show Log" runs without error', async () => {
     await vscode.commands.executeCommand('promptOptimizer.showLog');
+  });
+
+  it('Optimize Prompt with the cursor outside every prompt asks with a quick pick of the file\'s prompts and their scores, then optimizes the one picked', async () => {
+    const a = await api();
+    const file = workCopy(IMPROVABLE.file, 'pick');
+    const editor = await open(file);
+    const prompts = parseDify(editor.document.getText()).prompts;
+    const target = prompts.findIndex((p) => p.id === IMPROVABLE.promptId);
+    assert.ok(target > 0, 'the improvable prompt should not be the first item (the test walks the list)');
+    // Line 1 ("app:") is outside every prompt value and no prompt key is on it.
+    assert.ok(prompts.every((p) => p.range && p.range.start.line > 1));
+    editor.selection = new vscode.Selection(0, 0, 0, 0);
+    const pending = vscode.commands.executeCommand<{ proposals: ProposalSummary[] }>('promptOptimizer.optimizePrompt');
+    try {
+      const pick = await until('the prompt quick pick to show with an active item', () => {
+        const t = a.lastPromptPick();
+        return t && !t.closed && t.active ? t : undefined;
+      });
+      assert.equal(pick.title, 'Optimize which prompt?');
+      assert.deepEqual(pick.items.map((i) => i.promptId), prompts.map((p) => p.id), 'one item per prompt, in file order');
+      pick.items.forEach((item, i) => {
+        const p = prompts[i]!;
+        assert.equal(item.label, p.nodeTitle);
+        assert.equal(item.description, `${p.kind}${p.role ? ` (${p.role})` : ''} · score ${fmtScore(analyzePrompt(p).overall)}`);
+      });
+      assert.equal(pick.active, prompts[0]!.id, 'the first prompt is highlighted first');
+      // Walk down the list as a user would, then accept the highlighted item.
+      for (let i = 1; i <= target; i++) {
+        await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+        await until(`item ${i} to be highlighted`, () => a.lastPromptPick()?.active === prompts[i]!.id);
+      }
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    } finally {
+      if (!a.lastPromptPick()?.closed) await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    }
+    const run = await pending;
+    assert.equal(a.lastPromptPick()?.closed, true);
+    assert.deepEqual(run.proposals.map((p) => p.promptId), [IMPROVABLE.promptId], 'the picked prompt was not the one optimized');
+    for (const p of run.proposals) await vscode.commands.executeCommand('promptOptimizer.rejectProposal', p.id);
+    await revertAndCloseAll();
   });
 });

@@ -5,11 +5,18 @@ import * as vscode from 'vscode';
 import type { DatasetRunResult } from '../../src/extension/commands/optimizeWithDataset';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../support/fakeOpenAI';
 import { BEST_MARKERS, SENTIMENT_JSONL, scriptedHandler } from '../support/taskModel';
+import { TEST_KEY_PREFIX } from './support/protocol';
 import { api, open, revertAndCloseAll, workCopy } from './support/ext';
 import { waitFor, workspaceDir } from './support/helpers';
 
-const KEY = 'sk-test-PROMPTOPT-dataset-91b2';
+const KEY = `${TEST_KEY_PREFIX}dataset-91b2`;
 const PROMPT = 'llm_node/prompt_template/0';
+
+/** The embeddings index file's text ('' while it does not exist). */
+function indexText(): string {
+  const f = path.join(workspaceDir(), '.optimizer', 'embeddings', 'index.jsonl');
+  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+}
 
 /**
  * "Optimize Prompt with Dataset…" against the scripted task model (a TEST DOUBLE on 127.0.0.1:
@@ -47,6 +54,30 @@ describe('Optimize Prompt with Dataset (trusted)', function () {
   });
   afterEach(revertAndCloseAll);
 
+  it('Reject of a dataset proposal leaves the embeddings index as it was', async () => {
+    const a = await api();
+    srv.reset();
+    const before = indexText();
+    const file = workCopy('basic_llm_chat_workflow.yml', 'dataset-reject');
+    const editor = await open(file);
+    const res = await vscode.commands.executeCommand<DatasetRunResult>('promptOptimizer.optimizeWithDataset', editor.document.uri, PROMPT, {
+      dataset,
+      optimizer: 'copro',
+      confirmed: true,
+      breadth: 3,
+      depth: 2,
+    });
+    assert.equal(res.ran, true, res.message);
+    assert.ok(res.proposal, 'a proposal goes into the review flow');
+    assert.equal(indexText(), before, 'the index learned a candidate before the user decided');
+    const r = await vscode.commands.executeCommand<{ ok: boolean }>('promptOptimizer.rejectProposal', res.proposal);
+    assert.equal(r.ok, true);
+    assert.equal(indexText(), before, 'the index learned a rejected candidate');
+    assert.deepEqual(a.proposals().filter((x) => x.id === res.proposal), []);
+    // The next test's run must reach the server, not this run's cached answers.
+    fs.rmSync(path.join(workspaceDir(), '.optimizer', 'cache', 'llm'), { recursive: true, force: true });
+  });
+
   it('runs COPRO, shows the report, and proposes the best instruction for review; Accept writes it', async () => {
     const a = await api();
     srv.reset();
@@ -71,9 +102,20 @@ describe('Optimize Prompt with Dataset (trusted)', function () {
     assert.equal(p.strategy, 'copro');
     // the run log of every (candidate, example) result is under .optimizer/runs/
     assert.ok(fs.readdirSync(path.join(workspaceDir(), '.optimizer', 'runs')).some((f) => f.includes(res.report!.runId)));
+    // Nothing is learned before the user decides.
+    const indexBefore = indexText();
+    assert.ok(!indexBefore.includes(res.report!.runId), 'the index learned the candidate before Accept');
     // Accept through the same review flow: the document gets the new instruction.
     await vscode.commands.executeCommand('promptOptimizer.acceptProposal', res.proposal);
     await waitFor('accepted text in the document', () => editor.document.getText().includes(BEST_MARKERS[0]));
+    // ... and the embeddings index learns the accepted version (appended, nothing else changed).
+    const indexAfter = indexText();
+    assert.ok(indexAfter.startsWith(indexBefore));
+    const added = indexAfter.slice(indexBefore.length).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { promptId: string; runId: string; text: string });
+    assert.equal(added.length, 1, indexAfter);
+    assert.equal(added[0].promptId, PROMPT);
+    assert.equal(added[0].runId, res.report!.runId);
+    assert.ok(BEST_MARKERS.every((m) => added[0].text.includes(m)), added[0].text);
     assert.ok(!a.logLines().some((l) => l.includes(KEY)), 'the key never reaches the log');
   });
 

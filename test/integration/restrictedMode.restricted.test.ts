@@ -6,6 +6,7 @@ import { replacePrompts } from '../../src/core/dsl';
 import type { ProposalSummary } from '../../src/extension/review/proposals';
 import type { VersionNode } from '../../src/extension/views/versionsTreeProvider';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../support/fakeOpenAI';
+import { TEST_KEY_PREFIX } from './support/protocol';
 import { api, IMPROVABLE, open, revertAndCloseAll, workCopy } from './support/ext';
 import { workspaceDir } from './support/helpers';
 
@@ -34,7 +35,7 @@ describe('Restricted Mode: analysis yes, LLM calls and .optimizer/ writes no', (
 
   it('makes no LLM request even with a key, writes nothing to .optimizer/, and says why', async () => {
     await api();
-    await vscode.commands.executeCommand('promptOptimizer.setApiKey', 'sk-restricted-test-key');
+    await vscode.commands.executeCommand('promptOptimizer.setApiKey', `${TEST_KEY_PREFIX}restricted-5d0a`);
     const file = workCopy(IMPROVABLE.file, 'restricted');
     const editor = await open(file);
     const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, IMPROVABLE.promptId);

@@ -37,7 +37,7 @@ describe('review: optimize → diff → accept / reject (trusted)', () => {
     assert.equal(run.recorded, true);
     const input = await waitForProposalDiff();
     const title = activeTabLabel()!;
-    assert.match(title, /^Answer Writer · llm-message \(system\) · [a-z_]+ · [\d.]+ → [\d.]+$/);
+    assert.match(title, new RegExp(`^${IMPROVABLE.title} · llm-message \\(system\\) · [a-z_]+ · [\\d.]+ → [\\d.]+$`));
     assert.ok(title.includes(` · ${p.strategy} · `));
     const left = await vscode.workspace.openTextDocument(input.original);
     const right = await vscode.workspace.openTextDocument(input.modified);
@@ -45,6 +45,7 @@ describe('review: optimize → diff → accept / reject (trusted)', () => {
     assert.equal(left.getText(), rec.text, 'left side is not the decoded prompt');
     assert.equal(right.getText(), p.proposed);
     assert.ok(!left.getText().includes('\\n'), 'left side shows YAML escapes');
+    assert.ok(!/\\u[0-9A-Fa-f]{4}/.test(left.getText()), 'left side shows the escaped scalar\'s \\u escapes');
     assert.equal(doc.isDirty, false, 'optimizing changed the document');
     // The proposal is recorded as 'proposed' with a baseline parent.
     const store = await readStore();
@@ -120,7 +121,7 @@ describe('review: optimize → diff → accept / reject (trusted)', () => {
     assert.ok(await vscode.workspace.applyEdit(edit));
     const r = await vscode.commands.executeCommand<ReviewOutcome>('promptOptimizer.acceptProposal', p.id);
     assert.equal(r.ok, false);
-    assert.match(r.message ?? "", /Answer Writer.*changed after the proposal was made/);
+    assert.match(r.message ?? "", new RegExp(`${IMPROVABLE.title}.*changed after the proposal was made`));
     assert.equal(doc.getText(), changed, 'the refused accept changed the document');
     const store = await readStore();
     assert.equal((await store.get(workflowKeyOf(file), IMPROVABLE.promptId, p.version!)).status, 'proposed');

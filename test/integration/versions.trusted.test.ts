@@ -114,6 +114,42 @@ describe('versions tree (trusted)', () => {
     }
   });
 
+  it('the CodeLens shows the number of versions and follows new ones (ours and another process\'s)', async () => {
+    await api();
+    const file = workCopy(IMPROVABLE.file, 'lens-count');
+    const editor = await open(file);
+    const doc = editor.document;
+    const line = promptOf(doc.getText(), IMPROVABLE.promptId).range!.start.line - 1;
+    const lensesHere = async () =>
+      ((await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri, 100)) ?? []).filter(
+        (l) => l.range.start.line === line && l.command?.command.startsWith('promptOptimizer.'),
+      );
+    const versionsLens = async () => (await lensesHere()).find((l) => /\bversions?$/.test(l.command!.title));
+    await until('the score lens', async () => (await lensesHere()).some((l) => l.command!.title.startsWith('Score ')));
+    assert.equal(await versionsLens(), undefined, 'a prompt without stored versions shows a versions lens');
+
+    // Optimizing records the baseline and the proposal: 2 versions.
+    const run = await vscode.commands.executeCommand<{ proposals: ProposalSummary[] }>('promptOptimizer.optimizePrompt', doc.uri, IMPROVABLE.promptId);
+    assert.equal(run.proposals.length, 1);
+    const two = await until('"2 versions"', async () => {
+      const l = await versionsLens();
+      return l?.command?.title === '2 versions' ? l : undefined;
+    });
+    assert.equal(two.command!.command, 'promptOptimizer.showVersions');
+    assert.equal((two.command!.arguments![0] as vscode.Uri).toString(), doc.uri.toString());
+    assert.equal(two.command!.arguments![1], IMPROVABLE.promptId);
+    await vscode.commands.executeCommand('promptOptimizer.rejectProposal', run.proposals[0].id);
+
+    // Another process (the CLI, another window) records a version: the count follows.
+    const other = await VersionStore.open(workspaceDir());
+    try {
+      await other.save({ workflow: workflowKeyOf(file), promptId: IMPROVABLE.promptId, text: `${promptOf(doc.getText(), IMPROVABLE.promptId).text}\n`, parentVersion: '1.0.0', status: 'accepted' });
+    } finally {
+      await other.close();
+    }
+    await until('"3 versions" after the external write', async () => (await versionsLens())?.command?.title === '3 versions', 10_000);
+  });
+
   it('Show Versions focuses the view and reveals the prompt', async () => {
     const file = workCopy(IMPROVABLE.file, 'show');
     const { doc } = await acceptOne(file);

@@ -25,10 +25,10 @@ import {
   type CodeServerInstall,
   type TrustMode,
 } from '../harness/codeServer';
-import { findExtensionLogErrors } from '../harness/logs';
+import { excuseExpectedErrors, extensionLogFiles, findExtensionLogErrors, findSecretInLogs } from '../harness/logs';
 import { killGroup, trackCloser, trackGroup } from '../harness/processes';
 import { printFailures, watchResults, type RunOutcome } from '../harness/results';
-import { ENV_EXPECTED_MODE, ENV_GREP, ENV_RESULTS_FILE } from '../integration/support/protocol';
+import { ENV_EXPECTED_LOG_ERRORS, ENV_EXPECTED_MODE, ENV_GREP, ENV_RESULTS_FILE, TEST_KEY_PREFIX } from '../integration/support/protocol';
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'dify');
 const TESTS_DIR = path.join(REPO_ROOT, 'out', 'test', 'integration');
@@ -179,7 +179,8 @@ async function runMode(backend: Backend, mode: TrustMode): Promise<RunOutcome> {
   const sessionDir = fs.mkdtempSync(path.join(os.tmpdir(), `promptopt-it-${mode}-`));
   const workspace = copyWorkspace(FIXTURE, sessionDir);
   const resultsFile = path.join(sessionDir, 'results.jsonl');
-  const env: NodeJS.ProcessEnv = { [ENV_RESULTS_FILE]: resultsFile, [ENV_EXPECTED_MODE]: mode };
+  const expectedErrorsFile = path.join(sessionDir, 'expected-log-errors.jsonl');
+  const env: NodeJS.ProcessEnv = { [ENV_RESULTS_FILE]: resultsFile, [ENV_EXPECTED_MODE]: mode, [ENV_EXPECTED_LOG_ERRORS]: expectedErrorsFile };
   if (process.env[ENV_GREP]) env[ENV_GREP] = process.env[ENV_GREP];
   log(`${mode}: workspace ${workspace}`);
   const untrackDir = trackCloser(() => fs.rmSync(sessionDir, { recursive: true, force: true }));
@@ -188,11 +189,26 @@ async function runMode(backend: Backend, mode: TrustMode): Promise<RunOutcome> {
       backend.kind === 'code-server'
         ? await runWithCodeServer(backend.install, mode, sessionDir, env, resultsFile, workspace)
         : await runWithElectron(backend.executable, mode, sessionDir, env, resultsFile, workspace);
-    const logErrors = findExtensionLogErrors(path.join(sessionDir, 'user-data', 'logs'));
+    const logsDir = path.join(sessionDir, 'user-data', 'logs');
+    const { unexpected: logErrors, excused } = excuseExpectedErrors(findExtensionLogErrors(logsDir), expectedErrorsFile);
+    if (excused.length > 0) log(`${mode}: ${excused.length} error line(s) in the logs were provoked on purpose by tests (declared with expectLogError)`);
     if (logErrors.length > 0) {
       outcome.ok = false;
       outcome.failures.push({ fullTitle: 'extension logs contain no error', error: { message: `errors logged while the suites ran:\n${logErrors.join('\n')}` } });
       log(`${mode}: ✗ the extension logged errors (see failures)`);
+    }
+    // No API key the suites stored (all start with TEST_KEY_PREFIX) may reach any log file on
+    // disk: ours (the LogOutputChannel's file), the extension host's or VS Code's. The scan only
+    // counts when our log file was found.
+    const ours = extensionLogFiles(logsDir);
+    const leaks = findSecretInLogs(logsDir, TEST_KEY_PREFIX);
+    if (ours.length === 0 || leaks.length > 0) {
+      outcome.ok = false;
+      const message = ours.length === 0 ? `the extension's log file was not found under ${logsDir}, so the key scan proves nothing` : `API keys in the logs:\n${leaks.join('\n')}`;
+      outcome.failures.push({ fullTitle: 'log files on disk never contain an API key', error: { message } });
+      log(`${mode}: ✗ ${ours.length === 0 ? 'extension log file not found' : 'an API key reached the logs'} (see failures)`);
+    } else {
+      log(`${mode}: no API key in ${ours.length} extension log file(s) or any other log of the session`);
     }
     return outcome;
   } finally {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { StrategyName } from '../../core/strategies/types';
 import { Commands } from '../constants';
+import { summarize } from '../review/proposals';
 import type { RunSummary } from '../services/optimizer';
 import type { CommandDef, Services } from '../services/types';
 import { targetDocument, targetPrompt } from './target';
@@ -22,7 +23,7 @@ export async function presentRun(s: Services, summary: RunSummary, what: string)
 
 /** Serializable form of a run for callers (tests). */
 export function describeRun(summary: RunSummary) {
-  return { ...summary, proposals: summary.proposals.map((p) => ({ ...p, uri: p.uri.toString() })) };
+  return { ...summary, proposals: summary.proposals.map(summarize) };
 }
 
 /**

@@ -224,8 +224,6 @@ export const optimizeWithDataset: CommandDef = {
         metadata: { runId: report.runId, trainScore: report.best.trainScore, validationScore: report.best.validationScore, demos: report.best.demos?.length ?? 0 },
       });
       s.stores.invalidate();
-      // Remember what worked, so later searches start from similar accepted prompts.
-      await prepared.remember(report).catch((e: unknown) => s.log.warn(`embedding index: ${toOptimizerError(e).message}`));
       const p: Proposal = {
         id: s.queue.nextId(),
         uri: doc.uri,
@@ -243,6 +241,11 @@ export const optimizeWithDataset: CommandDef = {
         confidence: report.best.validationScore ?? 0,
         rationale: `Validation score ${before.toFixed(1)} → ${after.toFixed(1)}`,
         version: version.version,
+        // Remember what worked (so later searches start from similar prompts), once the user accepts it.
+        onAccept: () => run.remember(report).then(
+          (added) => s.log.info(`embedding index: ${added ? 'recorded' : 'did not record'} the accepted candidate of ${report.runId}`),
+          (e: unknown) => s.log.warn(`embedding index: ${toOptimizerError(e).message}`),
+        ),
       };
       s.queue.add([p]);
       await s.review.open(p);

@@ -6,6 +6,7 @@ import type { PromptVersion } from '../../core/storage';
 import { fmtScore } from '../review/proposals';
 import { promptAt } from '../services/documentCache';
 import { StoreManager, workflowOf } from '../services/stores';
+import type { PromptPickTrace } from '../services/trace';
 import type { Services } from '../services/types';
 import type { VersionNode } from '../views/versionsTreeProvider';
 
@@ -58,7 +59,18 @@ export async function targetPrompt(s: Services, doc: vscode.TextDocument, prompt
       rec: p,
     };
   });
-  const pick = await vscode.window.showQuickPick(items, { title: 'Optimize which prompt?', placeHolder: 'Prompts of this file, with their scores', matchOnDetail: true });
+  const title = 'Optimize which prompt?';
+  const trace: PromptPickTrace = { title, items: items.map((i) => ({ label: i.label, description: i.description, promptId: i.rec.id })), closed: false };
+  s.trace.promptPick = trace;
+  const pick = await vscode.window.showQuickPick(items, {
+    title,
+    placeHolder: 'Prompts of this file, with their scores',
+    matchOnDetail: true,
+    onDidSelectItem: (item) => {
+      if (typeof item !== 'string') trace.active = (item as (typeof items)[number]).rec.id;
+    },
+  });
+  trace.closed = true;
   return pick?.rec;
 }
 

@@ -27,10 +27,21 @@ export interface Proposal {
   version?: string;
   /** For a restore: the version whose text is proposed. */
   restoreOf?: string;
+  /**
+   * Runs once the proposal has been accepted and written to the document (never on reject),
+   * e.g. to teach the embeddings index only versions the user accepted. Its failure is logged.
+   */
+  onAccept?: () => Promise<void>;
 }
 
 /** Summary of a proposal for the extension API and tests. */
-export type ProposalSummary = Omit<Proposal, 'uri'> & { uri: string };
+export type ProposalSummary = Omit<Proposal, 'uri' | 'onAccept'> & { uri: string };
+
+/** The serializable summary of a proposal. */
+export function summarize(p: Proposal): ProposalSummary {
+  const { uri, onAccept: _onAccept, ...rest } = p;
+  return { ...rest, uri: uri.toString() };
+}
 
 /** Rounds a score for display (one decimal, no trailing .0). */
 export function fmtScore(n: number): string {

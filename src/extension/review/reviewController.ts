@@ -176,6 +176,13 @@ export class ReviewController implements vscode.Disposable {
       note = ` The edit was applied, but the version could not be recorded: ${e instanceof RestrictedModeError ? e.message : toOptimizerError(e).message}`;
       this.log.warn(note.trim());
     }
+    if (p.onAccept) {
+      try {
+        await p.onAccept();
+      } catch (e) {
+        this.log.warn(`after accepting ${p.id}: ${toOptimizerError(e).message}`);
+      }
+    }
     const index = this.queue.remove(p.id);
     this.log.info(`accepted ${p.id}: ${p.workflow} ${p.promptId} (${p.strategy}${p.version ? `, version ${p.version}` : ''})${recorded ? ` → ${recorded}` : ''}`);
     const endPos = change ? doc.positionAt(change.start + change.text.length) : undefined;

@@ -12,6 +12,7 @@ import type { Proposal, ProposalQueue } from '../review/proposals';
 import type { ApiKeyStore } from './apiKey';
 import type { DocumentCache } from './documentCache';
 import type { Logger } from './logger';
+import type { RunStatusTrace } from './trace';
 import { endpointSettings, engineOverrides } from './settings';
 import { workflowOf, type StoreManager } from './stores';
 
@@ -64,6 +65,12 @@ export class OptimizationRunner implements vscode.Disposable {
     private readonly queue: ProposalQueue,
     private readonly log: Logger,
   ) {}
+
+  /** The run's status bar item as last set (shown while a run is active). */
+  statusTrace(): RunStatusTrace {
+    return { visible: this.statusVisible, text: this.status?.text ?? '' };
+  }
+  private statusVisible = false;
 
   get running(): boolean {
     return !!this.controller;
@@ -132,6 +139,7 @@ export class OptimizationRunner implements vscode.Disposable {
     let done = 0;
     status.text = `$(sync~spin) Optimizing prompts 0/${total}`;
     status.show();
+    this.statusVisible = true;
     const text = doc.getText();
     try {
       const modelAvailable = trusted && (await this.keys.get()) !== undefined;
@@ -191,6 +199,7 @@ export class OptimizationRunner implements vscode.Disposable {
     } finally {
       this.controller = undefined;
       status.hide();
+      this.statusVisible = false;
       void vscode.commands.executeCommand('setContext', ContextKeys.running, false);
     }
     if (summary.cancelled) {

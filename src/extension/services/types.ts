@@ -9,6 +9,7 @@ import type { DocumentCache } from './documentCache';
 import type { Logger } from './logger';
 import type { OptimizationRunner } from './optimizer';
 import type { StoreManager } from './stores';
+import type { UiTrace } from './trace';
 
 /** Everything commands work with, created once in activate(). */
 export interface Services {
@@ -24,6 +25,7 @@ export interface Services {
   diagnostics: PromptDiagnostics;
   versions: VersionsTreeProvider;
   versionsView: vscode.TreeView<VersionsTreeNode>;
+  trace: UiTrace;
 }
 
 /** A command: its id (declared in package.json) and its handler. */

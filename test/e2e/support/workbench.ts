@@ -7,8 +7,10 @@ import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { REPO_ROOT } from '../../harness/codeServer';
 
-/** Folder for screenshots (git-ignored). */
+/** Folder for screenshots (git-ignored); the UI tier empties it before a run, except {@link FIGURES_DIR}. */
 export const RESULTS_DIR = path.join(REPO_ROOT, 'test-results');
+/** test-results/figures/: measurements written by other tiers (activation times), never cleared by the UI tier. */
+export const FIGURES_DIR = path.join(RESULTS_DIR, 'figures');
 
 const QUICK_INPUT = '.quick-input-widget';
 

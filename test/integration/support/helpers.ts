@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EXTENSION_ID } from '../../../src/extension/constants';
+import { ENV_EXPECTED_LOG_ERRORS, type ExpectedLogError } from './protocol';
 
 /** Polls `predicate` every 50 ms until it is truthy or `timeoutMs` passes (then throws `what`). */
 export async function waitFor<T>(what: string, predicate: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
@@ -58,4 +59,16 @@ export async function activateByOpeningExport(file = corpusFiles()[0]): Promise<
 /** Closes every editor. */
 export async function closeAllEditors(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+/**
+ * Declares that the current test makes the extension log an error on purpose (e.g. an endpoint
+ * refusing the key): the harness's "extension logs contain no error" check then excuses the
+ * error lines matching `pattern`, and only those. Keep the pattern specific.
+ */
+export function expectLogError(pattern: RegExp, why: string): void {
+  const file = process.env[ENV_EXPECTED_LOG_ERRORS];
+  if (!file) return; // not run by the harness: nobody checks the logs
+  const entry: ExpectedLogError = { source: pattern.source, flags: pattern.flags.replace(/[gy]/g, ''), why };
+  fs.appendFileSync(file, `${JSON.stringify(entry)}\n`);
 }

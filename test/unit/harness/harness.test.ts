@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findExtensionLogErrors } from '../../harness/logs';
+import { clearResults } from '../../e2e/support/hooks';
+import { excuseExpectedErrors, extensionLogFiles, findExtensionLogErrors, findSecretInLogs } from '../../harness/logs';
 import { watchResults } from '../../harness/results';
 import { selectTestFiles } from '../../integration/selectFiles';
 
@@ -32,6 +33,49 @@ describe('harness', () => {
       fs.writeFileSync(path.join(dir, 'promptopt.prompt-optimizer-dify', 'Prompt Optimizer.log'), '[info] ok\n[warning] slow\n');
       assert.deepEqual(findExtensionLogErrors(dir), []);
       assert.deepEqual(findExtensionLogErrors(path.join(dir, 'nope')), []);
+    });
+  });
+
+  describe('findSecretInLogs / extensionLogFiles', () => {
+    it('finds a secret in any log file (masked in the report) and lists our non-empty log files', () => {
+      const ours = path.join(dir, 's1', 'exthost1', 'promptopt.prompt-optimizer-dify');
+      fs.mkdirSync(ours, { recursive: true });
+      fs.writeFileSync(path.join(ours, 'Prompt Optimizer.log'), '[info] activated\n[warning] llm: 401 Incorrect API key provided: ***\n');
+      fs.writeFileSync(path.join(dir, 's1', 'exthost1', 'remoteexthost.log'), '[info] ok\n[trace] args ["sk-test-PROMPTOPT-abc123"]\n');
+      fs.writeFileSync(path.join(dir, 's1', 'notes.txt'), 'sk-test-PROMPTOPT-abc123 (not a .log file)\n');
+      const found = findSecretInLogs(dir, 'sk-test-PROMPTOPT-');
+      assert.deepEqual(found, [`${path.join('s1', 'exthost1', 'remoteexthost.log')}: [trace] args ["<KEY>abc123"]`]);
+      assert.deepEqual(extensionLogFiles(dir), [path.join(ours, 'Prompt Optimizer.log')]);
+      fs.writeFileSync(path.join(ours, 'Prompt Optimizer.log'), '');
+      assert.deepEqual(extensionLogFiles(dir), [], 'an empty log file does not count as found');
+      assert.throws(() => findSecretInLogs(dir, 'sk'), /at least 4 characters/);
+    });
+  });
+
+  describe('excuseExpectedErrors', () => {
+    it('excuses only the error lines a test declared, from a list or a JSON-lines file', () => {
+      const lines = ['a.log: [error] llm: refused the API key (HTTP 401)', 'a.log: [error] TypeError: x is undefined'];
+      const fromList = excuseExpectedErrors(lines, [{ source: 'refused the API key \\(HTTP 401\\)', flags: '' }]);
+      assert.deepEqual(fromList.excused, [lines[0]]);
+      assert.deepEqual(fromList.unexpected, [lines[1]]);
+      const file = path.join(dir, 'expected.jsonl');
+      fs.writeFileSync(file, `${JSON.stringify({ source: 'http 401', flags: 'i', why: 'test' })}\n`);
+      assert.deepEqual(excuseExpectedErrors(lines, file).unexpected, [lines[1]]);
+      assert.deepEqual(excuseExpectedErrors(lines, path.join(dir, 'none.jsonl')), { unexpected: lines, excused: [] });
+    });
+  });
+
+  describe('clearResults (UI tier)', () => {
+    it('empties test-results/ but keeps figures/', () => {
+      fs.mkdirSync(path.join(dir, 'figures'));
+      fs.writeFileSync(path.join(dir, 'figures', 'activation-trusted.json'), '{"activationMs": 3}');
+      fs.writeFileSync(path.join(dir, 'review-01.png'), 'png');
+      fs.mkdirSync(path.join(dir, 'old'));
+      clearResults(dir, ['figures']);
+      assert.deepEqual(fs.readdirSync(dir), ['figures']);
+      assert.equal(fs.readFileSync(path.join(dir, 'figures', 'activation-trusted.json'), 'utf8'), '{"activationMs": 3}');
+      clearResults(path.join(dir, 'fresh'), ['figures']);
+      assert.ok(fs.existsSync(path.join(dir, 'fresh')));
     });
   });
 
