@@ -101,6 +101,23 @@ describe('LLM path, secrets, cancel and the log (trusted)', () => {
     await vscode.commands.executeCommand('promptOptimizer.rejectProposal', run.proposals[0].id);
   });
 
+  it('with a key and no strategies chosen, the LLM strategies run beside the rules', async () => {
+    await api();
+    srv.reset();
+    clearLlmCache();
+    await config().update('strategies', undefined, vscode.ConfigurationTarget.Global);
+    try {
+      const file = workCopy(WEAK.file, 'llm-default');
+      const editor = await open(file);
+      const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, WEAK.promptId);
+      assert.equal(run.usedLlm, true, run.notes.join(' '));
+      assert.ok(srv.chatRequests().length >= 2, `llm_guided and hybrid should both ask the model (${srv.chatRequests().length} request(s))`);
+      for (const p of run.proposals) await vscode.commands.executeCommand('promptOptimizer.rejectProposal', p.id);
+    } finally {
+      await config().update('strategies', ['llm_guided'], vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('Cancel aborts the request in flight and leaves the file unchanged', async () => {
     const a = await api();
     srv.reset();
