@@ -10,7 +10,7 @@
  * Run: `npm run bench:llm` (after `npx tsc -p .`). Numbers come from a test double, not a model.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLlmClient } from '../src/core/llm/client';
 import { chatJson } from '../src/core/llm/json';
 import { startFakeOpenAI } from '../test/support/fakeOpenAI';

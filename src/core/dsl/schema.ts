@@ -2,7 +2,7 @@
  * The shape a YAML file must have to be read as a Dify app export, checked with zod.
  * Only what extraction relies on is required; every other key is left alone.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const idLike = z.union([z.string(), z.number()]);
 

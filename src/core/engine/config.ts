@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors';
 import type { StrategyName } from '../strategies/types';

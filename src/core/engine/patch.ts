@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDify, replacePrompts } from '../dsl';
 import type { PromptRecord } from '../dsl/types';
 import { diffVariables } from '../dsl/variables';

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DatasetError } from '../errors';
 import { findVariables } from '../dsl/variables';
 import type { Dataset, DatasetSplit, Example, SplitName } from './types';

@@ -1,5 +1,5 @@
 import Ajv from 'ajv';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DatasetError, isOptimizerError } from '../errors';
 import { chatJson } from '../llm/json';
 import type { LlmClient } from '../llm/types';

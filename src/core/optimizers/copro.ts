@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sameVariables, diffVariables } from '../dsl/variables';
 import { isOptimizerError } from '../errors';
 import { exampleInput, exampleOutput } from '../evaluation/render';

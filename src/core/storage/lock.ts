@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StorageError } from '../errors';
 import { HOST, pidAlive, rmQuiet, sleep, tempName, uniqueSuffix } from './fsutil';
 

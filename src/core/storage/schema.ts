@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Bumped when the on-disk shape of a version file or index changes incompatibly. */
 export const SCHEMA_VERSION = 1 as const;

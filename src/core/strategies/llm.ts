@@ -7,7 +7,7 @@
  * adds or alters a variable, is empty, or was cut off is refused with CandidateRejectedError
  * (LlmError code LLM_REJECTED_CANDIDATE) whose message states the reason.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { EngineError, LlmError } from '../errors';
 import type { Analysis, AnalysisInput } from '../analysis/types';
 import { diffVariables, protectVariables, restoreVariables, sameVariables } from '../dsl/variables';

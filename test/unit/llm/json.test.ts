@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLlmClient } from '../../../src/core/llm/client';
 import { chatJson, parseJsonLoose } from '../../../src/core/llm/json';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../../support/fakeOpenAI';
