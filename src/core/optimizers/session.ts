@@ -117,15 +117,31 @@ export class OptimizationSession {
             this.done += 1;
             return r;
           }
+          // A task answer kept by an earlier attempt whose scoring was cut short (no new task call).
+          const knownOutput = this.store.getMemo<string>('task', key);
+          let arrived: string | undefined;
           const p = runExample(
             { record: this.ctx.record, messages: this.ctx.messages, text: c.text, demos: c.demos, demoMode: c.demoMode, model: this.ctx.taskModel },
             ex,
-            { client: this.ctx.client, metrics: this.ctx.metrics, signal: this.signal, judgeModel: this.ctx.judgeModel },
+            {
+              client: this.ctx.client,
+              metrics: this.ctx.metrics,
+              signal: this.signal,
+              judgeModel: this.ctx.judgeModel,
+              knownOutput,
+              onOutput: (o) => {
+                arrived = o;
+              },
+            },
           );
           this.store.pending.set(key, p);
           let r: ExampleResult;
           try {
             r = await p;
+          } catch (e) {
+            // The answer arrived but scoring did not finish (cancelled, budget): keep the answer for a resumed run.
+            if (arrived !== undefined) this.store.putMemo('task', key, arrived);
+            throw e;
           } finally {
             this.store.pending.delete(key);
           }

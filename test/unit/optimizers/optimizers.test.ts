@@ -3,6 +3,7 @@
  * DOUBLE, not a model; its scores are never real-model results).
  */
 import * as assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { EngineEvent } from '../../../src/core/engine/events';
 import { CancelledError } from '../../../src/core/errors';
@@ -229,6 +230,102 @@ describe('optimizers against the scripted task model', function () {
     assert.ok(second.reusedResults >= answered1.length - 5);
     assert.equal(second.best.text, full.best.text);
     assert.equal(second.best.validationScore, full.best.validationScore);
+  });
+
+  for (const where of ['client', 'server'] as const) {
+    it(`a run cancelled as answers arrive (${where === 'client' ? 'the moment one reaches the client' : 'from the server while it sends one'}), others in flight: every answer that arrived is recorded and the resumed run repeats none`, async () => {
+      const dir = await tempDir();
+      const runs = path.join(dir, '.optimizer', 'runs');
+      const opt = () => createOptimizer('copro', { copro: { breadth: 3, depth: 2 } });
+      const norm = (b: unknown) => JSON.stringify(typeof b === 'string' ? JSON.parse(b) : b);
+      const isTask = (body: string) => !body.includes('instruction optimizer');
+      await opt().optimize(ctxFor(srv, { runId: 'ref' }));
+      const reference = new Set(srv.requests.map((r) => norm(r.body)));
+      srv.reset();
+
+      const ac = new AbortController();
+      const arrived: string[] = [];
+      let tasks = 0;
+      const cancelAt = 9;
+      // Records the requests whose whole answer reached the client; in 'client' mode cancels right after the 9th task answer did.
+      const noting: typeof fetch = async (input, init) => {
+        const res = await fetch(input, init);
+        const text = await res.text();
+        const body = norm(init!.body as string);
+        arrived.push(body);
+        if (where === 'client' && isTask(body) && ++tasks === cancelAt) ac.abort();
+        return new Response(text, { status: res.status, headers: res.headers });
+      };
+      const server = await startFakeOpenAI({
+        handler: (req, hc) => {
+          if (where === 'server' && isTask(JSON.stringify(req.body)) && ++tasks === cancelAt) ac.abort();
+          return { ...scriptedHandler(req, hc), latencyMs: 5 + (hc.index % 4) * 5 };
+        },
+      });
+      try {
+        const c1 = createLlmClient({ baseUrl: server.url, apiKey: 'sk-test', model: 'fake-model', concurrency: 4, maxRetries: 0 }, { fetch: noting });
+        const store1 = await RunStore.open(runs, `arrive-${where}`);
+        await assert.rejects(opt().optimize(ctxFor(server, { runId: `arrive-${where}`, client: c1, store: store1 }), ac.signal), (e: unknown) => e instanceof CancelledError);
+        await store1.close();
+        assert.ok(server.maxInFlight > 1, 'answers were in flight together');
+        // client mode: the 9th task answer arrived; server mode: at most 4 task requests (the 9th and 3 others) were still open
+        const arrivedTasks = arrived.filter(isTask).length;
+        assert.ok(arrivedTasks >= (where === 'client' ? cancelAt : cancelAt - 4) && arrived.length < reference.size, `${arrivedTasks} task answers arrived`);
+        const recorded = (await fs.readFile(path.join(runs, `arrive-${where}.jsonl`), 'utf8')).split('\n').filter((l) => l.includes('"type":"result"')).length;
+        assert.ok(recorded >= arrivedTasks, `${recorded} results recorded for ${arrivedTasks} task answers that arrived`);
+        server.reset();
+
+        const store2 = await RunStore.open(runs, `arrive-${where}`);
+        await opt().optimize(ctxFor(server, { runId: `arrive-${where}`, store: store2 }));
+        await store2.close();
+        const second = server.requests.map((r) => norm(r.body));
+        assert.deepEqual(second.filter((b) => arrived.includes(b)), [], 'the resumed run repeated a request whose answer had arrived');
+        assert.deepEqual(new Set([...arrived, ...second]), reference);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it('cancelled while a judge scores an answer: the task answer is kept and the resumed run only asks the judge again', async () => {
+    const dir = await tempDir();
+    const runs = path.join(dir, '.optimizer', 'runs');
+    const judge = [createMetric({ type: 'llm_judge', rubric: 'The label is right.' })];
+    const ac = new AbortController();
+    let judged = 0;
+    const server = await startFakeOpenAI({
+      handler: (req, hc) => {
+        if (!JSON.stringify(req.messages).includes('You grade an answer')) return scriptedHandler(req, hc);
+        if (++judged === 3) {
+          ac.abort();
+          return { hang: true };
+        }
+        return { content: JSON.stringify({ score: 1, reason: 'fine' }) };
+      },
+    });
+    const bodies = () => server.chatRequests().map((r) => JSON.stringify(r.body));
+    const isTask = (b: string) => !b.includes('You grade an answer') && !b.includes('instruction optimizer');
+    try {
+      const opt = () => createOptimizer('copro', { copro: { breadth: 2, depth: 1 } });
+      const store1 = await RunStore.open(runs, 'judged');
+      await assert.rejects(
+        opt().optimize(ctxFor(server, { runId: 'judged', metrics: judge, client: client(server.url, { concurrency: 1 }), concurrency: 1, store: store1 }), ac.signal),
+        (e: unknown) => e instanceof CancelledError,
+      );
+      await store1.close();
+      const first = bodies();
+      assert.equal(first.filter(isTask).length, 3);
+      server.reset();
+      const store2 = await RunStore.open(runs, 'judged');
+      await opt().optimize(ctxFor(server, { runId: 'judged', metrics: judge, client: client(server.url, { concurrency: 1 }), concurrency: 1, store: store2 }));
+      await store2.close();
+      const second = bodies();
+      assert.deepEqual(second.filter((b) => isTask(b) && first.includes(b)), [], 'a task call was repeated');
+      // the judge call that never answered is asked again
+      assert.equal(second.filter((b) => !isTask(b) && first.includes(b)).length, 1);
+    } finally {
+      await server.close();
+    }
   });
 
   it('accepted versions go into the embeddings index, and COPRO seeds its first round with the nearest one', async () => {
