@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLlmClient } from '../../../src/core/llm/client';
 import { DEFAULT_RETRY, backoffMs, retryAfterMs } from '../../../src/core/llm/retry';
+import { costTableWith, knownPrice, unpricedNotes } from '../../../src/core/llm/cost';
 import { LlmError } from '../../../src/core/errors';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../../support/fakeOpenAI';
 import { KEY, msgs, rejectionOf } from './helpers';
@@ -60,6 +61,19 @@ describe('llm client over real HTTP (loopback fake server)', function () {
     const r = await c.chat({ messages: msgs('q') });
     assert.ok(Math.abs(r.costUsd - 2) < 1e-9, String(r.costUsd));
     assert.ok(Math.abs(c.usage().costUsd - 2) < 1e-9);
+  });
+
+  it('costTableWith adds user prices to the list prices; unpricedNotes flags models a cost budget cannot limit', () => {
+    const table = costTableWith({ 'house-model': { inputPerM: 0, outputPerM: 0 }, 'gpt-4o-mini': { inputPerM: 1, outputPerM: 2 } });
+    assert.deepEqual(knownPrice('gpt-4o-mini-2024-07-18', table), { inputPerM: 1, outputPerM: 2 });
+    assert.deepEqual(knownPrice('gpt-4o', table), { inputPerM: 2.5, outputPerM: 10 });
+    assert.equal(knownPrice('mystery', table), undefined);
+    // a configured price of 0 (a local model) is a known price: no note
+    assert.deepEqual(unpricedNotes(['house-model', 'gpt-4o', undefined], 1, table), []);
+    const notes = unpricedNotes(['mystery', 'mystery', 'gpt-4o'], 2.5, table);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /^No price is known for model mystery: its calls count as \$0, so the cost budget of \$2\.5 does not limit them\. Add its price under pricing: in \.optimizer\/config\.yaml/);
+    assert.deepEqual(unpricedNotes(['mystery'], undefined, table), []);
   });
 
   it('429 with retry-after-ms: retries once and waits what the header asks', async () => {
