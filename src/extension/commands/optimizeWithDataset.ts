@@ -143,7 +143,7 @@ export const optimizeWithDataset: CommandDef = {
         },
         client,
         budget: config.budget,
-        taskModel: ep.model,
+        configuredModel: ep.model, // the task uses the node's own model when the export names one
         concurrency,
       });
       const est = prepared.estimate;
