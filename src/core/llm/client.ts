@@ -56,6 +56,8 @@ interface Flight<T> {
   promise: Promise<T>;
   controller: AbortController;
   waiters: number;
+  /** Takes it out of the in-flight map, so a new identical call starts its own flight. */
+  detach(): void;
 }
 
 /** Endpoints (by label) that answered 400 to response_format; chat then asks without it. */
@@ -241,6 +243,7 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
           return;
         }
         stopped = true;
+        flight.detach();
         flight.controller.abort();
       };
       if (signal?.aborted) onAbort();
@@ -265,11 +268,18 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
 
   function startFlight<T>(map: Map<string, Flight<T>> | undefined, key: string, run: (signal: AbortSignal) => Promise<T>): Flight<T> {
     const controller = new AbortController();
-    const flight: Flight<T> = { controller, waiters: 0, promise: run(controller.signal) };
+    const flight: Flight<T> = {
+      controller,
+      waiters: 0,
+      promise: run(controller.signal),
+      detach: () => {
+        if (map?.get(key) === flight) map.delete(key);
+      },
+    };
     flight.promise.catch(() => undefined);
     if (map) {
       map.set(key, flight);
-      void flight.promise.finally(() => map.delete(key)).catch(() => undefined);
+      void flight.promise.finally(() => flight.detach()).catch(() => undefined);
     }
     return flight;
   }

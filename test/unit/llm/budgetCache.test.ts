@@ -259,6 +259,19 @@ describe('llm response cache', function () {
     assert.equal(c.usage().calls, 1);
   });
 
+  it('an identical call made right after the only caller of a flight cancelled it starts its own request', async () => {
+    const c = createLlmClient(cfg());
+    srv.enqueue({ hang: true }, { content: 'fresh' });
+    const ac = new AbortController();
+    const first = c.chat({ messages: msgs('same'), signal: ac.signal });
+    while (srv.chatRequests().length === 0) await new Promise((r) => setTimeout(r, 5));
+    ac.abort();
+    const second = c.chat({ messages: msgs('same') });
+    assert.equal((await rejectionOf(first)).name, 'CancelledError');
+    assert.equal((await second).text, 'fresh');
+    assert.equal(srv.chatRequests().length, 2);
+  });
+
   it('forget() drops an entry so the next call asks again', async () => {
     const c = createLlmClient(cfg(), { cacheDir: dir });
     await c.chat({ messages: msgs('p') });
