@@ -226,6 +226,9 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
           report = await prepared.run(io.signal);
         } catch (e) {
           if (e instanceof CancelledError) io.stderr(`promptopt train: cancelled; resume with --run-id ${prepared.runId}\n`);
+          if (isOptimizerError(e) && e.code === 'LLM_MODEL_NOT_FOUND' && prepared.taskModel.source === 'node') {
+            io.stderr(`promptopt train: the task ran on the node's own model ${prepared.taskModel.name}; pass --task-model <name> to use a model your endpoint serves.\n`);
+          }
           throw e;
         }
         const remembered = values.remember && report.accepted ? await prepared.remember(report, io.signal) : false;

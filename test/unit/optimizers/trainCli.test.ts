@@ -137,6 +137,21 @@ describe('promptopt train: task model, key, config.yaml budgets, model and price
     assert.match(text.out(), /^Task model: node-model \(the node's model\)\.$/m);
   });
 
+  it("when the endpoint does not serve the node's model, the error says to pick one with --task-model", async () => {
+    const ws = await workspace();
+    const picky = await startFakeOpenAI({
+      handler: (req, hc) => (req.model === 'node-model' ? { status: 404, body: { error: { message: 'The model `node-model` does not exist' } } } : scriptedHandler(req, hc)),
+    });
+    try {
+      const t = io(ws, { OPENAI_API_KEY: 'placeholder' });
+      const run = withNodeModel.run(['app.yml', '--prompt', REC.id, '--dataset', 'sentiment.jsonl', '--base-url', picky.url, '--optimizer', 'knn', '--model', 'configured-model', '--yes'], t.cli);
+      await assert.rejects(run, (e: unknown) => (e as { code?: string }).code === 'LLM_MODEL_NOT_FOUND' && /"node-model"/.test((e as Error).message));
+      assert.match(t.err(), /the task ran on the node's own model node-model; pass --task-model <name>/);
+    } finally {
+      await picky.close();
+    }
+  });
+
   it('--task-model overrides the node\'s model; without either the configured model runs the task', async () => {
     const ws = await workspace();
     let t = io(ws, { OPENAI_API_KEY: 'placeholder' });
