@@ -5,7 +5,7 @@ import { STRATEGY_NAMES, PRESETS, PRESET_NAMES, type ConfigOverrides, type Prese
 import type { EngineEvent } from '../../core/engine/events';
 import { replacePrompts } from '../../core/dsl';
 import { UsageError } from '../../core/errors';
-import { createLlmClient } from '../../core/llm';
+import { costTableWith, createLlmClient, unpricedNotes } from '../../core/llm';
 import { endpointFromEnv } from '../../core/service/endpoint';
 import { optimizeDocument } from '../../core/service/optimize';
 import { DEFAULT_LLM_STRATEGIES, llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
@@ -92,12 +92,15 @@ export const optimizeCommand: CliCommand = {
       { modelAvailable: endpointFromEnv(io.env) !== undefined },
     );
     const endpoint = endpointFromEnv(io.env, { baseUrl: values['base-url'], model: values.model, configModel: config.model.name });
+    const costTable = costTableWith(config.pricing);
     const llm = endpoint
       ? createLlmClient(
           { ...endpoint, concurrency: Math.max(1, config.concurrency) },
-          { cacheDir: values['no-cache'] ? undefined : llmCacheDir(root), budget: config.budget },
+          { cacheDir: values['no-cache'] ? undefined : llmCacheDir(root), budget: config.budget, costTable },
         )
       : undefined;
+    // A cost budget cannot limit a model without a price: say so instead of counting it as $0 silently.
+    if (endpoint) for (const n of unpricedNotes([endpoint.model], config.budget.maxCostUsd, costTable)) io.stderr(`warning: ${n}\n`);
 
     const store = values.write ? await VersionStore.open(root, { onWarning: (m) => io.stderr(`warning: ${m}\n`) }) : undefined;
     const progress = (e: EngineEvent) => {

@@ -10,17 +10,19 @@ import { loadDataset } from '../../core/evaluation/dataset';
 import { parseMetricArg } from '../../core/evaluation/metrics';
 import { nodeMessagesOf } from '../../core/evaluation/render';
 import { createLlmClient } from '../../core/llm/client';
-import type { Budget } from '../../core/llm/types';
+import { costTableWith } from '../../core/llm/cost';
+import { endpointFromEnv } from '../../core/service/endpoint';
+import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { findWorkspaceRoot } from '../../core/storage';
 import { prepareTraining } from '../../core/optimizers/training';
 import { stripResults } from '../../core/optimizers/session';
-import { formatEstimate as estimateText, formatReport as reportText } from '../../core/optimizers/report';
+import { formatEstimate as estimateText, formatReport as reportText, taskModelText } from '../../core/optimizers/report';
 import type { OptimizerReport } from '../../core/optimizers/types';
 
 const usage = [
   'promptopt train <file> --prompt <id> --dataset <path> --optimizer copro|knn|ensemble',
   '       [--budget-calls n] [--budget-cost usd] [--budget-tokens n] [--json] [--yes]',
-  '       [--base-url url] [--model m] [--metric m]... [--seed n] [--run-id id]',
+  '       [--base-url url] [--model m] [--task-model m] [--metric m]... [--seed n] [--run-id id]',
   '       [--breadth n] [--depth n] [--temperature t] [--k n] [--concurrency n] [--remember]',
   '',
   'Searches for a better version of one prompt of a Dify app using a dataset of examples',
@@ -32,13 +34,19 @@ const usage = [
   '  --metric        exact (default), contains, regex=<pattern>, json, json_schema=<json>,',
   '                  numeric=<tolerance>, llm_judge=<rubric>, embedding[=threshold]; add @w for a weight',
   '  --budget-*      hard caps on calls, cost (USD) and tokens; the search stops early to stay within them',
+  '                  (default: budget: in .optimizer/config.yaml); a resumed run counts what earlier attempts spent',
+  '  --model         the configured model: proposals and judges (default PROMPTOPT_MODEL, then model.name in',
+  '                  .optimizer/config.yaml, then gpt-4o-mini)',
+  '  --task-model    the model that runs the prompt on the examples (default: the node\'s own model in the',
+  '                  export, else the configured model)',
   '  --run-id        resume an interrupted run: recorded results are reused, no call repeated',
   '  --remember      record the best candidate (when it beats the baseline) in .optimizer/embeddings/',
   '  --yes           run without asking to confirm the estimate (implied by --json)',
   '',
-  'The key is read from OPENAI_API_KEY only; the endpoint from --base-url (default',
+  'The key is read from PROMPTOPT_API_KEY or OPENAI_API_KEY; the endpoint from --base-url (default',
   'OPENAI_BASE_URL or https://api.openai.com/v1). Every optimizer needs a task model to score',
-  'examples, so a key (any placeholder for a local server) is required.',
+  'examples, so a key (any placeholder for a local server) is required. Prices for cost budgets:',
+  'the built-in list prices plus pricing: in .optimizer/config.yaml.',
 ].join('\n');
 
 /** Reads the prompt records of a Dify file (the DSL extractor). */
@@ -98,6 +106,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
           yes: { type: 'boolean', short: 'y' },
           'base-url': { type: 'string' },
           model: { type: 'string' },
+          'task-model': { type: 'string' },
           metric: { type: 'string', multiple: true },
           seed: { type: 'string' },
           'run-id': { type: 'string' },
@@ -116,18 +125,14 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
         throw new UsageError('USAGE', `<file>, --prompt, --dataset and --optimizer are required. Usage: ${usage.split('\n')[0]}`);
       }
       if (!['copro', 'knn', 'ensemble'].includes(values.optimizer)) throw new UsageError('USAGE', `--optimizer must be copro, knn or ensemble, not "${values.optimizer}".`);
-      const budget: Budget = {};
       const calls = intOpt(values['budget-calls'], 'budget-calls');
       const cost = numOpt(values['budget-cost'], 'budget-cost');
       const tokens = intOpt(values['budget-tokens'], 'budget-tokens');
-      if (calls !== undefined) budget.maxCalls = calls;
-      if (cost !== undefined) budget.maxCostUsd = cost;
-      if (tokens !== undefined) budget.maxTokens = tokens;
       const breadth = intOpt(values.breadth, 'breadth', 2);
       const depth = intOpt(values.depth, 'depth');
       const temperature = numOpt(values.temperature, 'temperature');
       const k = intOpt(values.k, 'k');
-      const concurrency = intOpt(values.concurrency, 'concurrency') ?? 4;
+      const concurrencyFlag = intOpt(values.concurrency, 'concurrency');
       const seed = intOpt(values.seed, 'seed', 0);
       const metrics = (values.metric ?? []).map(parseMetricArg);
 
@@ -145,23 +150,28 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
         throw new UsageError('USAGE', `there is no prompt "${values.prompt}" in ${file}${known ? ` (ids: ${known}${prompts.length > 6 ? ', …' : ''})` : ''}. List them with promptopt extract.`, { file });
       }
       const root = values.workspace ? path.resolve(io.cwd, values.workspace) : findWorkspaceRoot(abs);
+      // .optimizer/config.yaml gives budgets, the model and prices; flags override it.
+      const config = await loadEngineConfig(root, [{ budget: { maxCalls: calls, maxCostUsd: cost, maxTokens: tokens } }]);
+      const budget = config.budget;
+      const concurrency = concurrencyFlag ?? config.concurrency;
+      const costTable = costTableWith(config.pricing);
       const dataset = await loadDataset(values.dataset, { cwd: io.cwd }).catch(async (e: unknown) => {
         if (isOptimizerError(e) && e.code === 'DATASET_NOT_FOUND' && root !== io.cwd && !path.isAbsolute(values.dataset!)) return loadDataset(values.dataset!, { cwd: root });
         throw e;
       });
 
-      const apiKey = io.env.OPENAI_API_KEY ?? '';
-      if (!apiKey) {
+      const endpoint = endpointFromEnv(io.env, { baseUrl: values['base-url'], model: values.model, configModel: config.model.name });
+      if (!endpoint) {
         io.stderr(
           'promptopt train: every optimizer runs the prompt on the examples with a task model, so an LLM endpoint is needed.\n' +
-            'Set OPENAI_API_KEY (any placeholder for a local OpenAI-compatible server) and, for another endpoint, --base-url.\n',
+            'Set OPENAI_API_KEY or PROMPTOPT_API_KEY (any placeholder for a local OpenAI-compatible server) and, for another endpoint, --base-url.\n',
         );
         return 2;
       }
-      const model = values.model ?? io.env.PROMPTOPT_MODEL ?? 'gpt-4o-mini';
+      const model = endpoint.model;
       const client = createLlmClient(
-        { baseUrl: values['base-url'] ?? io.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1', apiKey, model, concurrency },
-        { budget, cacheDir: path.join(root, '.optimizer', 'cache', 'llm') },
+        { ...endpoint, concurrency, ...(config.model.embeddingModel ? { embeddingModel: config.model.embeddingModel } : {}) },
+        { budget, cacheDir: llmCacheDir(root), costTable },
       );
       const prepared = await prepareTraining({
         root,
@@ -177,8 +187,10 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
         },
         client,
         budget,
+        costTable,
         runId: values['run-id'],
-        taskModel: model,
+        taskModel: values['task-model'],
+        configuredModel: model,
         concurrency,
         onProgress: values.json
           ? undefined
@@ -195,7 +207,8 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
       try {
         if (!values.json) {
           io.stdout(
-            `Prompt ${record.id} (${record.nodeTitle}), dataset ${path.relative(io.cwd, dataset.file) || dataset.file}: ${prepared.split.train.length} train, ${prepared.split.validation.length} validation; optimizer ${values.optimizer}, model ${model}.\n`,
+            `Prompt ${record.id} (${record.nodeTitle}), dataset ${path.relative(io.cwd, dataset.file) || dataset.file}: ${prepared.split.train.length} train, ${prepared.split.validation.length} validation; optimizer ${values.optimizer}.\n` +
+              `Task model: ${taskModelText(prepared.taskModel)}; proposals and judges: ${model}.\n`,
           );
           if (prepared.partlyMissing.length) io.stdout(`Note: some examples give no value for ${prepared.partlyMissing.join(', ')} (rendered empty).\n`);
           if (prepared.resumedResults) io.stdout(`Resuming run ${prepared.runId}: ${prepared.resumedResults} recorded result(s) will be reused.\n`);
@@ -213,6 +226,9 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
           report = await prepared.run(io.signal);
         } catch (e) {
           if (e instanceof CancelledError) io.stderr(`promptopt train: cancelled; resume with --run-id ${prepared.runId}\n`);
+          if (isOptimizerError(e) && e.code === 'LLM_MODEL_NOT_FOUND' && prepared.taskModel.source === 'node') {
+            io.stderr(`promptopt train: the task ran on the node's own model ${prepared.taskModel.name}; pass --task-model <name> to use a model your endpoint serves.\n`);
+          }
           throw e;
         }
         const remembered = values.remember && report.accepted ? await prepared.remember(report, io.signal) : false;
@@ -222,6 +238,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
               {
                 runId: report.runId,
                 runFile: prepared.runFile,
+                taskModel: prepared.taskModel,
                 estimate: prepared.estimate,
                 split: { train: prepared.split.train.map((e) => e.id), validation: prepared.split.validation.map((e) => e.id), seed: prepared.split.seed },
                 report: { ...report, baseline: stripResults(report.baseline), best: stripResults(report.best), candidates: report.candidates.map(stripResults), members: report.members?.map((m) => ({ ...m, candidates: m.candidates.map(stripResults), baseline: stripResults(m.baseline), best: stripResults(m.best) })) },

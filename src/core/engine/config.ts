@@ -30,6 +30,14 @@ export const ModelSchema = z
   })
   .strict();
 
+/** USD per one million tokens of one model (the cost table's form). */
+export const ModelPriceSchema = z
+  .object({
+    inputPerM: z.number().min(0),
+    outputPerM: z.number().min(0),
+  })
+  .strict();
+
 export const EngineConfigSchema = z
   .object({
     strategies: z.array(StrategyNameSchema).min(1),
@@ -44,6 +52,8 @@ export const EngineConfigSchema = z
     minImprovement: z.number().min(0).max(100),
     budget: BudgetSchema.default({}),
     model: ModelSchema.default({}),
+    /** Prices by model name (or name prefix), added to the built-in list prices for cost accounting and cost budgets. */
+    pricing: z.record(z.string().min(1), ModelPriceSchema).default({}),
   })
   .strict();
 
@@ -63,6 +73,7 @@ export const PRESETS: Record<PresetName, EngineConfig> = {
     minImprovement: 1,
     budget: {},
     model: {},
+    pricing: {},
   },
   balanced: {
     strategies: ['llm_guided', 'hybrid'],
@@ -73,6 +84,7 @@ export const PRESETS: Record<PresetName, EngineConfig> = {
     minImprovement: 1,
     budget: {},
     model: {},
+    pricing: {},
   },
   aggressive: {
     strategies: ['llm_guided', 'llm_clarity', 'hybrid'],
@@ -83,6 +95,7 @@ export const PRESETS: Record<PresetName, EngineConfig> = {
     minImprovement: 0.5,
     budget: {},
     model: {},
+    pricing: {},
   },
 };
 
@@ -96,6 +109,7 @@ export const DEFAULT_CONFIG: EngineConfig = {
   minImprovement: 1,
   budget: {},
   model: {},
+  pricing: {},
 };
 
 /** Keys that would let a cloned repository redirect requests or read a key: refused in config files. */
@@ -127,23 +141,38 @@ const FileSchema = z
       })
       .strict()
       .optional(),
+    /** Model name (or name prefix) → USD per million tokens. */
+    pricing: z
+      .record(
+        z.string().min(1),
+        z
+          .object({
+            input_per_million: z.number().min(0),
+            output_per_million: z.number().min(0),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 
-export type ConfigOverrides = Partial<Omit<EngineConfig, 'budget' | 'model'>> & {
+export type ConfigOverrides = Partial<Omit<EngineConfig, 'budget' | 'model' | 'pricing'>> & {
   budget?: Partial<EngineConfig['budget']>;
   model?: Partial<EngineConfig['model']>;
+  /** Merged model by model onto the prices already configured. */
+  pricing?: EngineConfig['pricing'];
 };
 
 /** Merges overrides onto a base config (undefined values do not override) and validates the result. */
 export function resolveConfig(base: EngineConfig, ...overrides: (ConfigOverrides | undefined)[]): EngineConfig {
-  let cfg: EngineConfig = { ...base, budget: { ...base.budget }, model: { ...base.model } };
+  let cfg: EngineConfig = { ...base, budget: { ...base.budget }, model: { ...base.model }, pricing: { ...base.pricing } };
   for (const o of overrides) {
     if (!o) continue;
-    const { budget, model, ...rest } = o;
+    const { budget, model, pricing, ...rest } = o;
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) (cfg as Record<string, unknown>)[k] = v;
     if (budget) cfg.budget = { ...cfg.budget, ...definedOnly(budget) };
     if (model) cfg.model = { ...cfg.model, ...definedOnly(model) };
+    if (pricing) cfg.pricing = { ...cfg.pricing, ...pricing };
   }
   const r = EngineConfigSchema.safeParse(cfg);
   if (!r.success) throw new ConfigError('CONFIG_INVALID', describeZodError(r.error));
@@ -201,6 +230,9 @@ export function parseConfigFile(text: string, file = '.optimizer/config.yaml'): 
       ? { maxCalls: f.budget.max_calls, maxTokens: f.budget.max_tokens, maxCostUsd: f.budget.max_cost_usd }
       : undefined,
     model: f.model ? { name: f.model.name, temperature: f.model.temperature, embeddingModel: f.model.embedding_model } : undefined,
+    pricing: f.pricing
+      ? Object.fromEntries(Object.entries(f.pricing).map(([m, p]) => [m, { inputPerM: p.input_per_million, outputPerM: p.output_per_million }]))
+      : undefined,
   };
 }
 

@@ -24,6 +24,10 @@ export interface RunContext {
   metrics: Metric[];
   signal?: AbortSignal;
   judgeModel?: string;
+  /** The task answer, when an earlier attempt already received it: no task call is made, only scoring. */
+  knownOutput?: string;
+  /** Called with the task answer as soon as it arrives, before it is scored (so a caller can keep it if scoring is cut short). */
+  onOutput?: (output: string) => void;
 }
 
 /** Errors that stop a whole run instead of scoring one example 0. */
@@ -35,28 +39,32 @@ export function isFatal(e: unknown): boolean {
 
 /**
  * Runs the target on one example through `LlmClient.chat` (temperature 0 by default) and
- * scores the answer. A failed task call (timeout, bad answer…) scores 0 and records the error;
+ * scores the answer (or scores `ctx.knownOutput` without a call). A failed task call (timeout, bad answer…) scores 0 and records the error;
  * cancellation, budget exhaustion, auth and dataset errors are thrown.
  */
 export async function runExample(target: RunTarget, example: Example, ctx: RunContext): Promise<ExampleResult> {
   const started = Date.now();
   const messages = renderPrompt(target.record, target.messages, example, { text: target.text, demos: target.demos, demoMode: target.demoMode });
   let output: string;
-  try {
-    const res = await ctx.client.chat({
-      messages,
-      model: target.model,
-      temperature: target.temperature ?? 0,
-      maxTokens: target.maxTokens,
-      signal: ctx.signal,
-      tag: 'evaluation:task',
-    });
-    output = res.text;
-  } catch (e) {
-    if (isAbortError(e)) throw new CancelledError('The evaluation was cancelled.');
-    if (isFatal(e)) throw e;
-    const err = isOptimizerError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
-    return { exampleId: example.id, score: 0, output: '', metrics: [], error: err, latencyMs: Date.now() - started };
+  if (ctx.knownOutput !== undefined) output = ctx.knownOutput;
+  else {
+    try {
+      const res = await ctx.client.chat({
+        messages,
+        model: target.model,
+        temperature: target.temperature ?? 0,
+        maxTokens: target.maxTokens,
+        signal: ctx.signal,
+        tag: 'evaluation:task',
+      });
+      output = res.text;
+    } catch (e) {
+      if (isAbortError(e)) throw new CancelledError('The evaluation was cancelled.');
+      if (isFatal(e)) throw e;
+      const err = isOptimizerError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
+      return { exampleId: example.id, score: 0, output: '', metrics: [], error: err, latencyMs: Date.now() - started };
+    }
+    ctx.onOutput?.(output);
   }
   const scored = await scoreOutput(ctx.metrics, output, example, { client: ctx.client, judgeModel: ctx.judgeModel, signal: ctx.signal });
   return { exampleId: example.id, score: scored.score, output, metrics: scored.metrics, latencyMs: Date.now() - started };

@@ -1,5 +1,6 @@
 import { LlmError } from '../errors';
-import type { Budget } from './types';
+import type { ModelPrice } from './cost';
+import type { Budget, Spend } from './types';
 
 /** What one call is expected to use, held against the budget while it runs. */
 export interface Reservation {
@@ -13,9 +14,10 @@ export interface Reservation {
  * so any number of concurrent calls can never together go past a limit: a call that would is
  * refused with LlmError LLM_BUDGET_EXCEEDED and never reaches the endpoint.
  *
- * Calls are exact. Tokens and cost are reserved from an estimate (prompt estimate + max_tokens,
- * or `defaultCompletionReserve` when the request sets no max_tokens) and replaced by the real
- * usage when the answer arrives.
+ * Calls are exact. Tokens and cost are reserved from an estimate (prompt estimate + the answer's
+ * max_tokens) and replaced by the real usage when the answer arrives. Under a token or cost
+ * limit a chat call always has a max_tokens (see `reserveChat`), so its answer cannot go past
+ * what was reserved.
  */
 export class BudgetTracker {
   private usedCalls = 0;
@@ -24,11 +26,11 @@ export class BudgetTracker {
   private heldCalls = 0;
   private heldTokens = 0;
   private heldCost = 0;
+  private readonly charged: Spend = { calls: 0, tokens: 0, costUsd: 0 };
 
   constructor(private readonly budget: Budget = {}) {}
 
-  /** Reserves one call; throws LLM_BUDGET_EXCEEDED (with what ran out) when it would not fit. */
-  reserve(tokens: number, costUsd: number, what: string): Reservation {
+  private checkCalls(what: string): void {
     const b = this.budget;
     if (b.maxCalls !== undefined && this.usedCalls + this.heldCalls + 1 > b.maxCalls) {
       throw new LlmError(
@@ -36,6 +38,12 @@ export class BudgetTracker {
         `LLM budget exceeded: the run may make at most ${b.maxCalls} call(s) and ${this.usedCalls + this.heldCalls} are used or under way; ${what} was not sent. Raise budgets.maxCalls to allow more.`,
       );
     }
+  }
+
+  /** Reserves one call; throws LLM_BUDGET_EXCEEDED (with what ran out) when it would not fit. */
+  reserve(tokens: number, costUsd: number, what: string): Reservation {
+    const b = this.budget;
+    this.checkCalls(what);
     if (b.maxTokens !== undefined && this.usedTokens + this.heldTokens + tokens > b.maxTokens) {
       throw new LlmError(
         'LLM_BUDGET_EXCEEDED',
@@ -54,6 +62,57 @@ export class BudgetTracker {
     return { tokens, costUsd, settled: false };
   }
 
+  /**
+   * Reserves a chat call and chooses its max_tokens. Without a token or cost limit: reserves the
+   * prompt plus `wanted` (the request's own max_tokens, if any) and returns `wanted` unchanged.
+   * With one: the answer is capped to what remains of the budget after the prompt (never more
+   * than `wanted`, or `defaultAnswer` when the request sets none); a cost limit caps it the same
+   * way through the model's output price (no cap from an unknown price, which counts as $0).
+   * Throws LLM_BUDGET_EXCEEDED when not even a one-token answer fits.
+   */
+  reserveChat(
+    promptTokens: number,
+    wanted: number | undefined,
+    price: ModelPrice,
+    defaultAnswer: number,
+    what: string,
+  ): { reservation: Reservation; maxTokens: number | undefined } {
+    const costOf = (completion: number) => (promptTokens * price.inputPerM + completion * price.outputPerM) / 1_000_000;
+    if (!this.limitsTokens) return { reservation: this.reserve(promptTokens + (wanted ?? 0), costOf(wanted ?? 0), what), maxTokens: wanted };
+    this.checkCalls(what);
+    const b = this.budget;
+    let cap = wanted ?? defaultAnswer;
+    if (b.maxTokens !== undefined) {
+      const room = b.maxTokens - this.usedTokens - this.heldTokens;
+      if (room - promptTokens < 1) {
+        throw new LlmError(
+          'LLM_BUDGET_EXCEEDED',
+          `LLM budget exceeded: ${what} needs about ${promptTokens} tokens for its prompt plus its answer but only ${Math.max(0, room)} of the run's ${b.maxTokens} remain; it was not sent. Raise budgets.maxTokens to allow more.`,
+        );
+      }
+      cap = Math.min(cap, room - promptTokens);
+    }
+    if (b.maxCostUsd !== undefined) {
+      const room = b.maxCostUsd - this.usedCost - this.heldCost;
+      const perToken = price.outputPerM / 1_000_000;
+      let fits = costOf(0) <= room;
+      if (fits && perToken > 0) {
+        let n = Math.floor((room - costOf(0)) / perToken);
+        // floating point: make sure the reservation itself fits
+        while (n > 0 && costOf(n) > room) n -= 1;
+        cap = Math.min(cap, n);
+        fits = n >= 1;
+      }
+      if (!fits) {
+        throw new LlmError(
+          'LLM_BUDGET_EXCEEDED',
+          `LLM budget exceeded: ${what} would cost more than the $${Math.max(0, room).toFixed(4)} that remain of the run's $${b.maxCostUsd} even with a one-token answer; it was not sent. Raise budgets.maxCostUsd to allow more.`,
+        );
+      }
+    }
+    return { reservation: this.reserve(promptTokens + cap, costOf(cap), what), maxTokens: cap };
+  }
+
   /** Replaces a reservation by what was used. `sent` false (cancelled while queued) frees the call too. */
   settle(r: Reservation, used: { sent: boolean; tokens: number; costUsd: number }): void {
     if (r.settled) return;
@@ -66,12 +125,23 @@ export class BudgetTracker {
     this.usedCost += used.costUsd;
   }
 
-  /** Whether any token or cost limit is set (the client then caps reservations by max_tokens). */
+  /** Counts usage made elsewhere (an earlier attempt of a resumed run) against the limits. */
+  charge(spent: Spend): void {
+    this.usedCalls += spent.calls;
+    this.usedTokens += spent.tokens;
+    this.usedCost += spent.costUsd;
+    this.charged.calls += spent.calls;
+    this.charged.tokens += spent.tokens;
+    this.charged.costUsd += spent.costUsd;
+  }
+
+  /** Whether any token or cost limit is set (chat calls then always carry a capped max_tokens). */
   get limitsTokens(): boolean {
     return this.budget.maxTokens !== undefined || this.budget.maxCostUsd !== undefined;
   }
 
-  snapshot(): { calls: number; tokens: number; costUsd: number } {
-    return { calls: this.usedCalls, tokens: this.usedTokens, costUsd: this.usedCost };
+  /** What this tracker's own calls used (sent calls, tokens and cost of answers), not counting `charge`. */
+  snapshot(): Spend {
+    return { calls: this.usedCalls - this.charged.calls, tokens: this.usedTokens - this.charged.tokens, costUsd: this.usedCost - this.charged.costUsd };
   }
 }

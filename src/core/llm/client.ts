@@ -1,9 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { CancelledError, LlmError } from '../errors';
 import { BudgetTracker, type Reservation } from './budget';
 import { DiskCache, hashKey, type CacheLimits } from './cache';
-import { DEFAULT_COST_TABLE, costOf, estimateMessagesTokens, estimateTokens, type CostTable } from './cost';
+import { DEFAULT_COST_TABLE, costOf, estimateMessagesTokens, estimateTokens, priceFor, type CostTable } from './cost';
 import { Limiter } from './limiter';
 import { isRetryable, mapError } from './mapError';
 import { endpointLabel, makeRedactor } from './redact';
@@ -16,6 +17,7 @@ import type {
   EndpointConfig,
   LlmClient,
   LlmUsageTotals,
+  Spend,
   TokenUsage,
 } from './types';
 
@@ -35,7 +37,10 @@ export interface LlmClientOptions {
   fetch?: typeof fetch;
   /** Backoff tuning (maxRetries comes from the endpoint config). */
   retry?: Partial<Omit<RetryPolicy, 'maxRetries'>>;
-  /** Tokens reserved for the answer of a request without maxTokens while a token/cost budget is set. Default 1024. */
+  /**
+   * max_tokens sent with a request that sets none while a token/cost budget is set (the answer
+   * must fit what was reserved). Default 1024.
+   */
   defaultCompletionReserve?: number;
 }
 
@@ -51,12 +56,18 @@ interface Flight<T> {
   promise: Promise<T>;
   controller: AbortController;
   waiters: number;
+  /** Takes it out of the in-flight map, so a new identical call starts its own flight. */
+  detach(): void;
 }
 
 /** Endpoints (by label) that answered 400 to response_format; chat then asks without it. */
 const endpointsWithoutJsonFormat = new Set<string>();
+/** Endpoint + model pairs that refused max_tokens and asked for max_completion_tokens (OpenAI's reasoning models). */
+const modelsWithCompletionTokens = new Set<string>();
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/** How long an answer that had started to arrive when its caller cancelled may take to finish arriving. */
+const ANSWER_GRACE_MS = 5_000;
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
 
@@ -70,7 +81,13 @@ const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
  * → usage and cost accounted → answer cached (only finished, successful answers).
  *
  * The SDK's own retries are off (maxRetries 0) so retries are counted and logged here; the
- * AbortSignal is handed to the SDK, which aborts the HTTP request itself.
+ * AbortSignal is handed to the SDK, which aborts the HTTP request itself. An answer that has
+ * started to arrive (status and headers received) when the caller cancels is still read and
+ * returned, so the caller can record a call that was made; a request still waiting for its
+ * answer is aborted and rejects with CancelledError at once.
+ *
+ * Under a token or cost budget every chat request carries a max_tokens capped to what remains
+ * of the budget after its prompt (see BudgetTracker.reserveChat), so answers cannot overrun it.
  *
  * Throws LlmError LLM_NO_KEY when `cfg.apiKey` is empty (a local server that ignores keys
  * still needs a placeholder) and RangeError on an invalid base URL or concurrency.
@@ -98,6 +115,14 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
   const completionReserve = opts.defaultCompletionReserve ?? 1024;
   const chatCache = opts.cacheDir ? new DiskCache<CachedChat>(opts.cacheDir, opts.cache) : undefined;
   const embedCache = opts.cacheDir ? new DiskCache<number[][]>(opts.cacheDir, opts.cache) : undefined;
+  // Tells the attempt under way (through async context) that its response has started to arrive.
+  const arrivals = new AsyncLocalStorage<() => void>();
+  const baseFetch = opts.fetch ?? globalThis.fetch;
+  const fetchNoting: typeof fetch = async (input, init) => {
+    const res = await baseFetch(input, init);
+    arrivals.getStore()?.();
+    return res;
+  };
   const sdk = new OpenAI({
     apiKey: cfg.apiKey,
     baseURL: cfg.baseUrl,
@@ -107,8 +132,36 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
     timeout: timeoutMs,
     maxRetries: 0,
     logLevel: 'off',
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    fetch: fetchNoting,
   });
+
+  /**
+   * Runs one HTTP exchange of the SDK under `signal`: an abort before the response starts to
+   * arrive aborts the request; after that, the answer is read to the end (for at most
+   * ANSWER_GRACE_MS more), so a call that was answered is not thrown away.
+   */
+  async function exchange<R>(signal: AbortSignal, call: (signal: AbortSignal) => Promise<R>): Promise<R> {
+    const ctl = new AbortController();
+    let arrived = false;
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => {
+      if (!arrived) ctl.abort();
+      else grace ??= setTimeout(() => ctl.abort(), Math.min(timeoutMs, ANSWER_GRACE_MS));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await arrivals.run(
+        () => {
+          arrived = true;
+        },
+        () => call(ctl.signal),
+      );
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (grace) clearTimeout(grace);
+    }
+  }
   const totals: LlmUsageTotals = { calls: 0, cachedCalls: 0, retries: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
   const chatFlights = new Map<string, Flight<ChatResponse>>();
   const embedFlights = new Map<string, Flight<number[][]>>();
@@ -169,20 +222,33 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
     }
   }
 
-  /** Joins a shared flight: resolves with its result, or rejects at once when this caller's signal aborts. */
+  /**
+   * Joins a shared flight: resolves with its result. When this caller's signal aborts and others
+   * still wait, it leaves at once (CancelledError). When it was the last one, the flight is
+   * stopped and the caller gets what the flight ends with: the answer if it had already arrived
+   * (so a call that was made can be recorded), else CancelledError, which comes at once for a
+   * request still queued or waiting for its answer.
+   */
   function join<T>(flight: Flight<T>, signal: AbortSignal | undefined): Promise<T> {
     flight.waiters += 1;
     return new Promise<T>((resolve, reject) => {
       let done = false;
+      let stopped = false;
       const onAbort = () => {
-        if (done) return;
-        done = true;
+        if (done || stopped) return;
         flight.waiters -= 1;
-        if (flight.waiters === 0) flight.controller.abort();
-        reject(new CancelledError('The LLM request was cancelled.'));
+        if (flight.waiters > 0) {
+          done = true;
+          reject(new CancelledError('The LLM request was cancelled.'));
+          return;
+        }
+        stopped = true;
+        flight.detach();
+        flight.controller.abort();
       };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+      if (done) return;
       flight.promise.then(
         (v) => {
           if (done) return;
@@ -194,7 +260,7 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
           if (done) return;
           done = true;
           signal?.removeEventListener('abort', onAbort);
-          reject(e);
+          reject(stopped && !(e instanceof CancelledError) ? new CancelledError('The LLM request was cancelled.') : e);
         },
       );
     });
@@ -202,11 +268,18 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
 
   function startFlight<T>(map: Map<string, Flight<T>> | undefined, key: string, run: (signal: AbortSignal) => Promise<T>): Flight<T> {
     const controller = new AbortController();
-    const flight: Flight<T> = { controller, waiters: 0, promise: run(controller.signal) };
+    const flight: Flight<T> = {
+      controller,
+      waiters: 0,
+      promise: run(controller.signal),
+      detach: () => {
+        if (map?.get(key) === flight) map.delete(key);
+      },
+    };
     flight.promise.catch(() => undefined);
     if (map) {
       map.set(key, flight);
-      void flight.promise.finally(() => map.delete(key)).catch(() => undefined);
+      void flight.promise.finally(() => flight.detach()).catch(() => undefined);
     }
     return flight;
   }
@@ -214,30 +287,38 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
   async function sendChat(req: ChatRequest, model: string, key: string, signal: AbortSignal): Promise<ChatResponse> {
     const what = req.tag ? `chat [${req.tag}]` : 'chat';
     const promptEstimate = estimateMessagesTokens(req.messages);
-    const completionEstimate = req.maxTokens ?? (budget.limitsTokens ? completionReserve : 0);
-    const reservation = budget.reserve(
-      promptEstimate + completionEstimate,
-      costOf(model, promptEstimate, completionEstimate, costTable),
-      `the ${what} request to model ${model}`,
-    );
+    const { reservation, maxTokens } = budget.reserveChat(promptEstimate, req.maxTokens, priceFor(model, costTable), completionReserve, `the ${what} request to model ${model}`);
+    const capped = maxTokens !== req.maxTokens;
+    if (capped) log('debug', `${what}: max_tokens ${maxTokens} to stay within the budget`);
     const wantJson = req.responseFormat === 'json';
+    const modelKey = `${endpoint} ${model}`;
     const { value } = await withRetries(what, model, signal, reservation, async (s) => {
-      const params: ChatCompletionCreateParamsNonStreaming = {
+      const base: ChatCompletionCreateParamsNonStreaming = {
         model,
         messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
         ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-        ...(req.maxTokens !== undefined ? { max_tokens: req.maxTokens } : {}),
+      };
+      const withLimit = (p: ChatCompletionCreateParamsNonStreaming): ChatCompletionCreateParamsNonStreaming =>
+        maxTokens === undefined ? p : modelsWithCompletionTokens.has(modelKey) ? { ...p, max_completion_tokens: maxTokens } : { ...p, max_tokens: maxTokens };
+      const create = async (p: ChatCompletionCreateParamsNonStreaming) => {
+        try {
+          return await exchange(s, (sig) => sdk.chat.completions.create(withLimit(p), { signal: sig, timeout: timeoutMs, maxRetries: 0 }));
+        } catch (e) {
+          if (maxTokens !== undefined && !modelsWithCompletionTokens.has(modelKey) && asksForCompletionTokens(e)) {
+            log('info', `${endpoint} refused max_tokens for model ${model} (HTTP 400); asking again with max_completion_tokens.`);
+            modelsWithCompletionTokens.add(modelKey);
+            return exchange(s, (sig) => sdk.chat.completions.create(withLimit(p), { signal: sig, timeout: timeoutMs, maxRetries: 0 }));
+          }
+          throw e;
+        }
       };
       const useFormat = wantJson && !endpointsWithoutJsonFormat.has(endpoint);
       try {
-        return await sdk.chat.completions.create(
-          useFormat ? { ...params, response_format: { type: 'json_object' } } : params,
-          { signal: s, timeout: timeoutMs, maxRetries: 0 },
-        );
+        return await create(useFormat ? { ...base, response_format: { type: 'json_object' } } : base);
       } catch (e) {
-        if (useFormat && e instanceof OpenAI.APIError && e.status === 400) {
+        if (useFormat && e instanceof OpenAI.APIError && e.status === 400 && !asksForCompletionTokens(e)) {
           log('info', `${endpoint} rejected response_format json_object (HTTP 400); asking again without it.`);
-          const r = await sdk.chat.completions.create(params, { signal: s, timeout: timeoutMs, maxRetries: 0 });
+          const r = await create(base);
           endpointsWithoutJsonFormat.add(endpoint);
           return r;
         }
@@ -267,6 +348,9 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
     totals.completionTokens += usage.completionTokens;
     totals.costUsd += costUsd;
     log('debug', `${what}: ${usage.totalTokens} tokens, $${costUsd.toFixed(6)}, finish ${finishReason}`);
+    if (capped && finishReason === 'length') {
+      log('warn', `${what}: the answer was cut at ${maxTokens} tokens (max_tokens set to stay within the token/cost budget).`);
+    }
     const answer: CachedChat = { text, finishReason, usage, model: answeredModel };
     if (chatCache && !req.noCache && finishReason !== 'length' && finishReason !== 'content_filter') {
       await chatCache.set(key, answer).catch((e: unknown) => log('warn', `Could not write the LLM cache: ${String(e)}`));
@@ -300,7 +384,7 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
     const estimate = req.input.reduce((n, t) => n + estimateTokens(t), 0);
     const reservation = budget.reserve(estimate, costOf(model, estimate, 0, costTable), `the embedding request to model ${model}`);
     const { value } = await withRetries('embed', model, signal, reservation, (s) =>
-      sdk.embeddings.create({ model, input: req.input, encoding_format: 'float' }, { signal: s, timeout: timeoutMs, maxRetries: 0 }),
+      exchange(s, (sig) => sdk.embeddings.create({ model, input: req.input, encoding_format: 'float' }, { signal: sig, timeout: timeoutMs, maxRetries: 0 })),
     );
     const data = [...(value.data ?? [])].sort((a, b) => a.index - b.index).map((d) => d.embedding);
     if (data.length !== req.input.length || data.some((v) => !Array.isArray(v))) {
@@ -343,8 +427,18 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
     chat,
     embed,
     usage: () => ({ ...totals }),
+    spent: (): Spend => budget.snapshot(),
+    chargeBudget: (spent: Spend) => budget.charge(spent),
     async forget(req: ChatRequest): Promise<void> {
       if (chatCache) await chatCache.delete(chatKey(req, req.model ?? cfg.model));
     },
   };
+}
+
+/** Whether `e` is an HTTP 400 asking for max_completion_tokens instead of max_tokens (OpenAI's reasoning models). */
+function asksForCompletionTokens(e: unknown): boolean {
+  if (!(e instanceof OpenAI.APIError) || e.status !== 400) return false;
+  const body = e.error as { message?: unknown; param?: unknown } | undefined;
+  const text = `${typeof body?.message === 'string' ? body.message : ''} ${typeof body?.param === 'string' ? body.param : ''} ${e.message}`;
+  return /max_completion_tokens/.test(text);
 }

@@ -26,15 +26,38 @@ export const DEFAULT_COST_TABLE: Readonly<CostTable> = Object.freeze({
   'text-embedding-3-large': { inputPerM: 0.13, outputPerM: 0 },
 });
 
-/** The price of `model`: exact name, else the longest table key that prefixes it (so dated snapshots match), else 0. */
-export function priceFor(model: string, table: CostTable = DEFAULT_COST_TABLE): ModelPrice {
+/** The price of `model`: exact name, else the longest table key that prefixes it (so dated snapshots match); undefined when none. */
+export function knownPrice(model: string, table: CostTable = DEFAULT_COST_TABLE): ModelPrice | undefined {
   const exact = table[model];
   if (exact) return exact;
   let best: string | undefined;
   for (const k of Object.keys(table)) {
     if (model.startsWith(k) && (best === undefined || k.length > best.length)) best = k;
   }
-  return best ? table[best]! : { inputPerM: 0, outputPerM: 0 };
+  return best ? table[best]! : undefined;
+}
+
+/** The price of `model` (see knownPrice), 0 for an unknown model. */
+export function priceFor(model: string, table: CostTable = DEFAULT_COST_TABLE): ModelPrice {
+  return knownPrice(model, table) ?? { inputPerM: 0, outputPerM: 0 };
+}
+
+/** The default table with the user's prices (e.g. `pricing:` of `.optimizer/config.yaml`) added or replacing entries. */
+export function costTableWith(pricing: CostTable | undefined): CostTable {
+  return { ...DEFAULT_COST_TABLE, ...(pricing ?? {}) };
+}
+
+/**
+ * A plain-words note for each of `models` that has no price while a cost budget is set: their
+ * calls count as $0, so the cost budget does not limit them. Empty without a cost budget.
+ */
+export function unpricedNotes(models: Array<string | undefined>, maxCostUsd: number | undefined, table: CostTable = DEFAULT_COST_TABLE): string[] {
+  if (maxCostUsd === undefined) return [];
+  const unknown = [...new Set(models.filter((m): m is string => !!m))].filter((m) => !knownPrice(m, table));
+  return unknown.map(
+    (m) =>
+      `No price is known for model ${m}: its calls count as $0, so the cost budget of $${maxCostUsd} does not limit them. Add its price under pricing: in .optimizer/config.yaml (input_per_million, output_per_million).`,
+  );
 }
 
 /** Cost in USD of a call, from its token counts. */

@@ -2,7 +2,7 @@
 export * from './types';
 export { createLlmClient, type LlmClientOptions, type LlmLogger, type LogLevel } from './client';
 export { chatJson, parseJsonLoose, type ChatJsonResult } from './json';
-export { DEFAULT_COST_TABLE, priceFor, costOf, estimateTokens, estimateMessagesTokens, type CostTable, type ModelPrice } from './cost';
+export { DEFAULT_COST_TABLE, priceFor, knownPrice, costTableWith, unpricedNotes, costOf, estimateTokens, estimateMessagesTokens, type CostTable, type ModelPrice } from './cost';
 export { DiskCache, hashKey, type CacheLimits } from './cache';
 export { BudgetTracker } from './budget';
 export { Limiter } from './limiter';

@@ -9,6 +9,8 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** A retry-after longer than this is not waited for; the error is returned instead. Default 60 s. */
   maxRetryAfterMs: number;
+  /** Source of the jitter, 0..1 (default Math.random; tests fix it). */
+  random?: () => number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000 };
@@ -40,7 +42,7 @@ export function retryAfterMs(headers: { get(name: string): string | null } | und
 }
 
 /** Exponential backoff with jitter: a random delay in [½·d, d] where d = base·2^attempt, capped. */
-export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number = policy.random ?? Math.random): number {
   const d = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
   return Math.round(d / 2 + random() * (d / 2));
 }

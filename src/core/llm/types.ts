@@ -67,6 +67,17 @@ export interface LlmClient {
    * rejected), so the next identical request asks the endpoint again.
    */
   forget?(req: ChatRequest): Promise<void>;
+  /** Optional: what the budget counts for this client's own calls (sent calls, tokens, cost). */
+  spent?(): Spend;
+  /** Optional: counts usage made elsewhere (earlier attempts of a resumed run) against the budget; usage() is unchanged. */
+  chargeBudget?(spent: Spend): void;
+}
+
+/** Calls, tokens and cost counted against a budget. */
+export interface Spend {
+  calls: number;
+  tokens: number;
+  costUsd: number;
 }
 
 /** How to reach an OpenAI-compatible endpoint. The key is injected by the caller (SecretStorage or env), never read from a file by the core. */

@@ -140,8 +140,15 @@ export class CoproOptimizer implements PromptOptimizer {
         }
         fresh.push(candidate);
       }
-      const allowed = Math.floor((s.remainingCalls() - reserve) / Math.max(1, ctx.train.length));
-      const run = fresh.slice(0, Math.max(0, allowed));
+      // Scores as many as the budget allows (results recorded by an earlier attempt cost nothing).
+      let left = s.remainingCalls() - reserve;
+      const run: ScoredCandidate[] = [];
+      for (const c of fresh) {
+        const need = s.callsNeeded(c, ctx.train);
+        if (need > left) break;
+        left -= need;
+        run.push(c);
+      }
       s.plan(run.length * ctx.train.length);
       await Promise.all(run.map((c) => s.evaluate(c, 'train', ctx.train)));
       return run.length === fresh.length;
@@ -157,12 +164,13 @@ export class CoproOptimizer implements PromptOptimizer {
       for (let d = 1; d <= depth && !stopped; d++) {
         s.checkCancelled();
         const n = d === 1 ? breadth - 1 : breadth;
-        if (s.remainingCalls() < n + reserve + ctx.train.length) {
+        const attempts = s.candidates.top(breadth, 'train').reverse();
+        const msgs = Array.from({ length: n }, (_, j) => (d === 1 ? firstRoundMessages(ctx.record.text, examples, j, n) : laterRoundMessages(attempts, examples, j, n)));
+        const asks = msgs.filter((m) => !s.store.hasMemo('proposal', hashOf(m))).length;
+        if (s.remainingCalls() < asks + reserve + ctx.train.length) {
           stopped = 'budget';
           break;
         }
-        const attempts = s.candidates.top(breadth, 'train').reverse();
-        const msgs = Array.from({ length: n }, (_, j) => (d === 1 ? firstRoundMessages(ctx.record.text, examples, j, n) : laterRoundMessages(attempts, examples, j, n)));
         const texts = await Promise.all(msgs.map((m) => propose(m)));
         const best = s.candidates.top(1, 'train')[0];
         if (!(await scoreOnTrain(texts, this.name, d, best?.id))) stopped = 'budget';

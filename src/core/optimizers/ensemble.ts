@@ -63,10 +63,9 @@ export class EnsembleOptimizer implements PromptOptimizer {
         const validated = s.candidates.top(Infinity, 'validation');
         const bestText = validated.find((c) => !c.demos?.length && c.text !== baseline.text);
         const bestDemos = validated.find((c) => c.demos?.length);
-        if (bestText && bestDemos && s.remainingCalls() >= ctx.validation.length) {
-          const { candidate, added } = s.add(
-            makeCandidate({ text: bestText.text, demos: bestDemos.demos, demoMode: bestDemos.demoMode, source: this.name, round: 1, parentId: bestText.id }),
-          );
+        const combined = bestText && bestDemos ? makeCandidate({ text: bestText.text, demos: bestDemos.demos, demoMode: bestDemos.demoMode, source: this.name, round: 1, parentId: bestText.id }) : undefined;
+        if (combined && s.remainingCalls() >= s.callsNeeded(combined, ctx.validation)) {
+          const { candidate, added } = s.add(combined);
           if (added) {
             s.plan(ctx.validation.length);
             await s.evaluate(candidate, 'validation', ctx.validation);

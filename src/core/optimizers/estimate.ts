@@ -1,7 +1,7 @@
 import { exampleOutput, renderPrompt } from '../evaluation/render';
-import type { Budget } from '../llm/types';
+import type { Budget, Spend } from '../llm/types';
 import { costOf, estimateMessagesTokens, estimateTokens } from '../llm/cost';
-import type { CostEstimate, OptimizerContext } from './types';
+import type { CostEstimate, EstimatePart, OptimizerContext } from './types';
 
 /** Average prompt and completion tokens of one task call with the baseline prompt (over up to 20 examples). */
 export function taskCallTokens(ctx: OptimizerContext, extraPromptChars = 0): { prompt: number; completion: number } {
@@ -20,17 +20,36 @@ export function taskCallTokens(ctx: OptimizerContext, extraPromptChars = 0): { p
   return { prompt: Math.ceil(p / sample.length + extraPromptChars / 4), completion: Math.ceil(c / sample.length) };
 }
 
-/** Builds a CostEstimate from call counts and per-call token averages. */
+const part = (calls: number, promptTokens: number, completionTokens: number, costUsd: number): EstimatePart => ({ calls, promptTokens, completionTokens, costUsd });
+
+/** A CostEstimate whose totals are the sums of `breakdown` (no notes). */
+function fromBreakdown(b: CostEstimate['breakdown'], judgeCalls: number): CostEstimate {
+  const all = [b.task, b.proposal, b.embedding, b.scoring];
+  return {
+    taskCalls: b.task.calls,
+    proposalCalls: b.proposal.calls,
+    embeddingCalls: b.embedding.calls + (b.scoring.calls - judgeCalls),
+    judgeCalls,
+    calls: all.reduce((n, p) => n + p.calls, 0),
+    promptTokens: all.reduce((n, p) => n + p.promptTokens, 0),
+    completionTokens: all.reduce((n, p) => n + p.completionTokens, 0),
+    costUsd: all.reduce((n, p) => n + p.costUsd, 0),
+    breakdown: b,
+    notes: [],
+  };
+}
+
+/** Builds a CostEstimate from call counts and per-call token averages (prices from `ctx.costTable`). */
 export function buildEstimate(
   ctx: OptimizerContext,
   parts: { taskCalls: number; proposalCalls?: number; embeddingCalls?: number; task: { prompt: number; completion: number }; proposal?: { prompt: number; completion: number }; embedTokens?: number },
 ): CostEstimate {
+  const table = ctx.costTable;
   const judges = ctx.metrics.filter((m) => m.name === 'llm_judge').length;
   const embedMetrics = ctx.metrics.filter((m) => m.name === 'embedding').length;
   const taskCalls = parts.taskCalls;
   const proposalCalls = parts.proposalCalls ?? 0;
   const judgeCalls = taskCalls * judges;
-  const embeddingCalls = (parts.embeddingCalls ?? 0) + taskCalls * embedMetrics;
   const model = ctx.taskModel ?? 'unknown';
   const taskP = taskCalls * parts.task.prompt;
   const taskC = taskCalls * parts.task.completion;
@@ -38,52 +57,94 @@ export function buildEstimate(
   const propC = proposalCalls * (parts.proposal?.completion ?? 0);
   const judgeP = judgeCalls * (parts.task.prompt + parts.task.completion * 2 + 80);
   const judgeC = judgeCalls * 40;
-  const embedT = (parts.embedTokens ?? 0) + taskCalls * embedMetrics * parts.task.completion * 2;
-  const promptTokens = taskP + propP + judgeP + embedT;
-  const completionTokens = taskC + propC + judgeC;
-  const costUsd =
-    costOf(model, taskP + judgeP, taskC + judgeC) + costOf(ctx.proposerModel ?? model, propP, propC) + costOf('text-embedding-3-small', embedT, 0);
-  const est: CostEstimate = {
-    taskCalls,
-    proposalCalls,
-    embeddingCalls,
+  const metricEmbedT = taskCalls * embedMetrics * parts.task.completion * 2;
+  const embedT = parts.embedTokens ?? 0;
+  const est = fromBreakdown(
+    {
+      task: part(taskCalls, taskP, taskC, costOf(model, taskP, taskC, table)),
+      proposal: part(proposalCalls, propP, propC, costOf(ctx.proposerModel ?? model, propP, propC, table)),
+      embedding: part(parts.embeddingCalls ?? 0, embedT, 0, costOf('text-embedding-3-small', embedT, 0, table)),
+      scoring: part(
+        judgeCalls + taskCalls * embedMetrics,
+        judgeP + metricEmbedT,
+        judgeC,
+        costOf(ctx.judgeModel ?? ctx.proposerModel ?? model, judgeP, judgeC, table) + costOf('text-embedding-3-small', metricEmbedT, 0, table),
+      ),
+    },
     judgeCalls,
-    calls: taskCalls + proposalCalls + embeddingCalls + judgeCalls,
-    promptTokens,
-    completionTokens,
-    costUsd,
-    notes: [],
-  };
+  );
   return withBudgetNotes(est, ctx.budget);
 }
 
-/** Adds notes where the estimate goes past a budget (the run then stops early; the client never exceeds it). */
-export function withBudgetNotes(est: CostEstimate, budget: Budget | undefined): CostEstimate {
+/** What a resumed run takes from its log instead of calling: task results and memos (proposals, embeddings). */
+export interface ReuseCounts {
+  results: number;
+  proposals: number;
+  embeddings: number;
+}
+
+/**
+ * The estimate of a resumed run: the calls (and their tokens and cost) that recorded results and
+ * memos will replace are taken out (scoring calls go with their task results). Notes are not kept.
+ */
+export function lessReused(est: CostEstimate, reuse: ReuseCounts): CostEstimate {
+  const scale = (p: EstimatePart, fraction: number, calls = Math.round(p.calls * fraction)): EstimatePart =>
+    part(calls, Math.round(p.promptTokens * fraction), Math.round(p.completionTokens * fraction), p.costUsd * fraction);
+  const left = (p: EstimatePart, n: number) => (p.calls > 0 ? Math.max(0, p.calls - n) / p.calls : 1);
+  const b = est.breakdown;
+  const taskLeft = left(b.task, reuse.results);
+  return fromBreakdown(
+    {
+      task: scale(b.task, taskLeft, Math.max(0, b.task.calls - reuse.results)),
+      proposal: scale(b.proposal, left(b.proposal, reuse.proposals), Math.max(0, b.proposal.calls - reuse.proposals)),
+      embedding: scale(b.embedding, left(b.embedding, reuse.embeddings), Math.max(0, b.embedding.calls - reuse.embeddings)),
+      scoring: scale(b.scoring, taskLeft),
+    },
+    Math.round(est.judgeCalls * taskLeft),
+  );
+}
+
+/**
+ * Adds notes where the estimate goes past a budget (the run then stops early; the client never
+ * exceeds it). With `earlier` (what earlier attempts of a resumed run spent), the estimate is
+ * compared with what remains of the budget, and a note says what was already used.
+ */
+export function withBudgetNotes(est: CostEstimate, budget: Budget | undefined, earlier?: Spend): CostEstimate {
   const notes = [...est.notes];
-  if (budget?.maxCalls !== undefined && est.calls > budget.maxCalls) {
-    notes.push(`The plan needs about ${est.calls} calls but the budget allows ${budget.maxCalls}: the search will stop early.`);
+  const used = earlier ?? { calls: 0, tokens: 0, costUsd: 0 };
+  const resumed = used.calls > 0 || used.tokens > 0 || used.costUsd > 0;
+  if (resumed) {
+    notes.push(
+      `Earlier attempts of this run used ${used.calls} call(s), ${used.tokens} tokens, $${used.costUsd.toFixed(4)}; they count against the budget.`,
+    );
   }
-  if (budget?.maxTokens !== undefined && est.promptTokens + est.completionTokens > budget.maxTokens) {
-    notes.push(`The plan needs about ${est.promptTokens + est.completionTokens} tokens but the budget allows ${budget.maxTokens}: the search will stop early.`);
+  const allows = (left: number, max: number, unit: (n: number) => string) =>
+    resumed ? `the budget allows ${unit(Math.max(0, left))} more (of ${unit(max)})` : `the budget allows ${unit(max)}`;
+  if (budget?.maxCalls !== undefined && est.calls > budget.maxCalls - used.calls) {
+    notes.push(`The plan needs about ${est.calls} calls but ${allows(budget.maxCalls - used.calls, budget.maxCalls, String)}: the search will stop early.`);
   }
-  if (budget?.maxCostUsd !== undefined && est.costUsd > budget.maxCostUsd) {
-    notes.push(`The plan may cost about $${est.costUsd.toFixed(4)} but the budget allows $${budget.maxCostUsd}: the search will stop early.`);
+  const tokens = est.promptTokens + est.completionTokens;
+  if (budget?.maxTokens !== undefined && tokens > budget.maxTokens - used.tokens) {
+    notes.push(`The plan needs about ${tokens} tokens but ${allows(budget.maxTokens - used.tokens, budget.maxTokens, String)}: the search will stop early.`);
+  }
+  if (budget?.maxCostUsd !== undefined && est.costUsd > budget.maxCostUsd - used.costUsd) {
+    notes.push(
+      `The plan may cost about $${est.costUsd.toFixed(4)} but ${allows(budget.maxCostUsd - used.costUsd, budget.maxCostUsd, (n) => `$${resumed ? n.toFixed(4) : n}`)}: the search will stop early.`,
+    );
   }
   return { ...est, notes };
 }
 
 /** Sums estimates (Ensemble). */
 export function sumEstimates(parts: CostEstimate[], budget: Budget | undefined): CostEstimate {
-  const z: CostEstimate = { taskCalls: 0, proposalCalls: 0, embeddingCalls: 0, judgeCalls: 0, calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0, notes: [] };
+  const add = (a: EstimatePart, b: EstimatePart) => part(a.calls + b.calls, a.promptTokens + b.promptTokens, a.completionTokens + b.completionTokens, a.costUsd + b.costUsd);
+  const zero = part(0, 0, 0, 0);
+  const b = { task: zero, proposal: zero, embedding: zero, scoring: zero };
   for (const p of parts) {
-    z.taskCalls += p.taskCalls;
-    z.proposalCalls += p.proposalCalls;
-    z.embeddingCalls += p.embeddingCalls;
-    z.judgeCalls += p.judgeCalls;
-    z.calls += p.calls;
-    z.promptTokens += p.promptTokens;
-    z.completionTokens += p.completionTokens;
-    z.costUsd += p.costUsd;
+    b.task = add(b.task, p.breakdown.task);
+    b.proposal = add(b.proposal, p.breakdown.proposal);
+    b.embedding = add(b.embedding, p.breakdown.embedding);
+    b.scoring = add(b.scoring, p.breakdown.scoring);
   }
-  return withBudgetNotes(z, budget);
+  return withBudgetNotes(fromBreakdown(b, parts.reduce((n, p) => n + p.judgeCalls, 0)), budget);
 }

@@ -9,10 +9,10 @@ export { MetricsTracker, type MetricsSummary, type StatSummary, type TrackedValu
 export { RunStore, hashOf, type RunRecord } from './runStore';
 export { EmbeddingIndex, type IndexEntry } from './embeddingIndex';
 export { endpointEmbedder, tfidfEmbedder, tfidfVectors, tokenize, type Embedder } from './vectors';
-export { OptimizationSession, stripResults } from './session';
-export { withBudgetNotes } from './estimate';
+export { OptimizationSession, stripResults, runFingerprint, spentBy } from './session';
+export { withBudgetNotes, lessReused, type ReuseCounts } from './estimate';
 export { recordAccepted } from './accept';
 
 export { createOptimizer, type OptimizerDeps } from './factory';
-export { prepareTraining, type TrainingRequest, type PreparedTraining } from './training';
-export { formatEstimate, formatReport, candidatePromptText } from './report';
+export { prepareTraining, chooseTaskModel, type TrainingRequest, type PreparedTraining, type TaskModelChoice } from './training';
+export { formatEstimate, formatReport, candidatePromptText, taskModelText } from './report';

@@ -6,7 +6,7 @@ import { estimateTokens } from '../llm/cost';
 import { makeCandidate } from './candidates';
 import { buildEstimate, taskCallTokens } from './estimate';
 import { OptimizationSession } from './session';
-import type { CostEstimate, OptimizerContext, OptimizerReport, PromptOptimizer } from './types';
+import type { CostEstimate, OptimizerContext, OptimizerReport, PromptOptimizer, ScoredCandidate } from './types';
 import { endpointEmbedder, type Embedder } from './vectors';
 
 export interface KnnOptions {
@@ -122,20 +122,27 @@ export class KnnOptimizer implements PromptOptimizer {
           if (added) fresh.push(candidate);
         }
       }
-      const need = fresh.length * ctx.validation.length;
-      const allowed = Math.floor(s.remainingCalls() / Math.max(1, ctx.validation.length));
-      const run = fresh.slice(0, Math.max(0, Math.min(fresh.length, allowed)));
-      if (run.length < fresh.length || need > s.remainingCalls()) stopped = 'budget';
+      // As many as the budget allows (results recorded by an earlier attempt cost nothing).
+      let left = s.remainingCalls();
+      const run: ScoredCandidate[] = [];
+      for (const c of fresh) {
+        const need = s.callsNeeded(c, ctx.validation);
+        if (need > left) break;
+        left -= need;
+        run.push(c);
+      }
+      if (run.length < fresh.length) stopped = 'budget';
       s.plan(run.length * ctx.validation.length);
       await Promise.all(run.map((c) => s.evaluate(c, 'validation', ctx.validation)));
       if (this.opts.scoreTrain && !stopped) {
-        const trainCost = ctx.train.length + run.reduce((n, c) => n + ctx.train.filter((e) => !c.demos!.some((d) => d.exampleId === e.id)).length, 0);
+        const restOf = (c: ScoredCandidate) => ctx.train.filter((e) => !c.demos!.some((d) => d.exampleId === e.id));
+        const trainCost = s.callsNeeded(baseline, ctx.train) + run.reduce((n, c) => n + s.callsNeeded(c, restOf(c)), 0);
         if (trainCost <= s.remainingCalls()) {
-          s.plan(trainCost);
+          s.plan(ctx.train.length + run.reduce((n, c) => n + restOf(c).length, 0));
           await s.evaluate(baseline, 'train', ctx.train);
           await Promise.all(
             run.map((c) => {
-              const rest = ctx.train.filter((e) => !c.demos!.some((d) => d.exampleId === e.id));
+              const rest = restOf(c);
               return rest.length ? s.evaluate(c, 'train', rest) : Promise.resolve(0);
             }),
           );

@@ -1,6 +1,6 @@
 import { demoBlock } from '../evaluation/render';
 import type { Budget } from '../llm/types';
-import type { CostEstimate, OptimizerReport, ScoredCandidate } from './types';
+import type { CostEstimate, OptimizerReport, ScoredCandidate, TaskModelSource } from './types';
 
 /** Plain-text presentation of dataset optimization estimates and reports (CLI and VS Code). */
 
@@ -17,10 +17,16 @@ function describe(c: ScoredCandidate): string {
   return `${t.length > 70 ? `${t.slice(0, 69)}…` : t}${demos}`;
 }
 
+/** "gpt-4o-mini (the node's model)" and the like. */
+export function taskModelText(t: { name?: string; source: TaskModelSource }): string {
+  const from = t.source === 'flag' ? 'chosen with --task-model' : t.source === 'node' ? "the node's model" : 'the configured model';
+  return `${t.name ?? 'the endpoint default'} (${from})`;
+}
+
 export function formatEstimate(e: CostEstimate, budget: Budget): string {
   const lines = [
     `Estimate: about ${e.calls} calls (${e.taskCalls} task, ${e.proposalCalls} proposal, ${e.embeddingCalls} embedding, ${e.judgeCalls} judge),`,
-    `          ${e.promptTokens + e.completionTokens} tokens, $${e.costUsd.toFixed(4)} (list prices; unknown models count as $0).`,
+    `          ${e.promptTokens + e.completionTokens} tokens, $${e.costUsd.toFixed(4)} (list prices and config.yaml pricing; models without a price count as $0).`,
   ];
   const caps = [
     budget.maxCalls !== undefined ? `${budget.maxCalls} calls` : '',
@@ -59,9 +65,13 @@ export function formatReport(r: OptimizerReport, runFile: string): string {
     out.push('---');
   }
   if (r.stoppedReason === 'budget') out.push('The search stopped early to stay within the budget.');
+  if (r.taskModel) out.push(`Task model: ${taskModelText(r.taskModel)}.`);
   out.push(
     `Used ${r.usage.calls} call(s), ${r.usage.promptTokens + r.usage.completionTokens} tokens, $${r.usage.costUsd.toFixed(4)}; ${r.reusedResults} result(s) reused from the run log.`,
   );
+  if (r.earlierUsage) {
+    out.push(`Earlier attempts of this run used ${r.earlierUsage.calls} call(s), ${r.earlierUsage.tokens} tokens, $${r.earlierUsage.costUsd.toFixed(4)} (counted against the budget).`);
+  }
   out.push(`Run log: ${runFile} (resume with --run-id ${r.runId})`);
   return `${out.join('\n')}\n`;
 }

@@ -1,15 +1,24 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { RunLog, readRunLog } from '../engine/runLog';
 import type { ExampleResult } from '../evaluation/types';
+import type { Spend } from '../llm/types';
 import { StorageError } from '../errors';
 
-/** A line of a dataset run's JSONL log. */
+/** What one attempt of a run had spent when a record was written (cumulative for that attempt). */
+export interface AttemptSpend extends Spend {
+  attempt: string;
+}
+
+/** A line of a dataset run's JSONL log. `fp`: the run settings' fingerprint (task model, messages, metrics). */
 export type RunRecord =
-  | { type: 'result'; key: string; candidateId: string; split: 'train' | 'validation'; result: ExampleResult; time: number }
-  | { type: 'memo'; kind: string; key: string; value: unknown; time: number }
+  | { type: 'result'; key: string; candidateId: string; split: 'train' | 'validation'; result: ExampleResult; fp?: string; spent?: AttemptSpend; time: number }
+  | { type: 'memo'; kind: string; key: string; value: unknown; spent?: AttemptSpend; time: number }
+  | { type: 'spend'; spent: AttemptSpend; time: number }
   | { type: 'event'; event: unknown }
   | { type: 'report'; report: unknown; time: number };
+
+const ZERO: Spend = Object.freeze({ calls: 0, tokens: 0, costUsd: 0 });
 
 /** sha256 hex of the JSON of `parts`. */
 export function hashOf(...parts: unknown[]): string {
@@ -21,6 +30,10 @@ export function hashOf(...parts: unknown[]): string {
  * every proposal/embedding answer is appended as it arrives, so a run resumed with the same
  * run id takes them from here and repeats no call. Uses the engine's RunLog (single append per
  * record; a truncated last line is skipped when read).
+ *
+ * Each attempt also records what it spent (calls, tokens, cost, cumulative, on its result and
+ * memo lines and on flush), so a resumed run counts earlier attempts against its budget
+ * (`earlier`).
  */
 export class RunStore {
   private readonly results = new Map<string, ExampleResult>();
@@ -28,8 +41,16 @@ export class RunStore {
   /** Results and memos taken from an earlier attempt's log (not counting reuse within this run). */
   reused = 0;
   private readonly loaded = new Set<string>();
+  /** Fingerprint of each result loaded from the log (when recorded). */
+  private readonly loadedFp = new Map<string, string | undefined>();
   /** Evaluations under way, so concurrent optimizers sharing the store run each (candidate, example) once. */
   readonly pending = new Map<string, Promise<ExampleResult>>();
+  /** This attempt's id (a new one each time the log is opened). */
+  readonly attempt = randomBytes(4).toString('hex');
+  /** What earlier attempts of this run spent, summed from their last recorded spend. */
+  earlier: Spend = ZERO;
+  private spendSource?: () => Spend;
+  private lastSpend?: string;
 
   private constructor(
     readonly runId: string,
@@ -50,15 +71,20 @@ export class RunStore {
       throw new StorageError('STORAGE_IO', `cannot open the run log (${e instanceof Error ? e.message : String(e)}).`, { file }, e);
     }
     const s = new RunStore(runId, file, log);
+    const spends = new Map<string, Spend>();
     for (const r of records) {
       if (r && r.type === 'result' && typeof r.key === 'string' && r.result) {
         s.results.set(r.key, r.result);
         s.loaded.add(r.key);
+        s.loadedFp.set(r.key, typeof r.fp === 'string' ? r.fp : undefined);
       } else if (r && r.type === 'memo' && typeof r.key === 'string') {
         s.memos.set(`${r.kind}:${r.key}`, r.value);
         s.loaded.add(`${r.kind}:${r.key}`);
       }
+      const spent = r && (r.type === 'result' || r.type === 'memo' || r.type === 'spend') ? r.spent : undefined;
+      if (isSpend(spent)) spends.set(spent.attempt, spent);
     }
+    s.earlier = [...spends.values()].reduce((a, b) => ({ calls: a.calls + b.calls, tokens: a.tokens + b.tokens, costUsd: a.costUsd + b.costUsd }), ZERO);
     return s;
   }
 
@@ -72,15 +98,39 @@ export class RunStore {
     return this.results.size;
   }
 
+  /**
+   * What the log held when opened and a run with fingerprint `fp` can reuse: results recorded
+   * under that fingerprint (or none recorded), and memos by kind.
+   */
+  reusable(fp?: string): { results: number; memos: Record<string, number> } {
+    let results = 0;
+    const memos: Record<string, number> = {};
+    for (const k of this.loaded) {
+      if (this.loadedFp.has(k)) {
+        const f = this.loadedFp.get(k);
+        if (fp === undefined || f === undefined || f === fp) results += 1;
+      } else {
+        const kind = k.slice(0, k.indexOf(':'));
+        memos[kind] = (memos[kind] ?? 0) + 1;
+      }
+    }
+    return { results, memos };
+  }
+
   getResult(key: string): ExampleResult | undefined {
     const r = this.results.get(key);
     if (r && this.loaded.delete(key)) this.reused += 1;
     return r;
   }
 
-  putResult(key: string, candidateId: string, split: 'train' | 'validation', result: ExampleResult): void {
+  /** Whether a result is recorded for `key` (without counting it as reused). */
+  hasResult(key: string): boolean {
+    return this.results.has(key);
+  }
+
+  putResult(key: string, candidateId: string, split: 'train' | 'validation', result: ExampleResult, fp?: string): void {
     this.results.set(key, result);
-    this.log?.append({ type: 'result', key, candidateId, split, result, time: Date.now() } satisfies RunRecord);
+    this.log?.append({ type: 'result', key, candidateId, split, result, ...(fp ? { fp } : {}), ...this.spentField(), time: Date.now() } satisfies RunRecord);
   }
 
   getMemo<T>(kind: string, key: string): T | undefined {
@@ -90,9 +140,47 @@ export class RunStore {
     return this.memos.get(k) as T;
   }
 
+  /** Whether a memo is recorded (without counting it as reused). */
+  hasMemo(kind: string, key: string): boolean {
+    return this.memos.has(`${kind}:${key}`);
+  }
+
   putMemo(kind: string, key: string, value: unknown): void {
     this.memos.set(`${kind}:${key}`, value);
-    this.log?.append({ type: 'memo', kind, key, value, time: Date.now() } satisfies RunRecord);
+    this.log?.append({ type: 'memo', kind, key, value, ...this.spentField(), time: Date.now() } satisfies RunRecord);
+  }
+
+  /**
+   * Where this attempt's spending is read from (e.g. the LLM client's, since the attempt
+   * started). The first source set stays (optimizers sharing the store share the client).
+   * Returns false when one was already set.
+   */
+  trackSpend(source: () => Spend): boolean {
+    if (this.spendSource) return false;
+    this.spendSource = source;
+    return true;
+  }
+
+  /** This attempt's spending so far (zero when not tracked). */
+  spentNow(): Spend {
+    return this.spendSource?.() ?? ZERO;
+  }
+
+  private spentField(): { spent?: AttemptSpend } {
+    if (!this.spendSource || !this.log) return {};
+    const spent: AttemptSpend = { attempt: this.attempt, ...this.spendSource() };
+    this.lastSpend = JSON.stringify(spent);
+    return { spent };
+  }
+
+  /** Appends this attempt's spending when it changed since last written. */
+  private recordSpend(): void {
+    if (!this.spendSource || !this.log) return;
+    const spent: AttemptSpend = { attempt: this.attempt, ...this.spendSource() };
+    const text = JSON.stringify(spent);
+    if (text === this.lastSpend || (spent.calls === 0 && spent.tokens === 0 && spent.costUsd === 0)) return;
+    this.lastSpend = text;
+    this.log.append({ type: 'spend', spent, time: Date.now() } satisfies RunRecord);
   }
 
   /** Appends any other record (events, the final report). */
@@ -100,11 +188,19 @@ export class RunStore {
     this.log?.append(record);
   }
 
+  /** Records this attempt's spending and waits for pending writes. */
   async flush(): Promise<void> {
+    this.recordSpend();
     await this.log?.flush();
   }
 
   async close(): Promise<void> {
+    this.recordSpend();
     await this.log?.close();
   }
+}
+
+function isSpend(v: unknown): v is AttemptSpend {
+  const o = v as AttemptSpend | undefined;
+  return !!o && typeof o.attempt === 'string' && Number.isFinite(o.calls) && Number.isFinite(o.tokens) && Number.isFinite(o.costUsd);
 }

@@ -4,11 +4,24 @@ import type { StrategyName } from '../strategies/types';
 import { CancelledError, isAbortError, isOptimizerError, toOptimizerError } from '../errors';
 import { runExample, meanScore } from '../evaluation/run';
 import type { Example, ExampleResult } from '../evaluation/types';
+import type { LlmClient, Spend } from '../llm/types';
 import { createLimiter } from '../util/limit';
 import { CandidateManager } from './candidates';
 import { MetricsTracker } from './metricsTracker';
 import { RunStore, hashOf } from './runStore';
 import type { Candidate, CostEstimate, OptimizerContext, OptimizerReport, ScoredCandidate } from './types';
+
+/** What the budget counts for `client` so far: its own sent calls, tokens and cost (usage() when it cannot say). */
+export function spentBy(client: LlmClient): Spend {
+  if (client.spent) return client.spent();
+  const u = client.usage();
+  return { calls: u.calls, tokens: u.promptTokens + u.completionTokens, costUsd: u.costUsd };
+}
+
+/** The settings a recorded result depends on besides candidate and example: task model, node messages, metrics. */
+export function runFingerprint(ctx: Pick<OptimizerContext, 'taskModel' | 'messages' | 'metrics'>): string {
+  return hashOf(ctx.taskModel ?? '', ctx.messages?.map((m) => [m.role, m.text]) ?? [], ctx.metrics.map((m) => [m.name, m.weight]));
+}
 
 /** An engine event without the fields the session fills in (distributive over the union). */
 export type EventBody = EngineEvent extends infer E ? (E extends EngineEvent ? Omit<E, 'runId' | 'promptId' | 'time'> : never) : never;
@@ -18,6 +31,9 @@ export type EventBody = EngineEvent extends infer E ? (E extends EngineEvent ? O
  * concurrency, events and progress. Evaluating a candidate on a split reuses results already
  * in the store (keyed by hash of candidate content + example id + model + metrics) and appends
  * new ones as they arrive.
+ *
+ * The first session on a store tracks the attempt's spending in it and counts what earlier
+ * attempts of the run spent against the client's budget (a resumed run does not get a fresh one).
  */
 export class OptimizationSession {
   readonly candidates = new CandidateManager();
@@ -44,9 +60,11 @@ export class OptimizationSession {
     this.tracker = new MetricsTracker(this.now);
     this.store = ctx.store ?? RunStore.memory(ctx.runId);
     this.limit = createLimiter(ctx.concurrency ?? 4);
-    this.fingerprint = hashOf(ctx.taskModel ?? '', ctx.messages?.map((m) => [m.role, m.text]) ?? [], ctx.metrics.map((m) => [m.name, m.weight]));
+    this.fingerprint = runFingerprint(ctx);
     this.startedAt = this.now();
     this.usageAtStart = ctx.client.usage().calls;
+    const base = spentBy(ctx.client);
+    if (this.store.trackSpend(() => minus(spentBy(ctx.client), base))) ctx.client.chargeBudget?.(this.store.earlier);
   }
 
   emit(e: EventBody): void {
@@ -71,10 +89,15 @@ export class OptimizationSession {
     this.ctx.onProgress?.({ optimizer: this.optimizer, phase, done: this.done, total: Math.max(this.total, this.done), bestValidation: best?.validationScore });
   }
 
-  /** Calls still allowed by the budget (Infinity without a calls budget). */
+  /** Calls still allowed by the budget (Infinity without a calls budget), earlier attempts of the run counted. */
   remainingCalls(): number {
     const max = this.ctx.budget?.maxCalls;
-    return max === undefined ? Infinity : max - this.ctx.client.usage().calls;
+    return max === undefined ? Infinity : max - this.store.earlier.calls - spentBy(this.ctx.client).calls;
+  }
+
+  /** Task calls that scoring `c` on `examples` still needs (results in the store need none). */
+  callsNeeded(c: Candidate, examples: Example[]): number {
+    return examples.filter((ex) => !this.store.hasResult(hashOf(c.id, ex.id, this.fingerprint))).length;
   }
 
   /** Registers a candidate (deduplicated) and emits candidate_generated when it is new. */
@@ -117,19 +140,35 @@ export class OptimizationSession {
             this.done += 1;
             return r;
           }
+          // A task answer kept by an earlier attempt whose scoring was cut short (no new task call).
+          const knownOutput = this.store.getMemo<string>('task', key);
+          let arrived: string | undefined;
           const p = runExample(
             { record: this.ctx.record, messages: this.ctx.messages, text: c.text, demos: c.demos, demoMode: c.demoMode, model: this.ctx.taskModel },
             ex,
-            { client: this.ctx.client, metrics: this.ctx.metrics, signal: this.signal, judgeModel: this.ctx.judgeModel },
+            {
+              client: this.ctx.client,
+              metrics: this.ctx.metrics,
+              signal: this.signal,
+              judgeModel: this.ctx.judgeModel,
+              knownOutput,
+              onOutput: (o) => {
+                arrived = o;
+              },
+            },
           );
           this.store.pending.set(key, p);
           let r: ExampleResult;
           try {
             r = await p;
+          } catch (e) {
+            // The answer arrived but scoring did not finish (cancelled, budget): keep the answer for a resumed run.
+            if (arrived !== undefined) this.store.putMemo('task', key, arrived);
+            throw e;
           } finally {
             this.store.pending.delete(key);
           }
-          this.store.putResult(key, c.id, split, r);
+          this.store.putResult(key, c.id, split, r, this.fingerprint);
           this.done += 1;
           this.progress(`${split}`);
           return r;
@@ -186,6 +225,7 @@ export class OptimizationSession {
       runId: this.ctx.runId,
       optimizer: this.optimizer,
       promptId: this.ctx.record.id,
+      ...(this.ctx.taskModel ? { taskModel: { name: this.ctx.taskModel, source: this.ctx.taskModelSource ?? 'configured' } } : {}),
       baseline,
       best,
       candidates: this.candidates.history(),
@@ -194,6 +234,7 @@ export class OptimizationSession {
       ...(stoppedReason ? { stoppedReason } : {}),
       estimate,
       usage: { ...u, calls: u.calls - this.usageAtStart },
+      ...(this.store.earlier.calls || this.store.earlier.tokens || this.store.earlier.costUsd ? { earlierUsage: { ...this.store.earlier } } : {}),
       reusedResults: this.store.reused,
       durationMs: this.now() - this.startedAt,
       metrics: this.tracker.summary(),
@@ -240,4 +281,8 @@ export class OptimizationSession {
 export function stripResults(c: ScoredCandidate): ScoredCandidate {
   const { trainResults: _t, validationResults: _v, ...rest } = c;
   return rest;
+}
+
+function minus(a: Spend, b: Spend): Spend {
+  return { calls: a.calls - b.calls, tokens: a.tokens - b.tokens, costUsd: a.costUsd - b.costUsd };
 }

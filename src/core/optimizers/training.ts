@@ -7,13 +7,36 @@ import { assertMetrics } from '../evaluation/run';
 import { createMetric, type MetricSpec } from '../evaluation/metrics';
 import type { NodeMessage } from '../evaluation/render';
 import type { Dataset, DatasetSplit } from '../evaluation/types';
+import { unpricedNotes, type CostTable } from '../llm/cost';
 import type { Budget, LlmClient } from '../llm/types';
 import { recordAccepted } from './accept';
 import { EmbeddingIndex } from './embeddingIndex';
+import { lessReused, withBudgetNotes, type ReuseCounts } from './estimate';
 import { createOptimizer, type OptimizerDeps } from './factory';
 import { RunStore } from './runStore';
-import type { CostEstimate, OptimizerContext, OptimizerProgress, OptimizerReport, PromptOptimizer } from './types';
+import { runFingerprint } from './session';
+import type { CostEstimate, OptimizerContext, OptimizerProgress, OptimizerReport, PromptOptimizer, TaskModelSource } from './types';
 import { endpointEmbedder } from './vectors';
+
+/** The model that runs the prompt on the examples, and where it came from. No name: the client's configured model. */
+export interface TaskModelChoice {
+  name?: string;
+  source: TaskModelSource;
+}
+
+/**
+ * Chooses the task model: `explicit` (chosen for the task, e.g. `--task-model`) when given, else
+ * the node's own model (`record.model.name`, from the Dify export) when it names one, else
+ * `configured` (the endpoint's model: `--model`, PROMPTOPT_MODEL, config.yaml, default).
+ * Proposals and judges always use the configured model.
+ */
+export function chooseTaskModel(record: Pick<PromptRecord, 'model'>, opts: { explicit?: string; configured?: string } = {}): TaskModelChoice {
+  const explicit = opts.explicit?.trim();
+  if (explicit) return { name: explicit, source: 'flag' };
+  const node = record.model?.name?.trim();
+  if (node) return { name: node, source: 'node' };
+  return { ...(opts.configured ? { name: opts.configured } : {}), source: 'configured' };
+}
 
 /** Everything a surface (CLI, VS Code) gives to set up a training run. */
 export interface TrainingRequest {
@@ -30,9 +53,14 @@ export interface TrainingRequest {
   /** The LLM client, created with the same `budget` (the client enforces it). */
   client: LlmClient;
   budget?: Budget;
+  /** Prices the client was given (for the estimate and the notes on unpriced models); default the built-in list prices. */
+  costTable?: CostTable;
   /** Reuse to resume an interrupted run; default a new id. */
   runId?: string;
+  /** Model chosen for the task calls (e.g. `--task-model`): overrides the node's own model. */
   taskModel?: string;
+  /** The configured model (the client's): proposals and judges use it, and the task when neither `taskModel` nor the node names one. */
+  configuredModel?: string;
   concurrency?: number;
   events?: EngineEventSink;
   onProgress?: (p: OptimizerProgress) => void;
@@ -47,9 +75,14 @@ export interface PreparedTraining {
   split: DatasetSplit;
   optimizer: PromptOptimizer;
   ctx: OptimizerContext;
+  /** The task model and where it came from (see chooseTaskModel). */
+  taskModel: TaskModelChoice;
+  /** Expected calls, tokens and cost, without what the run log already holds, with notes on the budget (earlier attempts counted). */
   estimate: CostEstimate;
   /** Results already in the run log (a resumed run reuses them). */
   resumedResults: number;
+  /** What the estimate leaves out because the run log has it. */
+  reuse: ReuseCounts;
   /** Prompt variables some examples leave out (they render empty, as in Dify). */
   partlyMissing: string[];
   run(signal?: AbortSignal): Promise<OptimizerReport>;
@@ -59,8 +92,8 @@ export interface PreparedTraining {
 }
 
 /**
- * Sets up a dataset optimization: split, metrics, optimizer, run store (resume), embeddings
- * index, embedder (endpoint with local TF-IDF fallback) and the cost estimate.
+ * Sets up a dataset optimization: task model, split, metrics, optimizer, run store (resume),
+ * embeddings index, embedder (endpoint with local TF-IDF fallback) and the cost estimate.
  */
 export async function prepareTraining(req: TrainingRequest): Promise<PreparedTraining> {
   const coverage = checkDatasetCoversPrompt(req.dataset, [req.record.text, ...(req.messages ?? []).map((m) => m.text)]);
@@ -68,6 +101,7 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
   const metrics = (req.metrics?.length ? req.metrics : [{ type: 'exact' } as MetricSpec]).map((m) => createMetric(m));
   assertMetrics(metrics);
   const optimizer = createOptimizer(req.optimizer, req.deps);
+  const taskModel = chooseTaskModel(req.record, { explicit: req.taskModel, configured: req.configuredModel });
   const runId = req.runId ?? newRunId();
   const optimizerDir = path.join(req.root, '.optimizer');
   const store = await RunStore.open(path.join(optimizerDir, 'runs'), runId);
@@ -81,7 +115,10 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     validation: split.validation,
     metrics,
     client: req.client,
-    taskModel: req.taskModel,
+    taskModel: taskModel.name,
+    taskModelSource: taskModel.source,
+    ...(req.configuredModel ? { proposerModel: req.configuredModel, judgeModel: req.configuredModel } : {}),
+    costTable: req.costTable,
     budget: req.budget,
     store,
     events: req.events,
@@ -90,14 +127,25 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     embedder,
     concurrency: req.concurrency,
   };
+  const found = store.reusable(runFingerprint(ctx));
+  const reuse: ReuseCounts = { results: found.results + (found.memos.task ?? 0), proposals: found.memos.proposal ?? 0, embeddings: found.memos.embedding ?? 0 };
+  const estimate = withBudgetNotes(lessReused(optimizer.estimate({ ...ctx, budget: undefined }), reuse), req.budget, store.earlier);
+  if (reuse.results || reuse.proposals || reuse.embeddings) {
+    const what = [`${reuse.results} result(s)`, reuse.proposals ? `${reuse.proposals} proposal(s)` : '', reuse.embeddings ? `${reuse.embeddings} embedding answer(s)` : ''].filter(Boolean);
+    estimate.notes.unshift(`Reuses ${what.join(', ')} recorded by earlier attempts of this run: not counted above.`);
+  }
+  const usesConfigured = estimate.judgeCalls > 0 || estimate.proposalCalls > 0;
+  estimate.notes.push(...unpricedNotes([taskModel.name, usesConfigured ? req.configuredModel : undefined], req.budget?.maxCostUsd, req.costTable));
   return {
     runId,
     runFile: store.file,
     split,
     optimizer,
     ctx,
-    estimate: optimizer.estimate(ctx),
+    taskModel,
+    estimate,
     resumedResults: store.size,
+    reuse,
     partlyMissing: coverage.partlyMissing,
     run: (signal) => optimizer.optimize(ctx, signal),
     remember: async (report, signal) => {

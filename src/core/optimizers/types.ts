@@ -3,11 +3,15 @@ import type { EngineEventSink } from '../engine/events';
 import type { Metric } from '../evaluation/metrics';
 import type { NodeMessage } from '../evaluation/render';
 import type { Demo, DemoMode, Example, ExampleResult } from '../evaluation/types';
-import type { Budget, LlmClient, LlmUsageTotals } from '../llm/types';
+import type { CostTable } from '../llm/cost';
+import type { Budget, LlmClient, LlmUsageTotals, Spend } from '../llm/types';
 import type { EmbeddingIndex } from './embeddingIndex';
 import type { MetricsSummary } from './metricsTracker';
 import type { RunStore } from './runStore';
 import type { Embedder } from './vectors';
+
+/** Where the task model came from: chosen for the task (`--task-model`), the node's own model, or the configured one. */
+export type TaskModelSource = 'flag' | 'node' | 'configured';
 
 /** Names accepted by `createOptimizer`. */
 export type OptimizerName = 'copro' | 'knn' | 'ensemble';
@@ -36,6 +40,14 @@ export interface ScoredCandidate extends Candidate {
   rejectedReason?: string;
 }
 
+/** Calls, tokens and cost of one kind of call in an estimate. */
+export interface EstimatePart {
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
 /** What a run is expected to cost, before it starts. */
 export interface CostEstimate {
   /** Task-model calls (one per candidate × example). */
@@ -51,6 +63,15 @@ export interface CostEstimate {
   promptTokens: number;
   completionTokens: number;
   costUsd: number;
+  /** The same by kind of call (the totals above are their sums). */
+  breakdown: {
+    task: EstimatePart;
+    proposal: EstimatePart;
+    /** Embedding calls of the optimizer (KNN's vectors), not of a metric. */
+    embedding: EstimatePart;
+    /** Calls of LLM metrics (llm_judge, embedding): one per task call and metric. */
+    scoring: EstimatePart;
+  };
   /** Plain-words notes (e.g. "exceeds the calls budget of 50"). */
   notes: string[];
 }
@@ -78,9 +99,14 @@ export interface OptimizerContext {
   client: LlmClient;
   /** Client for proposals (COPRO) when different from the task's. */
   proposer?: LlmClient;
+  /** Model of the task calls (default: the client's configured model). */
   taskModel?: string;
+  /** Where `taskModel` came from (shown in the report). */
+  taskModelSource?: TaskModelSource;
   proposerModel?: string;
   judgeModel?: string;
+  /** Prices for the estimate (default: the built-in list prices); give the client's table. */
+  costTable?: CostTable;
   /** The client's budget, so the search stops early enough to still validate. Enforced by the client. */
   budget?: Budget;
   /** Resume store: results already in it are reused; new ones appended. */
@@ -116,6 +142,10 @@ export interface OptimizerReport {
   stoppedReason?: 'budget';
   estimate: CostEstimate;
   usage: LlmUsageTotals;
+  /** The model that ran the task, and where it came from (absent when it was the client's default). */
+  taskModel?: { name: string; source: TaskModelSource };
+  /** What earlier attempts of this run id spent (counted against the budget); absent for a first attempt. */
+  earlierUsage?: Spend;
   /** Example results taken from the run log instead of calling again. */
   reusedResults: number;
   durationMs: number;

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { sameVariables } from '../../core/dsl';
 import { CancelledError, toOptimizerError } from '../../core/errors';
 import type { OptimizerReport } from '../../core/optimizers/types';
+import { costTableWith } from '../../core/llm/cost';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { Commands } from '../constants';
 import type { Proposal } from '../review/proposals';
@@ -126,9 +127,10 @@ export const optimizeWithDataset: CommandDef = {
       const config = await loadEngineConfig(root, [engineOverrides(doc.uri)]);
       const ep = endpointSettings();
       const concurrency = ep.concurrency ?? config.concurrency;
+      const costTable = costTableWith(config.pricing);
       const client = createLlmClient(
         { baseUrl: ep.baseUrl, apiKey: key.key, model: ep.model, concurrency, timeoutMs: ep.timeoutMs },
-        { cacheDir: llmCacheDir(root), budget: config.budget, logger: (level, msg) => s.log[level](`llm: ${msg}`) },
+        { cacheDir: llmCacheDir(root), budget: config.budget, costTable, logger: (level, msg) => s.log[level](`llm: ${msg}`) },
       );
       prepared = await T.prepareTraining({
         root,
@@ -143,7 +145,8 @@ export const optimizeWithDataset: CommandDef = {
         },
         client,
         budget: config.budget,
-        taskModel: ep.model,
+        costTable,
+        configuredModel: ep.model, // the task uses the node's own model when the export names one
         concurrency,
       });
       const est = prepared.estimate;

@@ -1,10 +1,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isLlmStrategy } from '../../core/engine/config';
+import { isLlmStrategy, type EngineConfig } from '../../core/engine/config';
 import type { EngineEvent } from '../../core/engine/events';
 import { CancelledError, toOptimizerError } from '../../core/errors';
 import type { LlmClient } from '../../core/llm/types';
 import { optimizeDocument, type OptimizeDocumentOutcome } from '../../core/service/optimize';
+import { costTableWith } from '../../core/llm/cost';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import type { StrategyName } from '../../core/strategies/types';
 import { Commands, ContextKeys } from '../constants';
@@ -94,8 +95,8 @@ export class OptimizationRunner implements vscode.Disposable {
     return this.status;
   }
 
-  private async llmFor(root: string, strategies: StrategyName[], budget: { maxCalls?: number; maxTokens?: number; maxCostUsd?: number }, notes: string[]): Promise<LlmClient | undefined> {
-    if (!strategies.some(isLlmStrategy)) return undefined;
+  private async llmFor(root: string, config: EngineConfig, notes: string[]): Promise<LlmClient | undefined> {
+    if (!config.strategies.some(isLlmStrategy)) return undefined;
     if (!vscode.workspace.isTrusted) {
       notes.push('Restricted Mode: no LLM request is made in an untrusted workspace, so the rule strategies ran instead. Trust the workspace to use the LLM strategies.');
       return undefined;
@@ -107,7 +108,7 @@ export class OptimizationRunner implements vscode.Disposable {
     this.log.info(`LLM endpoint ${new URL(ep.baseUrl).host}, model ${ep.model}, key from ${key.source}`);
     return createLlmClient(
       { baseUrl: ep.baseUrl, apiKey: key.key, model: ep.model, concurrency: ep.concurrency, timeoutMs: ep.timeoutMs },
-      { cacheDir: llmCacheDir(root), budget, logger: (level, msg) => this.log[level](`llm: ${msg}`) },
+      { cacheDir: llmCacheDir(root), budget: config.budget, costTable: costTableWith(config.pricing), logger: (level, msg) => this.log[level](`llm: ${msg}`) },
     );
   }
 
@@ -144,7 +145,7 @@ export class OptimizationRunner implements vscode.Disposable {
     try {
       const modelAvailable = trusted && (await this.keys.get()) !== undefined;
       const config = await loadEngineConfig(root, [engineOverrides(doc.uri), req.strategies ? { strategies: req.strategies } : undefined], { modelAvailable });
-      const llm = await this.llmFor(root, config.strategies, config.budget, summary.notes);
+      const llm = await this.llmFor(root, config, summary.notes);
       summary.usedLlm = !!llm;
       const store = trusted ? await this.stores.writer(root, 'Recording versions') : undefined;
       if (!trusted) summary.notes.push('Restricted Mode: proposals are shown for review but no version is recorded in .optimizer/.');

@@ -155,6 +155,28 @@ describe('cli: analyze / optimize / apply', function () {
     }
   });
 
+  it('prices from pricing: in config.yaml are used for cost; a cost budget on a model without a price is flagged', async () => {
+    const srv = await startFakeOpenAI();
+    try {
+      fs.mkdirSync(path.join(ws, '.optimizer'), { recursive: true });
+      const config = path.join(ws, '.optimizer', 'config.yaml');
+      const args = (model: string) => ['optimize', '--json', '--no-cache', '--strategy', 'llm_guided', '--prompt', SYSTEM_ID, '--base-url', srv.url, '--model', model, 'support_bot.yml'];
+      fs.writeFileSync(config, 'budget:\n  max_cost_usd: 5\npricing:\n  house-model:\n    input_per_million: 1000\n    output_per_million: 1000\n');
+      const priced = await cli(args('house-model'), ws, { OPENAI_API_KEY: 'sk-x' });
+      assert.equal(priced.code, 0, priced.err);
+      const res = JSON.parse(priced.out) as { cost?: { costUsd: number; promptTokens: number; completionTokens: number } }[];
+      const cost = res[0]!.cost!;
+      assert.ok(cost.promptTokens > 0);
+      assert.ok(Math.abs(cost.costUsd - (cost.promptTokens + cost.completionTokens) / 1000) < 1e-9, JSON.stringify(cost));
+      assert.doesNotMatch(priced.err, /No price is known/);
+      const unpriced = await cli(args('other-model'), ws, { OPENAI_API_KEY: 'sk-x' });
+      assert.equal(unpriced.code, 0, unpriced.err);
+      assert.match(unpriced.err, /warning: No price is known for model other-model: its calls count as \$0, so the cost budget of \$5 does not limit them/);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('--patches writes the kept results as PromptPatch JSON that apply turns into the same file as --write', async () => {
     const before = fs.readFileSync(file, 'utf8');
     const r = await cli(['optimize', '--json', '--patches', 'out/patches.json', 'support_bot.yml'], ws);

@@ -30,6 +30,21 @@ describe('engine config', () => {
     assert.throws(() => parseConfigFile('unknown_thing: 1\n', 'c.yaml'), /unknown_thing|Unrecognized/);
   });
 
+  it('pricing: model → USD per million tokens, mapped to the cost table form and merged model by model', () => {
+    const o = parseConfigFile('pricing:\n  my-local-llm:\n    input_per_million: 0\n    output_per_million: 0\n  acme-large:\n    input_per_million: 3\n    output_per_million: 15.5\n');
+    assert.deepEqual(o.pricing, { 'my-local-llm': { inputPerM: 0, outputPerM: 0 }, 'acme-large': { inputPerM: 3, outputPerM: 15.5 } });
+    const cfg = resolveConfig(DEFAULT_CONFIG, o, { pricing: { 'acme-large': { inputPerM: 4, outputPerM: 16 } } });
+    assert.deepEqual(cfg.pricing, { 'my-local-llm': { inputPerM: 0, outputPerM: 0 }, 'acme-large': { inputPerM: 4, outputPerM: 16 } });
+    assert.deepEqual(resolveConfig(DEFAULT_CONFIG).pricing, {});
+  });
+
+  it('pricing: bad entries are refused naming the model and the field', () => {
+    assert.throws(() => parseConfigFile('pricing:\n  m1:\n    input_per_million: -1\n    output_per_million: 2\n', 'c.yaml'), /c\.yaml: pricing\.m1\.input_per_million/);
+    assert.throws(() => parseConfigFile('pricing:\n  m1:\n    input_per_million: 1\n', 'c.yaml'), /pricing\.m1\.output_per_million/);
+    assert.throws(() => parseConfigFile('pricing:\n  m1:\n    input_per_million: "1"\n    output_per_million: 2\n', 'c.yaml'), /pricing\.m1\.input_per_million/);
+    assert.throws(() => parseConfigFile('pricing:\n  m1:\n    input: 1\n    output_per_million: 2\n', 'c.yaml'), (e: unknown) => e instanceof ConfigError && /pricing\.m1/.test(e.message));
+  });
+
   it('undefined overrides do not erase values', () => {
     const cfg = resolveConfig(DEFAULT_CONFIG, { maxIterations: undefined, budget: { maxCalls: undefined } });
     assert.equal(cfg.maxIterations, DEFAULT_CONFIG.maxIterations);

@@ -45,21 +45,25 @@ describe('llm budgets (enforced before each call)', function () {
   });
 
   it('token budget: concurrent calls reserve prompt estimate + max_tokens and never exceed it', async () => {
-    const c = createLlmClient(
-      { baseUrl: srv.url, apiKey: KEY, model: 'm', concurrency: 8 },
-      { budget: { maxTokens: 1000 } },
-    );
-    srv.enqueue(...Array.from({ length: 10 }, () => ({ content: 'ok', latencyMs: 30, usage: { prompt_tokens: 10, completion_tokens: 150 } })));
-    const results = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => c.chat({ messages: msgs(`question number ${i}`), maxTokens: 150 })),
-    );
-    const ok = results.filter((r) => r.status === 'fulfilled').length;
-    const u = c.usage();
-    assert.ok(u.promptTokens + u.completionTokens <= 1000, `used ${u.promptTokens + u.completionTokens}`);
-    assert.equal(srv.chatRequests().length, ok);
-    assert.ok(ok >= 3 && ok < 10, `ok=${ok}`);
-    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    assert.match((refused.reason as Error).message, /tokens.*budgets\.maxTokens/);
+    const own = await startFakeOpenAI({ handler: (req) => ({ content: 'ok', latencyMs: 30, usage: { prompt_tokens: 10, completion_tokens: Math.min(150, req.max_tokens ?? 150) } }) });
+    try {
+      const c = createLlmClient({ baseUrl: own.url, apiKey: KEY, model: 'm', concurrency: 8 }, { budget: { maxTokens: 1000 } });
+      const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => c.chat({ messages: msgs(`question number ${i}`), maxTokens: 150 })));
+      const ok = results.filter((r) => r.status === 'fulfilled').length;
+      const u = c.usage();
+      assert.ok(u.promptTokens + u.completionTokens <= 1000, `used ${u.promptTokens + u.completionTokens}`);
+      assert.equal(own.chatRequests().length, ok);
+      assert.ok(ok >= 3 && ok < 10, `ok=${ok}`);
+      // the request's own max_tokens is kept while it fits; the last one sent is capped to what remained
+      const sent = own.chatRequests().map((r) => (r.body as { max_tokens: number }).max_tokens);
+      assert.ok(sent.every((m) => m >= 1 && m <= 150), String(sent));
+      assert.equal(sent.filter((m) => m === 150).length, ok - 1);
+      const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      assert.equal((refused.reason as { code: string }).code, 'LLM_BUDGET_EXCEEDED');
+      assert.match((refused.reason as Error).message, /tokens.*budgets\.maxTokens/);
+    } finally {
+      await own.close();
+    }
   });
 
   it('cost budget: refuses the call that could go past maxCostUsd, with a clear message', async () => {
@@ -75,6 +79,106 @@ describe('llm budgets (enforced before each call)', function () {
     assert.equal(e.code, 'LLM_BUDGET_EXCEEDED');
     assert.match(e.message, /\$.*budgets\.maxCostUsd/);
     assert.equal(srv.chatRequests().length, 1);
+  });
+});
+
+/** A server that answers `answerTokens` tokens ('abcd' = 1 token) unless max_tokens asks for fewer, as real endpoints do. */
+function longAnswers(answerTokens: number) {
+  return startFakeOpenAI({
+    handler: (req) => {
+      const n = Math.min(answerTokens, req.max_tokens ?? (req.body.max_completion_tokens as number | undefined) ?? Infinity);
+      return { content: 'abcd'.repeat(n), finishReason: n < answerTokens ? 'length' : 'stop' };
+    },
+  });
+}
+
+describe('llm budgets: answers are capped to what the budget has left', function () {
+  let srv: FakeOpenAIServer;
+  afterEach(async () => {
+    await srv.close();
+  });
+
+  it('token budget, no max_tokens requested, long answers: max_tokens is sent and the total stays within the budget', async () => {
+    srv = await longAnswers(2000);
+    const c = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm', maxRetries: 0 }, { budget: { maxTokens: 1100 } });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      try {
+        const r = await c.chat({ messages: msgs(`write a long essay ${i}`) });
+        outcomes.push(r.finishReason);
+      } catch (e) {
+        outcomes.push((e as { code: string }).code);
+      }
+    }
+    const u = c.usage();
+    assert.ok(u.promptTokens + u.completionTokens <= 1100, `used ${u.promptTokens + u.completionTokens} tokens of 1100`);
+    const sent = srv.chatRequests().map((r) => (r.body as { max_tokens?: number }).max_tokens);
+    assert.ok(sent.length >= 2, `only ${sent.length} call(s) sent`);
+    assert.ok(sent.every((m) => m !== undefined && m >= 1), `max_tokens sent: ${String(sent)}`);
+    // the first answer gets the default allowance, the next what is left after it
+    assert.equal(sent[0], 1024);
+    assert.ok(sent[1]! < 100, String(sent));
+    assert.deepEqual(outcomes.slice(sent.length), Array(5 - sent.length).fill('LLM_BUDGET_EXCEEDED'));
+    assert.equal(u.calls, sent.length);
+  });
+
+  it('a request whose own max_tokens fits is sent with it; without any budget no max_tokens is added', async () => {
+    srv = await longAnswers(20);
+    const capped = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm' }, { budget: { maxTokens: 10_000 } });
+    await capped.chat({ messages: msgs('a'), maxTokens: 50 });
+    const free = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm' });
+    await free.chat({ messages: msgs('b') });
+    const [a, b] = srv.chatRequests().map((r) => r.body as { max_tokens?: number });
+    assert.equal(a!.max_tokens, 50);
+    assert.equal('max_tokens' in b!, false);
+  });
+
+  it('nothing left for an answer: refused before the call, with what remains', async () => {
+    srv = await longAnswers(20);
+    const c = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm' }, { budget: { maxTokens: 12 } });
+    const e = await rejectionOf(c.chat({ messages: msgs('a question that is longer than the budget allows') }));
+    assert.equal(e.code, 'LLM_BUDGET_EXCEEDED');
+    assert.match(e.message, /only 12 of the run's 12 remain.*budgets\.maxTokens/);
+    assert.equal(srv.chatRequests().length, 0);
+  });
+
+  it('cost budget with a known price caps max_tokens the same way: long answers never go past it', async () => {
+    srv = await longAnswers(3000);
+    // $1000 per 1M input tokens, $2000 per 1M output tokens: $0.002 per answer token
+    const c = createLlmClient(
+      { baseUrl: srv.url, apiKey: KEY, model: 'pricey', maxRetries: 0 },
+      { budget: { maxCostUsd: 1 }, costTable: { pricey: { inputPerM: 1000, outputPerM: 2000 } }, defaultCompletionReserve: 5000 },
+    );
+    const codes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await c.chat({ messages: msgs(`essay ${i}`) }).then(
+        (r) => codes.push(r.finishReason),
+        (e: { code: string }) => codes.push(e.code),
+      );
+    }
+    assert.ok(c.usage().costUsd <= 1 + 1e-9, `spent $${c.usage().costUsd}`);
+    const sent = srv.chatRequests().map((r) => (r.body as { max_tokens: number }).max_tokens);
+    // prompt ≈ 10 tokens ($0.01): about 495 answer tokens fit in $1, far below the 3000 the model would write
+    assert.ok(sent[0]! > 400 && sent[0]! < 500, String(sent));
+    assert.equal(codes[0], 'length');
+    assert.ok(codes.includes('LLM_BUDGET_EXCEEDED'), codes.join());
+  });
+
+  it('a model that refuses max_tokens (asks for max_completion_tokens) is asked again with it, and remembered', async () => {
+    srv = await startFakeOpenAI({
+      handler: (req) =>
+        req.max_tokens !== undefined
+          ? { status: 400, body: { error: { message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", param: 'max_tokens', type: 'invalid_request_error' } } }
+          : { content: 'fine' },
+    });
+    const c = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'reasoner-x' }, { budget: { maxTokens: 5000 } });
+    assert.equal((await c.chat({ messages: msgs('q1') })).text, 'fine');
+    assert.equal((await c.chat({ messages: msgs('q2') })).text, 'fine');
+    const bodies = srv.chatRequests().map((r) => r.body as Record<string, unknown>);
+    assert.equal(bodies.length, 3);
+    assert.equal(bodies[0]!.max_tokens, 1024);
+    assert.deepEqual([bodies[1]!.max_tokens, bodies[1]!.max_completion_tokens], [undefined, 1024]);
+    assert.deepEqual([bodies[2]!.max_tokens, bodies[2]!.max_completion_tokens], [undefined, 1024]);
   });
 });
 
@@ -153,6 +257,19 @@ describe('llm response cache', function () {
     assert.deepEqual(texts, ['shared', 'shared', 'shared', 'shared']);
     assert.equal(srv.chatRequests().length, 1);
     assert.equal(c.usage().calls, 1);
+  });
+
+  it('an identical call made right after the only caller of a flight cancelled it starts its own request', async () => {
+    const c = createLlmClient(cfg());
+    srv.enqueue({ hang: true }, { content: 'fresh' });
+    const ac = new AbortController();
+    const first = c.chat({ messages: msgs('same'), signal: ac.signal });
+    while (srv.chatRequests().length === 0) await new Promise((r) => setTimeout(r, 5));
+    ac.abort();
+    const second = c.chat({ messages: msgs('same') });
+    assert.equal((await rejectionOf(first)).name, 'CancelledError');
+    assert.equal((await second).text, 'fresh');
+    assert.equal(srv.chatRequests().length, 2);
   });
 
   it('forget() drops an entry so the next call asks again', async () => {

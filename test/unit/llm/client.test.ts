@@ -1,5 +1,9 @@
 import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createLlmClient } from '../../../src/core/llm/client';
+import { DEFAULT_RETRY, backoffMs, retryAfterMs } from '../../../src/core/llm/retry';
+import { costTableWith, knownPrice, unpricedNotes } from '../../../src/core/llm/cost';
 import { LlmError } from '../../../src/core/errors';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../../support/fakeOpenAI';
 import { KEY, msgs, rejectionOf } from './helpers';
@@ -59,6 +63,19 @@ describe('llm client over real HTTP (loopback fake server)', function () {
     assert.ok(Math.abs(c.usage().costUsd - 2) < 1e-9);
   });
 
+  it('costTableWith adds user prices to the list prices; unpricedNotes flags models a cost budget cannot limit', () => {
+    const table = costTableWith({ 'house-model': { inputPerM: 0, outputPerM: 0 }, 'gpt-4o-mini': { inputPerM: 1, outputPerM: 2 } });
+    assert.deepEqual(knownPrice('gpt-4o-mini-2024-07-18', table), { inputPerM: 1, outputPerM: 2 });
+    assert.deepEqual(knownPrice('gpt-4o', table), { inputPerM: 2.5, outputPerM: 10 });
+    assert.equal(knownPrice('mystery', table), undefined);
+    // a configured price of 0 (a local model) is a known price: no note
+    assert.deepEqual(unpricedNotes(['house-model', 'gpt-4o', undefined], 1, table), []);
+    const notes = unpricedNotes(['mystery', 'mystery', 'gpt-4o'], 2.5, table);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /^No price is known for model mystery: its calls count as \$0, so the cost budget of \$2\.5 does not limit them\. Add its price under pricing: in \.optimizer\/config\.yaml/);
+    assert.deepEqual(unpricedNotes(['mystery'], undefined, table), []);
+  });
+
   it('429 with retry-after-ms: retries once and waits what the header asks', async () => {
     const c = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm' }, { retry: { baseDelayMs: 1, maxDelayMs: 2 } });
     srv.enqueue({ status: 429, headers: { 'retry-after-ms': '300' } }, { content: 'ok' });
@@ -98,6 +115,58 @@ describe('llm client over real HTTP (loopback fake server)', function () {
     const [a, b] = srv.chatRequests();
     assert.ok(b!.receivedAt - a!.receivedAt >= 38, 'backoff at least half the base delay (jitter)');
     assert.equal(c.usage().retries, 1);
+  });
+
+  it('backoff grows exponentially: each retry waits twice the one before (jitter fixed), up to the cap', async () => {
+    const c = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm', maxRetries: 3 }, { retry: { baseDelayMs: 60, maxDelayMs: 10_000, random: () => 1 } });
+    srv.enqueue({ status: 500 }, { status: 502 }, { status: 503 }, { content: 'at last' });
+    assert.equal((await c.chat({ messages: msgs('q') })).text, 'at last');
+    const at = srv.chatRequests().map((r) => r.receivedAt);
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    [60, 120, 240].forEach((d, i) => {
+      assert.ok(gaps[i]! >= d - 2, `gap ${i + 1} was ${gaps[i]} ms, expected at least ${d}`);
+      assert.ok(gaps[i]! < d + 150, `gap ${i + 1} was ${gaps[i]} ms, expected about ${d}`);
+    });
+    assert.ok(gaps[1]! - gaps[0]! >= 40 && gaps[2]! - gaps[1]! >= 100, `gaps ${gaps.join(', ')} do not double`);
+    assert.equal(c.usage().retries, 3);
+  });
+
+  it('backoffMs: d = base·2^attempt capped at maxDelayMs, jittered within [d/2, d]', () => {
+    const p = { ...DEFAULT_RETRY, baseDelayMs: 100, maxDelayMs: 1000 };
+    assert.deepEqual([0, 1, 2, 3, 4, 5].map((n) => backoffMs(n, p, () => 1)), [100, 200, 400, 800, 1000, 1000]);
+    assert.deepEqual([0, 1, 2, 3, 4, 5].map((n) => backoffMs(n, p, () => 0)), [50, 100, 200, 400, 500, 500]);
+    assert.deepEqual([0, 1, 2].map((n) => backoffMs(n, { ...p, random: () => 0.5 })), [75, 150, 300]);
+  });
+
+  it('a 5xx with retry-after is retried after what the header asks, not the (short) backoff', async () => {
+    const c = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm', maxRetries: 2 }, { retry: { baseDelayMs: 1, maxDelayMs: 2 } });
+    srv.enqueue({ status: 503, headers: { 'retry-after': '1' } }, { status: 502, headers: { 'retry-after-ms': '250' } }, { content: 'ok' });
+    assert.equal((await c.chat({ messages: msgs('q') })).text, 'ok');
+    const [a, b, d] = srv.chatRequests().map((r) => r.receivedAt);
+    assert.ok(b! - a! >= 990 && b! - a! < 1600, `waited ${b! - a!} ms after the 503`);
+    assert.ok(d! - b! >= 245 && d! - b! < 800, `waited ${d! - b!} ms after the 502`);
+    assert.equal(c.usage().retries, 2);
+  });
+
+  it('retry-after given as an HTTP date: waits until that time', async () => {
+    const c = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm' }, { retry: { baseDelayMs: 1, maxDelayMs: 2 } });
+    // HTTP dates have whole seconds: the next whole second at least 1 s away
+    const until = Math.ceil((Date.now() + 1000) / 1000) * 1000;
+    srv.enqueue({ status: 429, headers: { 'retry-after': new Date(until).toUTCString() } }, { content: 'ok' });
+    await c.chat({ messages: msgs('q') });
+    const [a, b] = srv.chatRequests().map((r) => r.receivedAt);
+    assert.ok(b! >= until - 5, `retried ${until - b!} ms before the date`);
+    assert.ok(b! - a! >= 900 && b! < until + 600, `retried ${b! - until} ms after the date`);
+  });
+
+  it('retryAfterMs reads seconds, milliseconds and HTTP dates (a past date means now)', () => {
+    const h = (o: Record<string, string>) => new Headers(o);
+    const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
+    assert.equal(retryAfterMs(h({ 'retry-after': 'Wed, 21 Oct 2015 07:28:03 GMT' }), now - 500), 3500);
+    assert.equal(retryAfterMs(h({ 'retry-after': 'Wed, 21 Oct 2015 07:27:00 GMT' }), now), 0);
+    assert.equal(retryAfterMs(h({ 'retry-after': '7' })), 7000);
+    assert.equal(retryAfterMs(h({ 'retry-after-ms': '120', 'retry-after': '7' })), 120);
+    assert.equal(retryAfterMs(h({ 'retry-after': 'soon' })), undefined);
   });
 
   it('persistent 503 gives up after maxRetries with LLM_HTTP and the status', async () => {
@@ -228,6 +297,51 @@ describe('llm client over real HTTP (loopback fake server)', function () {
     const outcome = await Promise.race([srv.chatRequests()[0]!.done, new Promise((r) => setTimeout(() => r('still open'), 500))]);
     assert.equal(outcome, 'aborted');
     assert.equal(c.usage().calls, 0);
+  });
+
+  it('an answer that arrives as its caller cancels is still returned (the call was made), and counted', async () => {
+    const ac = new AbortController();
+    // the whole answer has arrived when the caller cancels, before the client has read it
+    const fetchThenCancel: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const body = await res.text();
+      ac.abort();
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const c = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm' }, { fetch: fetchThenCancel });
+    srv.enqueue({ content: 'arrived' });
+    const r = await c.chat({ messages: msgs('q'), signal: ac.signal });
+    assert.equal(r.text, 'arrived');
+    assert.equal(c.usage().calls, 1);
+    // a new call with the aborted signal is not sent
+    assert.equal((await rejectionOf(c.chat({ messages: msgs('q2'), signal: ac.signal }))).name, 'CancelledError');
+    assert.equal(srv.chatRequests().length, 1);
+  });
+
+  it('an answer whose body is still arriving when the caller cancels is read to the end', async () => {
+    const body = JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'slow but whole' }, finish_reason: 'stop' }] });
+    const slow = http.createServer((_req, res) => {
+      _req.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.write(body.slice(0, 20));
+      setTimeout(() => res.end(body.slice(20)), 150);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    try {
+      const ac = new AbortController();
+      const cancelOnHeaders: typeof fetch = async (input, init) => {
+        const res = await fetch(input, init);
+        setTimeout(() => ac.abort(), 20);
+        return res;
+      };
+      const c = createLlmClient({ baseUrl: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/v1`, apiKey: KEY, model: 'm' }, { fetch: cancelOnHeaders });
+      const r = await c.chat({ messages: msgs('q'), signal: ac.signal });
+      assert.ok(ac.signal.aborted);
+      assert.equal(r.text, 'slow but whole');
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
   });
 
   it('a queued request that is cancelled leaves the queue at once and never reaches the server', async () => {

@@ -26,10 +26,10 @@ export function record(text: string, over: Partial<PromptRecord> = {}): PromptRe
   };
 }
 
-export function client(url: string, opts: { budget?: Budget; concurrency?: number } = {}) {
+export function client(url: string, opts: { budget?: Budget; concurrency?: number; completionReserve?: number } = {}) {
   return createLlmClient(
     { baseUrl: url, apiKey: KEY, model: 'fake-model', concurrency: opts.concurrency ?? 4, maxRetries: 0, timeoutMs: 5000 },
-    { budget: opts.budget },
+    { budget: opts.budget, ...(opts.completionReserve ? { defaultCompletionReserve: opts.completionReserve } : {}) },
   );
 }
 

@@ -93,6 +93,121 @@ describe('promptopt train', function () {
   });
 });
 
+type Body = { model: string; messages: Array<{ role: string; content: string }> };
+const bodyOf = (r: { body: unknown }) => r.body as Body;
+const isProposal = (b: Body) => JSON.stringify(b.messages).includes('instruction optimizer');
+
+describe('promptopt train: task model, key, config.yaml budgets, model and prices', function () {
+  this.timeout(20000);
+  let srv: FakeOpenAIServer;
+  before(async () => {
+    srv = await startFakeOpenAI({ handler: scriptedHandler });
+  });
+  after(() => srv.close());
+  beforeEach(() => srv.reset());
+
+  /** A workspace with the dataset, an export, and optionally `.optimizer/config.yaml`. */
+  async function workspace(config?: string): Promise<string> {
+    const ws = await tempDir('promptopt-train-');
+    await fs.mkdir(path.join(ws, '.optimizer', 'datasets'), { recursive: true });
+    await fs.writeFile(path.join(ws, '.optimizer', 'datasets', 'sentiment.jsonl'), SENTIMENT_JSONL);
+    await fs.writeFile(path.join(ws, 'app.yml'), 'app: {name: t, mode: workflow}\n');
+    if (config !== undefined) await fs.writeFile(path.join(ws, '.optimizer', 'config.yaml'), config);
+    return ws;
+  }
+  const args = (...more: string[]) => ['app.yml', '--prompt', REC.id, '--dataset', 'sentiment.jsonl', '--base-url', srv.url, '--optimizer', 'copro', '--breadth', '3', '--depth', '2', ...more];
+  const withNodeModel = createTrainCommand({ loadPrompts: () => [{ ...REC, model: { provider: 'openai', name: 'node-model', mode: 'chat' } }] });
+  const plain = createTrainCommand({ loadPrompts: () => [REC] });
+
+  it("runs the task calls on the node's own model; proposals keep the configured model; the report says which", async () => {
+    const ws = await workspace();
+    const t = io(ws, { OPENAI_API_KEY: 'placeholder' });
+    assert.equal(await withNodeModel.run(args('--model', 'configured-model', '--json'), t.cli), 0, t.err());
+    const j = JSON.parse(t.out()) as { taskModel: { name: string; source: string }; report: { taskModel: { name: string; source: string } } };
+    assert.deepEqual(j.taskModel, { name: 'node-model', source: 'node' });
+    assert.deepEqual(j.report.taskModel, { name: 'node-model', source: 'node' });
+    const bodies = srv.chatRequests().map(bodyOf);
+    assert.ok(bodies.some(isProposal) && bodies.some((b) => !isProposal(b)));
+    for (const b of bodies) assert.equal(b.model, isProposal(b) ? 'configured-model' : 'node-model');
+
+    srv.reset();
+    const text = io(ws, { OPENAI_API_KEY: 'placeholder' });
+    assert.equal(await withNodeModel.run(args('--model', 'configured-model', '--yes'), text.cli), 0, text.err());
+    assert.match(text.out(), /Task model: node-model \(the node's model\); proposals and judges: configured-model\./);
+    assert.match(text.out(), /^Task model: node-model \(the node's model\)\.$/m);
+  });
+
+  it("when the endpoint does not serve the node's model, the error says to pick one with --task-model", async () => {
+    const ws = await workspace();
+    const picky = await startFakeOpenAI({
+      handler: (req, hc) => (req.model === 'node-model' ? { status: 404, body: { error: { message: 'The model `node-model` does not exist' } } } : scriptedHandler(req, hc)),
+    });
+    try {
+      const t = io(ws, { OPENAI_API_KEY: 'placeholder' });
+      const run = withNodeModel.run(['app.yml', '--prompt', REC.id, '--dataset', 'sentiment.jsonl', '--base-url', picky.url, '--optimizer', 'knn', '--model', 'configured-model', '--yes'], t.cli);
+      await assert.rejects(run, (e: unknown) => (e as { code?: string }).code === 'LLM_MODEL_NOT_FOUND' && /"node-model"/.test((e as Error).message));
+      assert.match(t.err(), /the task ran on the node's own model node-model; pass --task-model <name>/);
+    } finally {
+      await picky.close();
+    }
+  });
+
+  it('--task-model overrides the node\'s model; without either the configured model runs the task', async () => {
+    const ws = await workspace();
+    let t = io(ws, { OPENAI_API_KEY: 'placeholder' });
+    assert.equal(await withNodeModel.run(args('--model', 'configured-model', '--task-model', 'chosen-model', '--json'), t.cli), 0, t.err());
+    assert.deepEqual((JSON.parse(t.out()) as { taskModel: unknown }).taskModel, { name: 'chosen-model', source: 'flag' });
+    assert.deepEqual([...new Set(srv.chatRequests().map(bodyOf).filter((b) => !isProposal(b)).map((b) => b.model))], ['chosen-model']);
+    srv.reset();
+    t = io(ws, { OPENAI_API_KEY: 'placeholder' });
+    assert.equal(await plain.run(args('--model', 'configured-model', '--json'), t.cli), 0, t.err());
+    assert.deepEqual((JSON.parse(t.out()) as { taskModel: unknown }).taskModel, { name: 'configured-model', source: 'configured' });
+    assert.deepEqual([...new Set(srv.chatRequests().map(bodyOf).map((b) => b.model))], ['configured-model']);
+  });
+
+  it('takes the key from PROMPTOPT_API_KEY too (as optimize does)', async () => {
+    const ws = await workspace();
+    const t = io(ws, { PROMPTOPT_API_KEY: 'sk-promptopt-only' });
+    assert.equal(await plain.run(args('--model', 'fake-model', '--yes'), t.cli), 0, t.err());
+    assert.ok(srv.chatRequests().length > 0);
+    assert.ok(srv.chatRequests().every((r) => r.headers.authorization === 'Bearer sk-promptopt-only'));
+  });
+
+  it('honours budget and model from .optimizer/config.yaml; flags override them', async () => {
+    const ws = await workspace('budget:\n  max_calls: 30\nmodel:\n  name: cfg-model\n');
+    let t = io(ws, { OPENAI_API_KEY: 'placeholder' });
+    assert.equal(await plain.run(args('--yes'), t.cli), 0, t.err());
+    assert.match(t.out(), /Budget: {3}at most 30 calls\./);
+    assert.match(t.out(), /Task model: cfg-model \(the configured model\); proposals and judges: cfg-model\./);
+    assert.match(t.out(), /The search stopped early to stay within the budget\./);
+    assert.ok(srv.chatRequests().length <= 30 && srv.chatRequests().length > 10, `${srv.chatRequests().length} requests`);
+    assert.deepEqual([...new Set(srv.chatRequests().map(bodyOf).map((b) => b.model))], ['cfg-model']);
+
+    srv.reset();
+    t = io(ws, { OPENAI_API_KEY: 'placeholder' });
+    assert.equal(await plain.run(args('--yes', '--budget-calls', '12', '--model', 'flag-model'), t.cli), 0, t.err());
+    assert.match(t.out(), /Budget: {3}at most 12 calls\./);
+    assert.ok(srv.chatRequests().length <= 12, `${srv.chatRequests().length} requests`);
+    assert.deepEqual([...new Set(srv.chatRequests().map(bodyOf).map((b) => b.model))], ['flag-model']);
+  });
+
+  it('prices from pricing: in config.yaml count against a cost budget; a model without a price gets a clear note', async () => {
+    const ws = await workspace('model:\n  name: priced-model\npricing:\n  priced-model:\n    input_per_million: 2000\n    output_per_million: 4000\n');
+    let t = io(ws, { OPENAI_API_KEY: 'placeholder' });
+    assert.equal(await plain.run(args('--json', '--budget-cost', '0.2'), t.cli), 0, t.err());
+    const j = JSON.parse(t.out()) as { estimate: { costUsd: number; notes: string[] }; report: { usage: { costUsd: number }; stoppedReason?: string } };
+    assert.ok(j.estimate.costUsd > 0.2, `estimate $${j.estimate.costUsd}`);
+    assert.ok(j.report.usage.costUsd > 0 && j.report.usage.costUsd <= 0.2, `spent $${j.report.usage.costUsd}`);
+    assert.equal(j.report.stoppedReason, 'budget');
+    assert.ok(!j.estimate.notes.some((n) => /No price is known/.test(n)), j.estimate.notes.join('\n'));
+
+    srv.reset();
+    t = io(ws, { OPENAI_API_KEY: 'placeholder' });
+    assert.equal(await plain.run(args('--yes', '--budget-cost', '0.2', '--model', 'unpriced-model'), t.cli), 0, t.err());
+    assert.match(t.out(), /Note: {5}No price is known for model unpriced-model: its calls count as \$0, so the cost budget of \$0\.2 does not limit them\. Add its price under pricing: in \.optimizer\/config\.yaml/);
+  });
+});
+
 describe('promptopt train end to end on a real Dify export', function () {
   this.timeout(20000);
   it('optimizes the system prompt of basic_llm_chat_workflow.yml, rendering {{#start_node.query#}} into the user message', async () => {
