@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { loadAll, YAMLException } from 'js-yaml';
 import { ConfigError } from '../errors';
 import type { StrategyName } from '../strategies/types';
 
@@ -191,18 +191,22 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 export function parseConfigFile(text: string, file = '.optimizer/config.yaml'): ConfigOverrides {
   let raw: unknown;
   try {
-    raw = parseYaml(text, { maxAliasCount: 50, uniqueKeys: true }) ?? {};
+    // js-yaml (the DSL reader's parser, already loaded): duplicate keys are errors; few aliases.
+    const docs = loadAll(text, { filename: file, maxAliases: 50, maxDepth: 20 });
+    if (docs.length > 1) throw new ConfigError('CONFIG_INVALID', 'expected one YAML document, found several', { file });
+    raw = docs[0] ?? {};
   } catch (e) {
-    if (e instanceof YAMLParseError) {
-      const pos = e.linePos?.[0];
-      throw new ConfigError('CONFIG_INVALID', `not valid YAML: ${e.message.split('\n')[0]}`, {
+    if (e instanceof ConfigError) throw e;
+    if (e instanceof YAMLException) {
+      throw new ConfigError('CONFIG_INVALID', `not valid YAML: ${e.reason || e.message.split('\n')[0]}`, {
         file,
-        line: pos?.line,
-        column: pos?.col,
+        line: e.mark ? e.mark.line + 1 : undefined,
+        column: e.mark ? e.mark.column + 1 : undefined,
       });
     }
     throw new ConfigError('CONFIG_INVALID', `cannot read: ${String(e)}`, { file });
   }
+  if (raw === null) raw = {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError('CONFIG_INVALID', 'expected a mapping of settings at the top level', { file });
   }
