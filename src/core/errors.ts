@@ -109,6 +109,8 @@ export type StorageErrorCode =
   | 'STORAGE_INVALID_ID'
   | 'STORAGE_READ_ONLY'
   | 'STORAGE_INVALID_INPUT'
+  /** A run log resumed with other inputs (prompt, dataset) than it was started on. */
+  | 'STORAGE_RUN_MISMATCH'
   | 'STORAGE_CLOSED';
 
 export class StorageError extends OptimizerError {

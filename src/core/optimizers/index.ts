@@ -6,7 +6,7 @@ export { KnnOptimizer, coverDemos, nearestDemos, referencedNames, type KnnOption
 export { EnsembleOptimizer, type EnsembleOptions } from './ensemble';
 export { CandidateManager, makeCandidate, candidateId, normalizeText } from './candidates';
 export { MetricsTracker, type MetricsSummary, type StatSummary, type TrackedValue } from './metricsTracker';
-export { RunStore, hashOf, type RunRecord } from './runStore';
+export { RunStore, hashOf, type RunRecord, type RunHeader } from './runStore';
 export { EmbeddingIndex, type IndexEntry } from './embeddingIndex';
 export { endpointEmbedder, tfidfEmbedder, tfidfVectors, tokenize, type Embedder } from './vectors';
 export { OptimizationSession, stripResults, runFingerprint, spentBy } from './session';
@@ -14,5 +14,5 @@ export { withBudgetNotes, lessReused, type ReuseCounts } from './estimate';
 export { recordAccepted } from './accept';
 
 export { createOptimizer, type OptimizerDeps } from './factory';
-export { prepareTraining, chooseTaskModel, type TrainingRequest, type PreparedTraining, type TaskModelChoice } from './training';
+export { prepareTraining, chooseTaskModel, runInputsOf, resumeMismatch, type RunInputs, type TrainingRequest, type PreparedTraining, type TaskModelChoice } from './training';
 export { formatEstimate, formatReport, candidatePromptText, taskModelText } from './report';

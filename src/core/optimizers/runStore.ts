@@ -10,8 +10,31 @@ export interface AttemptSpend extends Spend {
   attempt: string;
 }
 
+/**
+ * The first line of a dataset run's log: what the run was started on, so a resumed attempt can
+ * refuse inputs that changed (results recorded for other inputs would be reused as if they held).
+ */
+export interface RunHeader {
+  type: 'header';
+  version: 1;
+  runId: string;
+  promptId: string;
+  /** Hash of the prompt text. */
+  prompt: string;
+  /** Hash of the messages of the prompt's node (the task sees them all). */
+  messages: string;
+  /** Hash of the examples (ids, values, expected answers, labels, forced splits). */
+  dataset: string;
+  /** How many examples the dataset had, and its file name (for messages). */
+  examples: number;
+  datasetFile: string;
+  optimizer: string;
+  time: number;
+}
+
 /** A line of a dataset run's JSONL log. `fp`: the run settings' fingerprint (task model, messages, metrics). */
 export type RunRecord =
+  | RunHeader
   | { type: 'result'; key: string; candidateId: string; split: 'train' | 'validation'; result: ExampleResult; fp?: string; spent?: AttemptSpend; time: number }
   | { type: 'memo'; kind: string; key: string; value: unknown; spent?: AttemptSpend; time: number }
   | { type: 'spend'; spent: AttemptSpend; time: number }
@@ -49,6 +72,10 @@ export class RunStore {
   readonly attempt = randomBytes(4).toString('hex');
   /** What earlier attempts of this run spent, summed from their last recorded spend. */
   earlier: Spend = ZERO;
+  /** The run's header, when the log holds one (see RunHeader). */
+  header?: RunHeader;
+  /** Whether the log held any result or memo when opened (an earlier attempt recorded work). */
+  hadRecords = false;
   private spendSource?: () => Spend;
   private lastSpend?: string;
 
@@ -73,6 +100,7 @@ export class RunStore {
     const s = new RunStore(runId, file, log);
     const spends = new Map<string, Spend>();
     for (const r of records) {
+      if (r && r.type === 'header' && !s.header && isHeader(r)) s.header = r;
       if (r && r.type === 'result' && typeof r.key === 'string' && r.result) {
         s.results.set(r.key, r.result);
         s.loaded.add(r.key);
@@ -84,6 +112,7 @@ export class RunStore {
       const spent = r && (r.type === 'result' || r.type === 'memo' || r.type === 'spend') ? r.spent : undefined;
       if (isSpend(spent)) spends.set(spent.attempt, spent);
     }
+    s.hadRecords = s.loaded.size > 0;
     s.earlier = [...spends.values()].reduce((a, b) => ({ calls: a.calls + b.calls, tokens: a.tokens + b.tokens, costUsd: a.costUsd + b.costUsd }), ZERO);
     return s;
   }
@@ -183,6 +212,13 @@ export class RunStore {
     this.log.append({ type: 'spend', spent, time: Date.now() } satisfies RunRecord);
   }
 
+  /** Records the run's header (once: a header already in the log stays). */
+  writeHeader(h: Omit<RunHeader, 'type' | 'version' | 'runId' | 'time'>): void {
+    if (this.header) return;
+    this.header = { type: 'header', version: 1, runId: this.runId, ...h, time: Date.now() };
+    this.log?.append(this.header);
+  }
+
   /** Appends any other record (events, the final report). */
   append(record: RunRecord): void {
     this.log?.append(record);
@@ -198,6 +234,10 @@ export class RunStore {
     this.recordSpend();
     await this.log?.close();
   }
+}
+
+function isHeader(v: RunHeader): boolean {
+  return v.version === 1 && typeof v.prompt === 'string' && typeof v.messages === 'string' && typeof v.dataset === 'string';
 }
 
 function isSpend(v: unknown): v is AttemptSpend {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import type { PromptRecord } from '../dsl/types';
+import { StorageError } from '../errors';
 import { newRunId } from '../engine/runLog';
 import type { EngineEventSink } from '../engine/events';
 import { checkDatasetCoversPrompt, splitDataset, type SplitOptions } from '../evaluation/dataset';
@@ -13,7 +14,7 @@ import { recordAccepted } from './accept';
 import { EmbeddingIndex } from './embeddingIndex';
 import { lessReused, withBudgetNotes, type ReuseCounts } from './estimate';
 import { createOptimizer, type OptimizerDeps } from './factory';
-import { RunStore } from './runStore';
+import { RunStore, hashOf, type RunHeader } from './runStore';
 import { runFingerprint } from './session';
 import type { CostEstimate, OptimizerContext, OptimizerProgress, OptimizerReport, PromptOptimizer, TaskModelSource } from './types';
 import { endpointEmbedder } from './vectors';
@@ -38,6 +39,46 @@ export function chooseTaskModel(record: Pick<PromptRecord, 'model'>, opts: { exp
   return { ...(opts.configured ? { name: opts.configured } : {}), source: 'configured' };
 }
 
+/** What a run's header records about its inputs (see RunHeader). */
+export type RunInputs = Pick<RunHeader, 'promptId' | 'prompt' | 'messages' | 'dataset' | 'examples' | 'datasetFile' | 'optimizer'>;
+
+/** The inputs of a run as its header records them: hashes of the prompt, of its node's messages and of the examples. */
+export function runInputsOf(req: Pick<TrainingRequest, 'record' | 'messages' | 'dataset' | 'optimizer'>): RunInputs {
+  return {
+    promptId: req.record.id,
+    prompt: hashOf(req.record.text),
+    messages: hashOf(req.messages?.map((m) => [m.role, m.text]) ?? []),
+    dataset: hashOf(req.dataset.examples.map((e) => [e.id, e.vars, e.expected ?? null, e.labels ?? null, e.split ?? null])),
+    examples: req.dataset.examples.length,
+    datasetFile: path.basename(req.dataset.file),
+    optimizer: req.optimizer,
+  };
+}
+
+/**
+ * Why a run started on `then` cannot be resumed with `now` (its recorded results would not hold),
+ * in plain words; undefined when it can. The prompt and the dataset must be as they were.
+ */
+export function resumeMismatch(runId: string, then: RunInputs, now: RunInputs): string | undefined {
+  const why: string[] = [];
+  const promptChanged = then.prompt !== now.prompt || then.messages !== now.messages;
+  if (then.prompt !== now.prompt) {
+    why.push(then.promptId === now.promptId ? 'the prompt text has changed since the run started' : `the run was started on another prompt (${then.promptId})`);
+  } else if (then.messages !== now.messages) {
+    why.push("another message of the prompt's node has changed since the run started");
+  }
+  if (then.dataset !== now.dataset) {
+    const counts = then.examples !== now.examples ? ` (${then.examples} example(s) then, ${now.examples} now)` : '';
+    why.push(
+      then.datasetFile === now.datasetFile
+        ? `the examples in ${now.datasetFile} have changed since the run started${counts}`
+        : `the run started on other examples (${then.datasetFile}) than those of ${now.datasetFile}${counts}`,
+    );
+  }
+  if (!why.length) return undefined;
+  return `run ${runId} cannot be resumed: ${why.join('; ')}. Its recorded results would not hold; start a new run instead${then.dataset !== now.dataset && !promptChanged ? ', or resume with the dataset as it was' : ''}.`;
+}
+
 /** Everything a surface (CLI, VS Code) gives to set up a training run. */
 export interface TrainingRequest {
   /** Workspace root: the run log goes to `<root>/.optimizer/runs/<runId>.jsonl`, the index to `<root>/.optimizer/embeddings/`. */
@@ -55,7 +96,10 @@ export interface TrainingRequest {
   budget?: Budget;
   /** Prices the client was given (for the estimate and the notes on unpriced models); default the built-in list prices. */
   costTable?: CostTable;
-  /** Reuse to resume an interrupted run; default a new id. */
+  /**
+   * Reuse to resume an interrupted run; default a new id. Refused (StorageError
+   * STORAGE_RUN_MISMATCH) when the prompt or the dataset changed since the run started.
+   */
   runId?: string;
   /** Model chosen for the task calls (e.g. `--task-model`): overrides the node's own model. */
   taskModel?: string;
@@ -92,8 +136,8 @@ export interface PreparedTraining {
 }
 
 /**
- * Sets up a dataset optimization: task model, split, metrics, optimizer, run store (resume),
- * embeddings index, embedder (endpoint with local TF-IDF fallback) and the cost estimate.
+ * Sets up a dataset optimization: task model, split, metrics, optimizer, run store (resume:
+ * refused when the prompt or the dataset changed since the run started), embeddings index, embedder (endpoint with local TF-IDF fallback) and the cost estimate.
  */
 export async function prepareTraining(req: TrainingRequest): Promise<PreparedTraining> {
   const coverage = checkDatasetCoversPrompt(req.dataset, [req.record.text, ...(req.messages ?? []).map((m) => m.text)]);
@@ -105,6 +149,17 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
   const runId = req.runId ?? newRunId();
   const optimizerDir = path.join(req.root, '.optimizer');
   const store = await RunStore.open(path.join(optimizerDir, 'runs'), runId);
+  const inputs = runInputsOf(req);
+  if (store.header) {
+    const why = resumeMismatch(runId, store.header, inputs);
+    if (why) {
+      await store.close().catch(() => undefined);
+      throw new StorageError('STORAGE_RUN_MISMATCH', why, { promptId: req.record.id });
+    }
+  } else {
+    // A new run (or a log written before headers existed): what it runs on from now on.
+    store.writeHeader(inputs);
+  }
   const index = req.useIndex === false ? undefined : await EmbeddingIndex.open(optimizerDir);
   const embedder = endpointEmbedder(req.client, { store });
   const ctx: OptimizerContext = {

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { EngineEvent } from '../../../src/core/engine/events';
-import { CancelledError } from '../../../src/core/errors';
+import { CancelledError, StorageError } from '../../../src/core/errors';
 import { createMetric, parseDataset, splitDataset } from '../../../src/core/evaluation';
 import {
   CandidateManager,
@@ -434,6 +434,67 @@ describe('optimizers against the scripted task model', function () {
     assert.ok(est.notes.some((n) => n.includes(`Reuses ${results} result(s), ${proposals} proposal(s) recorded by earlier attempts of this run`)), est.notes.join('\n'));
     assert.ok(est.notes.some((n) => n.startsWith(`Earlier attempts of this run used ${spentCalls} call(s)`)), est.notes.join('\n'));
     if (est.calls > 40 - spentCalls) assert.ok(est.notes.some((n) => n.includes(`the budget allows ${40 - spentCalls} more (of 40)`)), est.notes.join('\n'));
+  });
+
+  it('resuming is refused when the prompt, its node\'s messages or the dataset changed since the run started; as they were, it resumes', async () => {
+    const root = await tempDir();
+    const dataset = parseDataset(SENTIMENT_JSONL, { file: 'sentiment.jsonl' });
+    const messages = [{ role: 'system' as const, text: BASE }, { role: 'user' as const, text: '{{#sys.query#}}' }];
+    const prepare = (over: { text?: string; messages?: typeof messages; dataset?: typeof dataset } = {}, onProgress?: () => void) =>
+      prepareTraining({
+        root,
+        record: record(over.text ?? BASE),
+        messages: over.messages ?? messages,
+        dataset: over.dataset ?? dataset,
+        split: { seed: 3 },
+        optimizer: 'copro',
+        deps: { copro: { breadth: 3, depth: 2 } },
+        client: client(srv.url, { concurrency: 1 }),
+        runId: 'inputs',
+        configuredModel: 'fake-model',
+        concurrency: 1,
+        useIndex: false,
+        onProgress,
+      });
+    const ac = new AbortController();
+    let seen = 0;
+    const first = await prepare({}, () => {
+      if (++seen === 15) ac.abort();
+    });
+    await assert.rejects(first.run(ac.signal), (e: unknown) => e instanceof CancelledError);
+    await first.close();
+    const logText = await fs.readFile(first.runFile, 'utf8');
+    const header = JSON.parse(logText.split('\n')[0]!) as { type: string; promptId: string; examples: number; datasetFile: string; optimizer: string };
+    assert.deepEqual([header.type, header.promptId, header.examples, header.datasetFile, header.optimizer], ['header', record(BASE).id, 10, 'sentiment.jsonl', 'copro']);
+    const calls = srv.requests.length;
+
+    const refused = (pattern: RegExp) => (e: unknown) => {
+      assert.ok(e instanceof StorageError, String(e));
+      assert.equal(e.code, 'STORAGE_RUN_MISMATCH');
+      assert.match(e.message, /run inputs cannot be resumed: /);
+      assert.match(e.message, pattern);
+      return true;
+    };
+    const edited = { ...dataset, examples: dataset.examples.map((e, i) => (i === 4 ? { ...e, expected: 'neutral' } : e)) };
+    const more = parseDataset(`${SENTIMENT_JSONL}\n${JSON.stringify({ 'sys.query': 'Bad fan', expected: 'negative' })}`, { file: 'sentiment.jsonl' });
+    const renamed = parseDataset(SENTIMENT_JSONL, { file: 'reviews.jsonl' });
+    await assert.rejects(prepare({ text: `${BASE} Be brief.`, messages: [{ role: 'system', text: `${BASE} Be brief.` }, messages[1]!] }), refused(/the prompt text has changed since the run started\. Its recorded results would not hold; start a new run instead\.$/));
+    await assert.rejects(prepare({ messages: [messages[0]!, { role: 'user', text: 'Review: {{#sys.query#}}' }] }), refused(/another message of the prompt's node has changed/));
+    await assert.rejects(prepare({ dataset: edited }), refused(/the examples in sentiment\.jsonl have changed since the run started\. .*or resume with the dataset as it was\.$/));
+    await assert.rejects(prepare({ dataset: more }), refused(/the examples in sentiment\.jsonl have changed since the run started \(10 example\(s\) then, 11 now\)/));
+    await assert.rejects(prepare({ dataset: renamed }), refused(/other examples \(sentiment\.jsonl\) than those of reviews\.jsonl/));
+    await assert.rejects(prepare({ text: 'Other.', messages: [{ role: 'system', text: 'Other.' }, messages[1]!], dataset: more }), refused(/prompt text has changed.*; the examples in sentiment\.jsonl have changed.*start a new run instead\.$/));
+    assert.equal(srv.requests.length, calls, 'a refused resume sent a request');
+    assert.equal(await fs.readFile(first.runFile, 'utf8'), logText, 'a refused resume wrote to the run log');
+
+    // As they were: it resumes, reusing what the first attempt recorded, under the same single header.
+    const again = await prepare();
+    assert.ok(again.reuse.results > 0);
+    const report = await again.run();
+    await again.close();
+    assert.ok(report.reusedResults > 0);
+    const lines = (await fs.readFile(first.runFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    assert.equal(lines.filter((l) => l.type === 'header').length, 1);
   });
 
   it('accepted versions go into the embeddings index, and COPRO seeds its first round with the nearest one', async () => {

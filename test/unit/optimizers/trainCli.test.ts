@@ -91,6 +91,18 @@ describe('promptopt train', function () {
     await assert.rejects(cmd.run(['app.yml', '--prompt', REC.id, '--dataset', 'bad.jsonl', '--optimizer', 'knn'], t.cli), /bad\.jsonl:2: .*neither "expected" nor "labels"/);
     await assert.rejects(cmd.run([...base(), '--optimizer', 'mipro'], t.cli), /--optimizer must be copro, knn or ensemble/);
   });
+
+  it('--run-id of a run whose prompt has changed since it started is refused before any call', async () => {
+    const t = io(dir, { OPENAI_API_KEY: 'placeholder' });
+    assert.equal(await cmd.run([...base(), '--optimizer', 'knn', '--k', '2', '--yes', '--run-id', 'cli-edited'], t.cli), 0, t.err());
+    srv.reset();
+    const edited = createTrainCommand({ loadPrompts: () => [{ ...REC, text: `${REC.text} Answer with one word.` }] });
+    await assert.rejects(
+      edited.run([...base(), '--optimizer', 'knn', '--k', '2', '--yes', '--run-id', 'cli-edited'], io(dir, { OPENAI_API_KEY: 'placeholder' }).cli),
+      /run cli-edited cannot be resumed: the prompt text has changed since the run started/,
+    );
+    assert.equal(srv.requests.length, 0);
+  });
 });
 
 type Body = { model: string; messages: Array<{ role: string; content: string }> };
