@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { RunLog, readRunLog } from '../engine/runLog';
 import type { ExampleResult } from '../evaluation/types';
@@ -87,8 +88,7 @@ export class RunStore {
 
   /** Opens (creating) `<runsDir>/<runId>.jsonl` and loads what an earlier attempt recorded. */
   static async open(runsDir: string, runId: string): Promise<RunStore> {
-    if (!/^[A-Za-z0-9._-]{1,128}$/.test(runId)) throw new StorageError('STORAGE_INVALID_ID', `invalid run id "${runId}" (letters, digits, '.', '_' and '-' only).`);
-    const file = path.join(runsDir, `${runId}.jsonl`);
+    const file = runFileOf(runsDir, runId);
     let records: RunRecord[];
     let log: RunLog;
     try {
@@ -115,6 +115,17 @@ export class RunStore {
     s.hadRecords = s.loaded.size > 0;
     s.earlier = [...spends.values()].reduce((a, b) => ({ calls: a.calls + b.calls, tokens: a.tokens + b.tokens, costUsd: a.costUsd + b.costUsd }), ZERO);
     return s;
+  }
+
+  /** Whether run `runId` has a log in `runsDir`. */
+  static async exists(runsDir: string, runId: string): Promise<boolean> {
+    try {
+      await fs.access(runFileOf(runsDir, runId));
+      return true;
+    } catch (e) {
+      if (e instanceof StorageError) throw e;
+      return false;
+    }
   }
 
   /** A store that keeps results in memory only (no resume across processes). */
@@ -234,6 +245,12 @@ export class RunStore {
     this.recordSpend();
     await this.log?.close();
   }
+}
+
+/** `<runsDir>/<runId>.jsonl`, after checking the id. */
+function runFileOf(runsDir: string, runId: string): string {
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(runId)) throw new StorageError('STORAGE_INVALID_ID', `invalid run id "${runId}" (letters, digits, '.', '_' and '-' only).`);
+  return path.join(runsDir, `${runId}.jsonl`);
 }
 
 function isHeader(v: RunHeader): boolean {

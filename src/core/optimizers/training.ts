@@ -101,6 +101,8 @@ export interface TrainingRequest {
    * STORAGE_RUN_MISMATCH) when the prompt or the dataset changed since the run started.
    */
   runId?: string;
+  /** `runId` names a run to resume: refused (StorageError STORAGE_NOT_FOUND) when it has no run log. */
+  resume?: boolean;
   /** Model chosen for the task calls (e.g. `--task-model`): overrides the node's own model. */
   taskModel?: string;
   /** The configured model (the client's): proposals and judges use it, and the task when neither `taskModel` nor the node names one. */
@@ -148,7 +150,11 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
   const taskModel = chooseTaskModel(req.record, { explicit: req.taskModel, configured: req.configuredModel });
   const runId = req.runId ?? newRunId();
   const optimizerDir = path.join(req.root, '.optimizer');
-  const store = await RunStore.open(path.join(optimizerDir, 'runs'), runId);
+  const runsDir = path.join(optimizerDir, 'runs');
+  if (req.resume && !(await RunStore.exists(runsDir, runId))) {
+    throw new StorageError('STORAGE_NOT_FOUND', `there is no run ${runId} to resume (no run log .optimizer/runs/${runId}.jsonl).`, { promptId: req.record.id });
+  }
+  const store = await RunStore.open(runsDir, runId);
   const inputs = runInputsOf(req);
   if (store.header) {
     const why = resumeMismatch(runId, store.header, inputs);

@@ -436,11 +436,11 @@ describe('optimizers against the scripted task model', function () {
     if (est.calls > 40 - spentCalls) assert.ok(est.notes.some((n) => n.includes(`the budget allows ${40 - spentCalls} more (of 40)`)), est.notes.join('\n'));
   });
 
-  it('resuming is refused when the prompt, its node\'s messages or the dataset changed since the run started; as they were, it resumes', async () => {
+  it('resuming is refused when the prompt, its node\'s messages or the dataset changed since the run started, or when the run has no log; as they were, it resumes', async () => {
     const root = await tempDir();
     const dataset = parseDataset(SENTIMENT_JSONL, { file: 'sentiment.jsonl' });
     const messages = [{ role: 'system' as const, text: BASE }, { role: 'user' as const, text: '{{#sys.query#}}' }];
-    const prepare = (over: { text?: string; messages?: typeof messages; dataset?: typeof dataset } = {}, onProgress?: () => void) =>
+    const prepare = (over: { text?: string; messages?: typeof messages; dataset?: typeof dataset; runId?: string; resume?: boolean } = {}, onProgress?: () => void) =>
       prepareTraining({
         root,
         record: record(over.text ?? BASE),
@@ -450,7 +450,8 @@ describe('optimizers against the scripted task model', function () {
         optimizer: 'copro',
         deps: { copro: { breadth: 3, depth: 2 } },
         client: client(srv.url, { concurrency: 1 }),
-        runId: 'inputs',
+        runId: over.runId ?? 'inputs',
+        resume: over.resume ?? true,
         configuredModel: 'fake-model',
         concurrency: 1,
         useIndex: false,
@@ -458,7 +459,7 @@ describe('optimizers against the scripted task model', function () {
       });
     const ac = new AbortController();
     let seen = 0;
-    const first = await prepare({}, () => {
+    const first = await prepare({ resume: false }, () => {
       if (++seen === 15) ac.abort();
     });
     await assert.rejects(first.run(ac.signal), (e: unknown) => e instanceof CancelledError);
@@ -484,6 +485,8 @@ describe('optimizers against the scripted task model', function () {
     await assert.rejects(prepare({ dataset: more }), refused(/the examples in sentiment\.jsonl have changed since the run started \(10 example\(s\) then, 11 now\)/));
     await assert.rejects(prepare({ dataset: renamed }), refused(/other examples \(sentiment\.jsonl\) than those of reviews\.jsonl/));
     await assert.rejects(prepare({ text: 'Other.', messages: [{ role: 'system', text: 'Other.' }, messages[1]!], dataset: more }), refused(/prompt text has changed.*; the examples in sentiment\.jsonl have changed.*start a new run instead\.$/));
+    await assert.rejects(prepare({ runId: 'nowhere' }), (e: unknown) => e instanceof StorageError && e.code === 'STORAGE_NOT_FOUND' && /there is no run nowhere to resume/.test(e.message));
+    await assert.rejects(fs.access(path.join(root, '.optimizer', 'runs', 'nowhere.jsonl')), 'a refused resume created a run log');
     assert.equal(srv.requests.length, calls, 'a refused resume sent a request');
     assert.equal(await fs.readFile(first.runFile, 'utf8'), logText, 'a refused resume wrote to the run log');
 
