@@ -109,8 +109,6 @@ export type StorageErrorCode =
   | 'STORAGE_INVALID_ID'
   | 'STORAGE_READ_ONLY'
   | 'STORAGE_INVALID_INPUT'
-  /** A run log resumed with other inputs (prompt, dataset) than it was started on. */
-  | 'STORAGE_RUN_MISMATCH'
   | 'STORAGE_CLOSED';
 
 export class StorageError extends OptimizerError {
@@ -180,7 +178,14 @@ export class DatasetError extends OptimizerError {
   }
 }
 
-export type UsageErrorCode = 'USAGE' | 'FILE_NOT_FOUND' | 'FILE_IO';
+export type UsageErrorCode =
+  | 'USAGE'
+  | 'FILE_NOT_FOUND'
+  | 'FILE_IO'
+  /** A run resumed with other inputs (prompt, dataset) than it was started on. */
+  | 'RESUME_CHANGED'
+  /** A run to resume that has no run log. */
+  | 'RESUME_NOT_FOUND';
 
 export class UsageError extends OptimizerError {
   declare readonly code: UsageErrorCode;

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { PromptRecord } from '../dsl/types';
-import { StorageError } from '../errors';
+import { UsageError } from '../errors';
 import { newRunId } from '../engine/runLog';
 import type { EngineEventSink } from '../engine/events';
 import { checkDatasetCoversPrompt, splitDataset, type SplitOptions } from '../evaluation/dataset';
@@ -97,11 +97,11 @@ export interface TrainingRequest {
   /** Prices the client was given (for the estimate and the notes on unpriced models); default the built-in list prices. */
   costTable?: CostTable;
   /**
-   * Reuse to resume an interrupted run; default a new id. Refused (StorageError
-   * STORAGE_RUN_MISMATCH) when the prompt or the dataset changed since the run started.
+   * Reuse to resume an interrupted run; default a new id. Refused (UsageError
+   * RESUME_CHANGED) when the prompt or the dataset changed since the run started.
    */
   runId?: string;
-  /** `runId` names a run to resume: refused (StorageError STORAGE_NOT_FOUND) when it has no run log. */
+  /** `runId` names a run to resume: refused (UsageError RESUME_NOT_FOUND) when it has no run log. */
   resume?: boolean;
   /** Model chosen for the task calls (e.g. `--task-model`): overrides the node's own model. */
   taskModel?: string;
@@ -139,7 +139,8 @@ export interface PreparedTraining {
 
 /**
  * Sets up a dataset optimization: task model, split, metrics, optimizer, run store (resume:
- * refused when the prompt or the dataset changed since the run started), embeddings index, embedder (endpoint with local TF-IDF fallback) and the cost estimate.
+ * refused when the prompt or the dataset changed since the run started), embeddings index,
+ * embedder (endpoint with local TF-IDF fallback) and the cost estimate.
  */
 export async function prepareTraining(req: TrainingRequest): Promise<PreparedTraining> {
   const coverage = checkDatasetCoversPrompt(req.dataset, [req.record.text, ...(req.messages ?? []).map((m) => m.text)]);
@@ -152,7 +153,7 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
   const optimizerDir = path.join(req.root, '.optimizer');
   const runsDir = path.join(optimizerDir, 'runs');
   if (req.resume && !(await RunStore.exists(runsDir, runId))) {
-    throw new StorageError('STORAGE_NOT_FOUND', `there is no run ${runId} to resume (no run log .optimizer/runs/${runId}.jsonl).`, { promptId: req.record.id });
+    throw new UsageError('RESUME_NOT_FOUND', `there is no run ${runId} to resume (no run log .optimizer/runs/${runId}.jsonl).`, { promptId: req.record.id });
   }
   const store = await RunStore.open(runsDir, runId);
   const inputs = runInputsOf(req);
@@ -160,7 +161,7 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     const why = resumeMismatch(runId, store.header, inputs);
     if (why) {
       await store.close().catch(() => undefined);
-      throw new StorageError('STORAGE_RUN_MISMATCH', why, { promptId: req.record.id });
+      throw new UsageError('RESUME_CHANGED', why, { promptId: req.record.id });
     }
   } else {
     // A new run (or a log written before headers existed): what it runs on from now on.

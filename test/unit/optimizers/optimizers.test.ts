@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { EngineEvent } from '../../../src/core/engine/events';
-import { CancelledError, StorageError } from '../../../src/core/errors';
+import { CancelledError, UsageError } from '../../../src/core/errors';
 import { createMetric, parseDataset, splitDataset } from '../../../src/core/evaluation';
 import {
   CandidateManager,
@@ -470,8 +470,8 @@ describe('optimizers against the scripted task model', function () {
     const calls = srv.requests.length;
 
     const refused = (pattern: RegExp) => (e: unknown) => {
-      assert.ok(e instanceof StorageError, String(e));
-      assert.equal(e.code, 'STORAGE_RUN_MISMATCH');
+      assert.ok(e instanceof UsageError, String(e));
+      assert.equal(e.code, 'RESUME_CHANGED');
       assert.match(e.message, /run inputs cannot be resumed: /);
       assert.match(e.message, pattern);
       return true;
@@ -485,7 +485,7 @@ describe('optimizers against the scripted task model', function () {
     await assert.rejects(prepare({ dataset: more }), refused(/the examples in sentiment\.jsonl have changed since the run started \(10 example\(s\) then, 11 now\)/));
     await assert.rejects(prepare({ dataset: renamed }), refused(/other examples \(sentiment\.jsonl\) than those of reviews\.jsonl/));
     await assert.rejects(prepare({ text: 'Other.', messages: [{ role: 'system', text: 'Other.' }, messages[1]!], dataset: more }), refused(/prompt text has changed.*; the examples in sentiment\.jsonl have changed.*start a new run instead\.$/));
-    await assert.rejects(prepare({ runId: 'nowhere' }), (e: unknown) => e instanceof StorageError && e.code === 'STORAGE_NOT_FOUND' && /there is no run nowhere to resume/.test(e.message));
+    await assert.rejects(prepare({ runId: 'nowhere' }), (e: unknown) => e instanceof UsageError && e.code === 'RESUME_NOT_FOUND' && /there is no run nowhere to resume/.test(e.message));
     await assert.rejects(fs.access(path.join(root, '.optimizer', 'runs', 'nowhere.jsonl')), 'a refused resume created a run log');
     assert.equal(srv.requests.length, calls, 'a refused resume sent a request');
     assert.equal(await fs.readFile(first.runFile, 'utf8'), logText, 'a refused resume wrote to the run log');
