@@ -73,16 +73,33 @@ export class OptimizationRunner implements vscode.Disposable {
   }
   private statusVisible = false;
 
+  /** Other runs Cancel Optimization stops (dataset optimizations), while they last. */
+  private readonly others = new Set<AbortController>();
+
   get running(): boolean {
-    return !!this.controller;
+    return !!this.controller || this.others.size > 0;
   }
 
-  /** Aborts the run in progress (requests in flight included). */
+  /** Aborts the runs in progress (requests in flight included). */
   cancel(): boolean {
-    if (!this.controller) return false;
+    if (!this.running) return false;
     this.log.info('cancel requested');
-    this.controller.abort(new CancelledError('Cancelled by the user.'));
+    const reason = new CancelledError('Cancelled by the user.');
+    this.controller?.abort(reason);
+    for (const c of this.others) c.abort(reason);
     return true;
+  }
+
+  /** Lets Cancel Optimization stop another run (a dataset optimization) through `controller`, until disposed. */
+  track(controller: AbortController): vscode.Disposable {
+    this.others.add(controller);
+    void vscode.commands.executeCommand('setContext', ContextKeys.running, true);
+    return {
+      dispose: () => {
+        this.others.delete(controller);
+        if (!this.running) void vscode.commands.executeCommand('setContext', ContextKeys.running, false);
+      },
+    };
   }
 
   private statusItem(): vscode.StatusBarItem {
@@ -201,7 +218,7 @@ export class OptimizationRunner implements vscode.Disposable {
       this.controller = undefined;
       status.hide();
       this.statusVisible = false;
-      void vscode.commands.executeCommand('setContext', ContextKeys.running, false);
+      if (!this.running) void vscode.commands.executeCommand('setContext', ContextKeys.running, false);
     }
     if (summary.cancelled) {
       this.log.info('optimization cancelled');
@@ -249,6 +266,7 @@ export class OptimizationRunner implements vscode.Disposable {
 
   dispose(): void {
     this.controller?.abort();
+    for (const c of this.others) c.abort();
     this.status?.dispose();
   }
 }
