@@ -23,6 +23,9 @@ function loadTraining(): { T: Training; createLlmClient: CreateLlmClient } {
   return { T, createLlmClient };
 }
 
+/** The button (and confirmation) that resumes a run. */
+const RESUME = 'Resume';
+
 const OPTIMIZERS = [
   { id: 'copro', label: 'COPRO', detail: 'Search for a better instruction (proposals scored on train, chosen on validation).' },
   { id: 'knn', label: 'KNN few-shot', detail: 'Pick the examples that best cover your inputs and add them as demos.' },
@@ -38,16 +41,30 @@ export interface DatasetRunOptions {
   /** COPRO breadth/depth for quick runs. */
   breadth?: number;
   depth?: number;
+  /**
+   * Resume this run (an id from an earlier result or the Resume button): results its run log
+   * holds are reused. Refused when it has no run log, or when the prompt or the dataset has
+   * changed since it started.
+   */
+  runId?: string;
 }
 
 /** What the command returns (tests read it). */
 export interface DatasetRunResult {
   ran: boolean;
   cancelled?: boolean;
+  /** The run's id (to resume it with the `runId` option), once prepared. */
+  runId?: string;
+  /** Whether the result offers to resume the run (after a cancel or a budget stop). */
+  resumable?: boolean;
   estimateCalls?: number;
-  report?: Pick<OptimizerReport, 'runId' | 'optimizer' | 'accepted' | 'improvement' | 'usage'> & {
+  /** Results of earlier attempts the estimate leaves out (resumed runs). */
+  reusedResults?: number;
+  report?: Pick<OptimizerReport, 'runId' | 'optimizer' | 'accepted' | 'improvement' | 'usage' | 'stoppedReason' | 'reusedResults'> & {
     baselineValidation?: number;
     bestValidation?: number;
+    /** The best candidate's prompt text (demos included as an examples block). */
+    bestText: string;
     candidates: number;
   };
   proposal?: string;
@@ -84,6 +101,10 @@ async function pickDataset(root: string): Promise<string | undefined> {
  * a dataset of examples, after showing the estimate (calls, tokens, cost) for confirmation; the
  * report (train and validation scores per candidate) opens beside the file, and the best
  * candidate, when it beats the current prompt on validation, goes into the usual review flow.
+ * Cancelled (progress notification or Cancel Optimization) or stopped by the budget, it offers
+ * Resume: the same prompt, dataset and optimizer under the same run id, reusing what the run log
+ * recorded (the core refuses when the prompt or the dataset has changed). `options.runId` resumes
+ * directly.
  */
 export const optimizeWithDataset: CommandDef = {
   id: Commands.optimizeWithDataset,
@@ -120,6 +141,20 @@ export const optimizeWithDataset: CommandDef = {
 
     const parsed = s.cache.get(doc).doc;
     if (!parsed) return { ran: false, message: 'not a Dify export' };
+    // Resume: the same prompt, dataset and optimizer under the same run id (the estimate is confirmed again).
+    const resumeOptions = (runId: string): DatasetRunOptions => ({
+      dataset: datasetPath,
+      optimizer,
+      ...(opts.breadth ? { breadth: opts.breadth } : {}),
+      ...(opts.depth ? { depth: opts.depth } : {}),
+      runId,
+    });
+    const offerResume = (message: string, runId: string, kind: 'info' | 'error' = 'info'): void => {
+      const shown = kind === 'error' ? vscode.window.showErrorMessage(message, RESUME) : vscode.window.showInformationMessage(message, RESUME);
+      void shown.then((a) => {
+        if (a === RESUME) void vscode.commands.executeCommand(Commands.optimizeWithDataset, doc.uri, rec.id, resumeOptions(runId));
+      });
+    };
     let prepared: Awaited<ReturnType<Training['prepareTraining']>> | undefined;
     try {
       const { T, createLlmClient } = loadTraining();
@@ -148,19 +183,25 @@ export const optimizeWithDataset: CommandDef = {
         costTable,
         configuredModel: ep.model, // the task uses the node's own model when the export names one
         concurrency,
+        ...(opts.runId ? { runId: opts.runId, resume: true } : {}),
       });
       const est = prepared.estimate;
-      s.log.info(`dataset run ${prepared.runId} on ${workflow} ${rec.id}: ${optimizer}, ${dataset.examples.length} examples\n${T.formatEstimate(est, config.budget)}`);
+      const runId = prepared.runId;
+      const reusedResults = prepared.reuse.results;
+      s.log.info(
+        `dataset run ${runId} on ${workflow} ${rec.id}: ${optimizer}, ${dataset.examples.length} examples${opts.runId ? `, resumed (${reusedResults} recorded result(s) reused)` : ''}\n${T.formatEstimate(est, config.budget)}`,
+      );
       if (!opts.confirmed) {
+        const action = opts.runId ? RESUME : 'Run';
         const go = await vscode.window.showInformationMessage(
-          `Run ${optimizer} on "${rec.nodeTitle}" with ${dataset.examples.length} examples (${prepared.split.train.length} train, ${prepared.split.validation.length} validation)?`,
+          `${opts.runId ? `Resume run ${runId}: ` : 'Run '}${optimizer} on "${rec.nodeTitle}" with ${dataset.examples.length} examples (${prepared.split.train.length} train, ${prepared.split.validation.length} validation)?`,
           {
             modal: true,
-            detail: `About ${est.calls} LLM calls, ${est.promptTokens + est.completionTokens} tokens, $${est.costUsd.toFixed(4)} at list prices.${est.notes.length ? `\n${est.notes.join('\n')}` : ''}`,
+            detail: `About ${est.calls} ${opts.runId ? 'more ' : ''}LLM calls, ${est.promptTokens + est.completionTokens} tokens, $${est.costUsd.toFixed(4)} at list prices.${est.notes.length ? `\n${est.notes.join('\n')}` : ''}`,
           },
-          'Run',
+          action,
         );
-        if (go !== 'Run') return { ran: false, estimateCalls: est.calls, message: 'not confirmed' };
+        if (go !== action) return { ran: false, runId, estimateCalls: est.calls, reusedResults, message: 'not confirmed' };
       }
       const run = prepared;
       const report = await vscode.window.withProgress(
@@ -168,22 +209,33 @@ export const optimizeWithDataset: CommandDef = {
         async (progress, token) => {
           const ac = new AbortController();
           token.onCancellationRequested(() => ac.abort(new CancelledError('Cancelled by the user.')));
+          // Cancel Optimization (palette, tests) stops it too.
+          const tracked = s.runner.track(ac);
           let last = 0;
           run.ctx.onProgress = (p) => {
             const pctDone = p.total ? Math.floor((100 * p.done) / p.total) : 0;
             progress.report({ increment: Math.max(0, pctDone - last), message: `${p.phase}: ${p.done}/${p.total} evaluations${p.bestValidation !== undefined ? `, best validation ${(p.bestValidation * 100).toFixed(0)}%` : ''}` });
             last = Math.max(last, pctDone);
           };
-          return run.run(ac.signal);
+          try {
+            return await run.run(ac.signal);
+          } finally {
+            tracked.dispose();
+          }
         },
       );
       const reportText = T.formatReport(report, prepared.runFile);
       s.log.info(reportText);
       const reportDoc = await vscode.workspace.openTextDocument({ content: `# ${optimizer} on "${rec.nodeTitle}"\n\n\`\`\`text\n${reportText.trim()}\n\`\`\`\n`, language: 'markdown' });
       await vscode.window.showTextDocument(reportDoc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
+      const proposed = T.candidatePromptText(report.best);
+      const budgetStop = report.stoppedReason === 'budget';
       const summary: DatasetRunResult = {
         ran: true,
+        runId,
+        resumable: budgetStop,
         estimateCalls: est.calls,
+        reusedResults,
         reportText,
         report: {
           runId: report.runId,
@@ -191,16 +243,23 @@ export const optimizeWithDataset: CommandDef = {
           accepted: report.accepted,
           improvement: report.improvement,
           usage: report.usage,
+          ...(report.stoppedReason ? { stoppedReason: report.stoppedReason } : {}),
+          reusedResults: report.reusedResults,
           baselineValidation: report.baseline.validationScore,
           bestValidation: report.best.validationScore,
+          bestText: proposed,
           candidates: report.candidates.length,
         },
       };
-      const proposed = T.candidatePromptText(report.best);
+      // A search the budget stopped can go on from its run log once the budget allows more.
+      const budgetNote = `The search stopped early to stay within the budget. To go on, raise the budget (Prompt Optimizer settings or .optimizer/config.yaml) and choose ${RESUME}: run ${runId} continues where it stopped, reusing what it recorded.`;
       if (!report.accepted || proposed === rec.text) {
-        void vscode.window.showInformationMessage('No candidate beat the current prompt on the validation examples; the report is open beside the file.');
+        const none = 'No candidate beat the current prompt on the validation examples; the report is open beside the file.';
+        if (budgetStop) offerResume(`${none} ${budgetNote}`, runId);
+        else void vscode.window.showInformationMessage(none);
         return summary;
       }
+      if (budgetStop) offerResume(`${budgetNote} Accepting its best candidate now changes the prompt, after which the run cannot be resumed.`, runId);
       if (!sameVariables(rec.text, proposed)) {
         summary.message = 'The best candidate changes the prompt variables; it is not proposed.';
         void vscode.window.showWarningMessage(summary.message);
@@ -256,13 +315,20 @@ export const optimizeWithDataset: CommandDef = {
       return summary;
     } catch (e) {
       const err = toOptimizerError(e);
+      const runId = prepared?.runId;
       if (err instanceof CancelledError) {
-        void vscode.window.showInformationMessage(`Dataset optimization cancelled; resume it later from the run log (${prepared?.runId ?? ''}).`);
-        return { ran: true, cancelled: true };
+        if (!runId) return { ran: false, cancelled: true, message: err.message };
+        s.log.info(`dataset run ${runId} cancelled`);
+        offerResume(`Dataset optimization cancelled. Choose ${RESUME} to continue run ${runId} where it stopped: what it recorded is reused, not asked again.`, runId);
+        return { ran: true, cancelled: true, runId, resumable: true };
       }
       s.log.failure(err);
+      if (runId && err.code === 'LLM_BUDGET_EXCEEDED') {
+        offerResume(`Prompt Optimizer: ${err.message} Raise the budget and choose ${RESUME} to continue run ${runId} where it stopped.`, runId, 'error');
+        return { ran: false, runId, resumable: true, message: err.message };
+      }
       void vscode.window.showErrorMessage(`Prompt Optimizer: ${err.message}`);
-      return { ran: false, message: err.message };
+      return { ran: false, ...(runId ? { runId } : {}), message: err.message };
     } finally {
       await prepared?.close().catch(() => undefined);
     }
