@@ -226,6 +226,41 @@ describe('Optimize Prompt with Dataset (trusted)', function () {
     clearLlmCache();
   });
 
+  it('a run the calls budget stops is resumable: with a higher budget it goes on from its run log, asking nothing already answered', async () => {
+    await api();
+    const opts = { dataset, optimizer: 'copro', confirmed: true, breadth: 3, depth: 2 } as const;
+    const editor = await open(workCopy('basic_llm_chat_workflow.yml', 'dataset-budget'));
+    clearLlmCache();
+    srv.reset();
+    try {
+      await config().update('budget.maxCalls', 25, vscode.ConfigurationTarget.Global);
+      const first = await vscode.commands.executeCommand<DatasetRunResult>('promptOptimizer.optimizeWithDataset', editor.document.uri, PROMPT, opts);
+      assert.equal(first.ran, true, first.message);
+      assert.equal(first.report?.stoppedReason, 'budget');
+      assert.equal(first.resumable, true);
+      assert.ok(first.runId);
+      assert.ok(srv.chatRequests().length <= 25, `${srv.chatRequests().length} calls with a budget of 25`);
+      const answered1 = bodiesOf(srv.requests.filter((r) => r.outcome === 'answered'));
+      if (first.proposal) await vscode.commands.executeCommand('promptOptimizer.rejectProposal', first.proposal);
+
+      await config().update('budget.maxCalls', 500, vscode.ConfigurationTarget.Global);
+      clearLlmCache();
+      srv.reset();
+      const second = await vscode.commands.executeCommand<DatasetRunResult>('promptOptimizer.optimizeWithDataset', editor.document.uri, PROMPT, { ...opts, runId: first.runId });
+      assert.equal(second.ran, true, second.message);
+      assert.equal(second.report?.runId, first.runId);
+      assert.equal(second.report?.stoppedReason, undefined);
+      assert.equal(second.resumable, false);
+      assert.deepEqual(bodiesOf(srv.requests).filter((b) => answered1.includes(b)), [], 'the resumed run asked again what the first attempt had been answered');
+      assert.ok((second.report?.reusedResults ?? 0) > 0);
+      assert.ok(BEST_MARKERS.every((m) => second.report!.bestText.includes(m)), second.report?.bestText);
+      if (second.proposal) await vscode.commands.executeCommand('promptOptimizer.rejectProposal', second.proposal);
+    } finally {
+      await config().update('budget.maxCalls', undefined, vscode.ConfigurationTarget.Global);
+      clearLlmCache();
+    }
+  });
+
   it('says why when there is no key, and makes no request', async () => {
     await api();
     await vscode.commands.executeCommand('promptOptimizer.clearApiKey');
