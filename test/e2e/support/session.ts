@@ -26,6 +26,8 @@ export interface UiSessionOptions {
   trust?: TrustMode;
   /** Extra user settings merged over the trust settings. */
   settings?: Record<string, unknown>;
+  /** Extra environment for code-server and its extension host (e.g. PROMPTOPT_API_KEY). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A running UI session; always `close()` it (in an `after` hook). */
@@ -54,6 +56,7 @@ export async function startUiSession(options: UiSessionOptions = {}): Promise<Ui
       workspace,
       sessionDir,
       settings: { ...settingsFor(options.trust ?? 'trusted'), ...options.settings },
+      ...(options.env ? { env: options.env } : {}),
     });
     browser = await launchChromium();
     const page = await openWorkbench(

@@ -22,7 +22,7 @@ async function quickInput(page: Page): Promise<Locator> {
 }
 
 /** Picks the quick-input row whose label contains `label` (waits for it), with Enter. */
-async function pickRow(page: Page, label: string): Promise<void> {
+export async function pickRow(page: Page, label: string): Promise<void> {
   const widget = await quickInput(page);
   const row = widget.locator('.monaco-list-row', { hasText: label }).first();
   await row.waitFor({ state: 'visible', timeout: 15_000 });
