@@ -118,6 +118,38 @@ describe('LLM path, secrets, cancel and the log (trusted)', () => {
     }
   });
 
+  it('the settings reach the engine: a calls budget caps requests, min confidence refuses weak answers', async () => {
+    await api();
+    await vscode.commands.executeCommand('promptOptimizer.setApiKey', KEY);
+    srv.reset();
+    clearLlmCache();
+    try {
+      await config().update('strategies', ['llm_guided', 'llm_clarity'], vscode.ConfigurationTarget.Global);
+      await config().update('budget.maxCalls', 1, vscode.ConfigurationTarget.Global);
+      const file = workCopy(WEAK.file, 'settings-budget');
+      const editor = await open(file);
+      const capped = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, WEAK.promptId);
+      assert.equal(srv.chatRequests().length, 1, 'the calls budget of 1 should let exactly one request through');
+      // The strategy that got the call keeps its proposal; the other one was stopped by the budget.
+      assert.equal(capped.proposals.length, 1, JSON.stringify(capped));
+      assert.deepEqual(capped.failures, []);
+      for (const p of capped.proposals) await vscode.commands.executeCommand('promptOptimizer.rejectProposal', p.id);
+      await config().update('budget.maxCalls', undefined, vscode.ConfigurationTarget.Global);
+      await config().update('strategies', ['llm_guided'], vscode.ConfigurationTarget.Global);
+
+      // The fake model reports confidence 0.8: a minimum of 0.95 keeps nothing.
+      srv.reset();
+      clearLlmCache();
+      await config().update('minConfidence', 0.95, vscode.ConfigurationTarget.Global);
+      const weak = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, WEAK.promptId);
+      assert.ok(srv.chatRequests().length >= 1);
+      assert.deepEqual(weak.proposals, [], 'a proposal below the minimum confidence was offered');
+    } finally {
+      for (const k of ['budget.maxCalls', 'minConfidence']) await config().update(k, undefined, vscode.ConfigurationTarget.Global);
+      await config().update('strategies', ['llm_guided'], vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('Cancel aborts the request in flight and leaves the file unchanged', async () => {
     const a = await api();
     srv.reset();

@@ -217,7 +217,7 @@ export class OptimizationEngine {
       const onAbort = () => siblings.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) siblings.abort();
-      let runs: PromiseSettledResult<{ chain?: Chain; cost: StrategyCost; candidates: CandidateSummary[] }>[];
+      let runs: PromiseSettledResult<{ chain?: Chain; cost: StrategyCost; budget?: OptimizerError; candidates: CandidateSummary[] }>[];
       try {
         runs = await Promise.allSettled(
           config.strategies.map(async (name) => {
@@ -243,13 +243,17 @@ export class OptimizationEngine {
       const candidates: CandidateSummary[] = [];
       let cost = ZERO_COST;
       let best: Chain | undefined;
+      let budget: OptimizerError | undefined;
       for (const run of runs) {
         if (run.status === 'rejected') throw new CancelledError();
         candidates.push(...run.value.candidates);
         cost = addCost(cost, run.value.cost);
+        budget ??= run.value.budget;
         const { chain } = run.value;
         if (chain && (!best || better(chain, best))) best = chain;
       }
+      // Nothing found before the budget ran out: that is the answer to give, not "no improvement".
+      if (!best && budget) throw budget;
       const r = result(best, candidates, cost, best ? undefined : 'no candidate improved the prompt with enough confidence');
       this.complete(r, runId, started);
       return r;
@@ -271,7 +275,7 @@ export class OptimizationEngine {
     config: EngineConfig,
     candidates: CandidateSummary[],
     opts: OptimizeOptions,
-  ): Promise<{ chain?: Chain; cost: StrategyCost }> {
+  ): Promise<{ chain?: Chain; cost: StrategyCost; budget?: OptimizerError }> {
     const base = { runId: opts.runId, promptId: prompt.id, strategy: strategy.name };
     let cost = ZERO_COST;
     let current: { text: string; analysis: Analysis } = { text: prompt.text, analysis: baseline };
@@ -297,6 +301,12 @@ export class OptimizationEngine {
           candidates.push({ strategy: strategy.name, iteration, kept: false, reason: err.message });
           this.emit({ type: 'candidate_evaluated', ...base, iteration, time: this.now(), kept: false, reason: err.message });
           break;
+        }
+        // The budget ran out: this strategy stops with what it has; the others keep theirs.
+        if (err.code === 'LLM_BUDGET_EXCEEDED') {
+          candidates.push({ strategy: strategy.name, iteration, kept: false, reason: err.message });
+          this.emit({ type: 'candidate_evaluated', ...base, iteration, time: this.now(), kept: false, reason: err.message });
+          return { chain, cost, budget: err };
         }
         throw err;
       }

@@ -184,7 +184,9 @@ export class OptimizationRunner implements vscode.Disposable {
               progress.report({ increment: 100 / Math.max(1, total), message: `${done}/${total} done` });
               this.log.info(`done ${e.promptId}: ${e.accepted ? `${e.scoreBefore} → ${e.scoreAfter} (${e.strategy})` : `unchanged (${e.skippedReason ?? 'no improvement'})`} in ${e.durationMs} ms`);
             } else if (e.type === 'optimization_error') {
-              this.log.error(`failed ${e.promptId}: ${e.code} ${e.message}`);
+              // A budget the user set running out is an outcome, not a fault of the extension.
+              if (e.code === 'LLM_BUDGET_EXCEEDED') this.log.warn(`stopped ${e.promptId}: ${e.code} ${e.message}`);
+              else this.log.error(`failed ${e.promptId}: ${e.code} ${e.message}`);
             }
           };
           return optimizeDocument({

@@ -154,6 +154,21 @@ describe('engine (LLM strategies over loopback HTTP)', () => {
     }
   });
 
+  it('a budget that runs out stops the strategy it hits; the prompt keeps what the others found, or fails with the budget', async () => {
+    const capped = createLlmClient({ baseUrl: srv.url, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0, timeoutMs: 5000 }, { budget: { maxCalls: 1 } });
+    const names = ['llm_guided', 'llm_clarity'] as const;
+    const { engine } = engineWith(planStrategies([...names], capped));
+    const cfg = resolveConfig(DEFAULT_CONFIG, { strategies: [...names], scoreThreshold: 100, maxIterations: 1 });
+    srv.reset();
+    const r = await engine.optimizePrompt(record('m/b1', MESSY), cfg, { runId: 'b' });
+    assert.equal(srv.chatRequests().length, 1);
+    assert.equal(r.accepted, true, r.skippedReason);
+    assert.ok(r.candidates.some((c) => !c.kept && /budget/i.test(c.reason ?? '')), JSON.stringify(r.candidates));
+    // The budget is spent: nothing can be found, and the prompt fails saying why.
+    await assert.rejects(engine.optimizePrompt(record('m/b2', `${MESSY} Again.`), cfg, { runId: 'b' }), /budget/i);
+    assert.equal(srv.chatRequests().length, 1);
+  });
+
   // The client's own test holds the 100 ms line for one request; a whole run (several prompts,
   // queued and in flight, all settling) gets some slack for a loaded 2-core CI machine.
   it('cancel stops a run with requests in flight promptly (< 250 ms)', async () => {
