@@ -119,7 +119,7 @@ describe('review UI: Optimize Prompt → diff → Accept / Reject → versions t
     assert.deepEqual(await errorNotifications(page), []);
   });
 
-  it('Reject leaves the file unchanged and records the rejection', async () => {
+  it('Reject (by its keybinding, Ctrl+Alt+Backspace) leaves the file unchanged and records the rejection', async () => {
     const { page } = s;
     const before = fs.readFileSync(file, 'utf8');
     await activeTab(page, FILE).click();
@@ -127,7 +127,9 @@ describe('review UI: Optimize Prompt → diff → Accept / Reject → versions t
     await runCommand(page, 'Prompt Optimizer: Optimize Prompt');
     await diffTab(page, REJECTED.title).waitFor({ timeout: 60_000 });
     await screenshot(page, 'review-04-second-diff');
-    await clickTitleAction(page, 'Reject Proposal');
+    // The keybinding works only while a proposal diff is active (its `when` clause).
+    await page.locator('.monaco-diff-editor .modified .view-lines').first().click();
+    await page.keyboard.press('Control+Alt+Backspace');
     await activeTab(page, FILE).waitFor({ timeout: 15_000 });
     assert.equal(await page.locator('.tabs-container .tab.dirty', { hasText: FILE }).count(), 0, 'reject made the document dirty');
     assert.equal(fs.readFileSync(file, 'utf8'), before);

@@ -54,8 +54,13 @@ export function activeTab(page: Page, label: string): Locator {
 }
 
 /** Visible text of the active editor's rendered lines. */
-export async function activeEditorText(page: Page): Promise<string> {
-  return nbspToSpace(await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText());
+export async function activeEditorText(page: Page, timeoutMs = 10_000): Promise<string> {
+  // The tab shows before the editor has rendered its lines: wait for some text.
+  const lines = page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
+  const until = Date.now() + timeoutMs;
+  let text = '';
+  while (!(text = (await lines.innerText().catch(() => '')).trim()) && Date.now() < until) await page.waitForTimeout(100);
+  return nbspToSpace(text);
 }
 
 /** Waits for a notification toast containing `text`; returns it. */
