@@ -45,6 +45,26 @@ describe('editor: CodeLens, diagnostics, code actions (analysis works in both tr
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
+  it('says in the Problems panel, at its line, why an export cannot be read (and clears it once fixed)', async () => {
+    await api();
+    const file = workCopy(IMPROVABLE.file, 'broken');
+    const editor = await open(file);
+    const doc = editor.document;
+    await waitFor('the export to be analysed', () => vscode.languages.getDiagnostics(doc.uri).every((d) => d.code !== 'DSL_DUPLICATE_KEY'));
+    // Duplicate the line `kind: app` right after itself: a duplicate key at that line + 1.
+    const line = doc.getText().split('\n').findIndex((l) => l === 'kind: app');
+    assert.ok(line >= 0, 'fixture has a top-level kind: app line');
+    await editor.edit((e) => e.insert(new vscode.Position(line + 1, 0), 'kind: app\n'));
+    const broken = await until('a diagnostic for the duplicate key', () =>
+      vscode.languages.getDiagnostics(doc.uri).find((d) => d.source === 'Prompt Optimizer' && d.code === 'DSL_DUPLICATE_KEY'),
+    );
+    assert.equal(broken.severity, vscode.DiagnosticSeverity.Error);
+    assert.equal(broken.range.start.line, line + 1, `reported at line ${broken.range.start.line + 1}: ${broken.message}`);
+    assert.match(broken.message, /cannot read this Dify export/);
+    await vscode.commands.executeCommand('undo');
+    await waitFor('the diagnostic to clear after undo', () => !vscode.languages.getDiagnostics(doc.uri).some((d) => d.code === 'DSL_DUPLICATE_KEY'), 5000);
+  });
+
   it('shows a CodeLens above each prompt with its score, Optimize and the command arguments', async () => {
     await api();
     const file = workCopy(IMPROVABLE.file, 'lens');

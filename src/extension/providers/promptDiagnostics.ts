@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { PromptIssue } from '../../core/analysis';
 import { sourceOffsetOf } from '../../core/dsl';
+import type { OptimizerError } from '../../core/errors';
 import { DIAGNOSTIC_SOURCE } from '../constants';
 import { isCandidate, type DocumentCache } from '../services/documentCache';
 import { diagnosticsEnabled } from '../services/settings';
@@ -82,6 +83,9 @@ export class PromptDiagnostics implements vscode.Disposable {
     if (doc.isClosed || doc.version !== version) return this.collection.get(doc.uri) ?? [];
     this.entries.set(doc.uri.toString(), { version, items });
     const diags = items.map((i) => i.diagnostic);
+    // A document that looks like an export but cannot be read (broken YAML, a duplicate key, a
+    // missing field): say why, where, instead of silently showing no CodeLens.
+    if (parsed.error) diags.push(readErrorDiagnostic(doc, parsed.error));
     this.collection.set(doc.uri, diags);
     return diags;
   }
@@ -95,4 +99,19 @@ export class PromptDiagnostics implements vscode.Disposable {
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** The reason a Dify export cannot be read, at its line:column (the first line when unknown). */
+function readErrorDiagnostic(doc: vscode.TextDocument, err: OptimizerError): vscode.Diagnostic {
+  const line = Math.min(Math.max(0, (err.location.line ?? 1) - 1), doc.lineCount - 1);
+  const text = doc.lineAt(line);
+  const col = err.location.column !== undefined ? Math.min(err.location.column - 1, text.text.length) : text.firstNonWhitespaceCharacterIndex;
+  const d = new vscode.Diagnostic(
+    new vscode.Range(new vscode.Position(line, col), text.range.end),
+    `Prompt Optimizer cannot read this Dify export: ${err.message}`,
+    vscode.DiagnosticSeverity.Error,
+  );
+  d.source = DIAGNOSTIC_SOURCE;
+  d.code = err.code;
+  return d;
 }
