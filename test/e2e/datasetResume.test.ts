@@ -70,6 +70,9 @@ describe('dataset UI: Cancel → Resume', function () {
     await page.locator('.quick-input-widget input').fill(':91:21');
     await page.keyboard.press('Enter');
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    // The extension is active and knows the file is an export (its palette entries show) once
+    // the prompt's CodeLens is drawn.
+    await page.locator('.codelens-decoration', { hasText: 'Optimize' }).filter({ visible: true }).first().waitFor({ timeout: 30_000 });
     holdFrom = 20;
     await runCommand(page, 'Prompt Optimizer: Optimize Prompt with Dataset…');
     // The dataset pick, then the optimizer pick in the same quick input.
