@@ -287,7 +287,11 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
   async function sendChat(req: ChatRequest, model: string, key: string, signal: AbortSignal): Promise<ChatResponse> {
     const what = req.tag ? `chat [${req.tag}]` : 'chat';
     const promptEstimate = estimateMessagesTokens(req.messages);
-    const { reservation, maxTokens } = budget.reserveChat(promptEstimate, req.maxTokens, priceFor(model, costTable), completionReserve, `the ${what} request to model ${model}`);
+    // Without a max_tokens of its own, an answer under a budget gets the default allowance, or as
+    // many tokens as its prompt when that is more: a rewrite is about as long as the prompt it
+    // carries, and cutting it short would waste the call.
+    const allowance = Math.max(completionReserve, promptEstimate);
+    const { reservation, maxTokens } = budget.reserveChat(promptEstimate, req.maxTokens, priceFor(model, costTable), allowance, `the ${what} request to model ${model}`);
     const capped = maxTokens !== req.maxTokens;
     if (capped) log('debug', `${what}: max_tokens ${maxTokens} to stay within the budget`);
     const wantJson = req.responseFormat === 'json';

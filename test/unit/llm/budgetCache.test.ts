@@ -122,6 +122,19 @@ describe('llm budgets: answers are capped to what the budget has left', function
     assert.equal(u.calls, sent.length);
   });
 
+  it('under a budget, a request with a long prompt and no max_tokens may answer as long as its prompt (a rewrite is not cut short)', async () => {
+    srv = await longAnswers(3000);
+    const c = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm' }, { budget: { maxCostUsd: 100 } });
+    const long = 'Rewrite this prompt. '.repeat(600); // about 2,500 tokens
+    const r = await c.chat({ messages: msgs(long) });
+    const sent = (srv.chatRequests()[0]!.body as { max_tokens?: number }).max_tokens!;
+    assert.ok(sent >= 2000, `max_tokens ${sent} would cut a rewrite of a ~2,500-token prompt`);
+    assert.ok(r.finishReason === 'stop' || r.finishReason === 'length');
+    // A short prompt keeps the default allowance.
+    await c.chat({ messages: msgs('short') });
+    assert.equal((srv.chatRequests()[1]!.body as { max_tokens?: number }).max_tokens, 1024);
+  });
+
   it('a request whose own max_tokens fits is sent with it; without any budget no max_tokens is added', async () => {
     srv = await longAnswers(20);
     const capped = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm' }, { budget: { maxTokens: 10_000 } });
