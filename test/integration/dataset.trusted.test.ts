@@ -66,12 +66,9 @@ describe('Optimize Prompt with Dataset (trusted)', function () {
   });
   afterEach(revertAndCloseAll);
 
-  it('Reject of a dataset proposal leaves the embeddings index as it was', async () => {
-    const a = await api();
-    srv.reset();
-    const before = indexText();
-    const file = workCopy('basic_llm_chat_workflow.yml', 'dataset-reject');
-    const editor = await open(file);
+  /** Runs a small COPRO (breadth 3, depth 2) on a work copy of the fixture, confirmed. */
+  async function runCopro(tag: string): Promise<{ editor: vscode.TextEditor; res: DatasetRunResult }> {
+    const editor = await open(workCopy('basic_llm_chat_workflow.yml', tag));
     const res = await vscode.commands.executeCommand<DatasetRunResult>('promptOptimizer.optimizeWithDataset', editor.document.uri, PROMPT, {
       dataset,
       optimizer: 'copro',
@@ -79,6 +76,15 @@ describe('Optimize Prompt with Dataset (trusted)', function () {
       breadth: 3,
       depth: 2,
     });
+    return { editor, res };
+  }
+
+
+  it('Reject of a dataset proposal leaves the embeddings index as it was', async () => {
+    const a = await api();
+    srv.reset();
+    const before = indexText();
+    const { res } = await runCopro('dataset-reject');
     assert.equal(res.ran, true, res.message);
     assert.ok(res.proposal, 'a proposal goes into the review flow');
     assert.equal(indexText(), before, 'the index learned a candidate before the user decided');
@@ -93,15 +99,7 @@ describe('Optimize Prompt with Dataset (trusted)', function () {
   it('runs COPRO, shows the report, and proposes the best instruction for review; Accept writes it', async () => {
     const a = await api();
     srv.reset();
-    const file = workCopy('basic_llm_chat_workflow.yml', 'dataset');
-    const editor = await open(file);
-    const res = await vscode.commands.executeCommand<DatasetRunResult>('promptOptimizer.optimizeWithDataset', editor.document.uri, PROMPT, {
-      dataset,
-      optimizer: 'copro',
-      confirmed: true,
-      breadth: 3,
-      depth: 2,
-    });
+    const { editor, res } = await runCopro('dataset');
     assert.equal(res.ran, true, res.message);
     assert.ok(res.report, 'a report');
     assert.equal(res.report!.accepted, true);
