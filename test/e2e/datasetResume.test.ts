@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { startFakeOpenAI, type FakeOpenAIServer, type RecordedRequest } from '../support/fakeOpenAI';
 import { SENTIMENT_JSONL, scriptedHandler } from '../support/taskModel';
 import { startUiSession, type UiSession } from './support/session';
-import { errorNotifications, pickRow, quickOpenFile, runCommand, screenshot, waitForNotification } from './support/workbench';
+import { errorNotifications, goToLine, pickRow, quickOpenFile, runCommand, screenshot, waitForNotification } from './support/workbench';
 
 const FILE = 'basic_llm_chat_workflow.yml';
 
@@ -66,10 +66,7 @@ describe('dataset UI: Cancel → Resume', function () {
     const logLines = (f: string) => fs.readFileSync(path.join(runsDir, f), 'utf8').split('\n');
     await quickOpenFile(page, FILE);
     // The cursor on the system prompt (line 91: `text: You are a helpful assistant.`).
-    await page.keyboard.press('Control+G');
-    await page.locator('.quick-input-widget input').fill(':91:21');
-    await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await goToLine(page, 91, 21);
     // The extension is active and knows the file is an export (its palette entries show) once
     // the prompt's CodeLens is drawn.
     await page.locator('.codelens-decoration', { hasText: 'Optimize' }).filter({ visible: true }).first().waitFor({ timeout: 30_000 });

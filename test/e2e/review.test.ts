@@ -6,7 +6,7 @@ import { analyzePrompt } from '../../src/core/analysis';
 import { parseDify, replacePrompts } from '../../src/core/dsl';
 import { VersionStore } from '../../src/core/storage';
 import { startUiSession, type UiSession } from './support/session';
-import { activeTab, errorNotifications, quickOpenFile, runCommand, screenshot, treeViewRows } from './support/workbench';
+import { activeTab, errorNotifications, goToLine, quickOpenFile, runCommand, screenshot, treeViewRows } from './support/workbench';
 
 // A real corpus export (test/fixtures/dify/, copied from the Dify corpus). Both prompts are
 // improved by the default rule strategies when forced, as Optimize Prompt does (listed with
@@ -23,12 +23,7 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Moves the cursor into a prompt's value with Go to Line. */
 async function gotoPrompt(page: Page, text: string, id: string): Promise<void> {
   const rec = parseDify(text).prompts.find((p) => p.id === id)!;
-  await page.keyboard.press('Control+G');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`:${rec.range!.start.line}:${rec.range!.start.column + 3}`);
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  await goToLine(page, rec.range!.start.line, rec.range!.start.column + 3);
 }
 
 /** The diff editor tab of a proposal, by its title start. */

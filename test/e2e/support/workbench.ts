@@ -30,6 +30,31 @@ export async function pickRow(page: Page, label: string): Promise<void> {
   await widget.waitFor({ state: 'hidden', timeout: 10_000 });
 }
 
+/**
+ * Moves the cursor of the active editor to line:column with Go to Line (Ctrl+G), and checks the
+ * status bar shows it there. The box closes when focus moves while it opens (a click still
+ * settling), so the whole step is tried again, up to three times.
+ */
+export async function goToLine(page: Page, line: number, column: number): Promise<void> {
+  const input = page.locator(`${QUICK_INPUT} input`);
+  const position = page.locator('.statusbar-item', { hasText: `Ln ${line}, Col ${column}` });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.keyboard.press('Control+G');
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      await input.fill(`:${line}:${column}`, { timeout: 5_000 });
+      await page.keyboard.press('Enter');
+      await page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: 5_000 });
+      await position.first().waitFor({ state: 'visible', timeout: 5_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(300);
+    }
+  }
+}
+
 /** Runs a command from the command palette by its title as shown (e.g. "Prompt Optimizer: Show Log"). */
 export async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('F1');
