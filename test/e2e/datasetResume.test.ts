@@ -29,6 +29,11 @@ async function dialog(page: Page, text: string | RegExp) {
 }
 
 /**
+ * Not in `npm test` for now (`npm run test:ui:resume` runs it): in about one full UI run in six
+ * on CI, the first attempt ended at once with no call made ("Used 0 call(s)", baseline 0%)
+ * instead of waiting at the held requests; alone it has passed every time. The resume itself is
+ * covered in VS Code by test/integration/dataset.trusted.test.ts.
+ *
  * "Optimize Prompt with Dataset…" driven through the workbench: Cancel on the progress
  * notification, then the Resume button of the notification that follows. The model is the
  * scripted task model (a TEST DOUBLE on 127.0.0.1; its scores are not real-model results).
