@@ -49,11 +49,19 @@ function readLockToken(file: string): { token: string; pid: unknown } | undefine
   }
 }
 
-/** True when the owner of `info` is gone (dead pid on this host) or the lock is older than `staleMs`. */
+/** Tokens of the locks this process holds now (every store of the process shares it). */
+const heldTokens = new Set<string>();
+
+/**
+ * True when the owner of `info` is gone (dead pid on this host), when it is this very process but
+ * not a lock this process holds (a lock put back by a breaker after its owner had released it),
+ * or when the lock is older than `staleMs`.
+ */
 export function isStale(info: LockInfo | undefined, fileMtimeMs: number, staleMs: number): boolean {
   const now = Date.now();
   if (!info) return now - fileMtimeMs > Math.min(staleMs, 2000);
   if (info.host === HOST && !pidAlive(info.pid)) return true;
+  if (info.host === HOST && info.pid === process.pid && !heldTokens.has(info.token)) return true;
   return now - info.time > staleMs;
 }
 
@@ -109,10 +117,12 @@ export async function acquireLock(
     rmQuiet(record);
     if (got) {
       const token = info.token;
+      heldTokens.add(token);
       return {
         recovered,
         previousOwner,
         release: () => {
+          heldTokens.delete(token);
           const now = readLockToken(lockFile);
           if (now && now.token !== token) {
             opts.onWarning(`The lock ${lockFile} was taken over by pid ${now.pid} while this process (pid ${process.pid}) held it; it was held too long.`);

@@ -423,6 +423,19 @@ describe('VersionStore', () => {
     await s3.close();
   });
 
+  it("takes over at once a lock naming this process that this process does not hold (put back after its release)", async () => {
+    await store.save(proposal('a', 1));
+    const lockDir = path.join(ws, '.optimizer', 'locks');
+    const logName = fs.readdirSync(path.join(ws, '.optimizer', 'index'))[0]!;
+    fs.writeFileSync(
+      path.join(lockDir, logName.replace('.jsonl', '.lock')),
+      JSON.stringify({ pid: process.pid, host: os.hostname(), time: Date.now(), token: 'released-long-ago', workflow: WF, promptId: P }),
+    );
+    const s2 = await VersionStore.open(ws, { lockTimeoutMs: 500, staleLockMs: 60_000 });
+    assert.equal((await s2.save(proposal('b', 1))).version, '1.0.1');
+    await s2.close();
+  });
+
   it('serialises concurrent saves within one process', async () => {
     const vs = await Promise.all(Array.from({ length: 30 }, (_, i) => store.save(proposal(`c${i}`, 1))));
     assert.equal(new Set(vs.map((v) => v.version)).size, 30);
