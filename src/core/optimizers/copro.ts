@@ -140,15 +140,7 @@ export class CoproOptimizer implements PromptOptimizer {
         }
         fresh.push(candidate);
       }
-      // Scores as many as the budget allows (results recorded by an earlier attempt cost nothing).
-      let left = s.remainingCalls() - reserve;
-      const run: ScoredCandidate[] = [];
-      for (const c of fresh) {
-        const need = s.callsNeeded(c, ctx.train);
-        if (need > left) break;
-        left -= need;
-        run.push(c);
-      }
+      const run = s.affordable(fresh, ctx.train, reserve);
       s.plan(run.length * ctx.train.length);
       await Promise.all(run.map((c) => s.evaluate(c, 'train', ctx.train)));
       return run.length === fresh.length;

@@ -122,15 +122,7 @@ export class KnnOptimizer implements PromptOptimizer {
           if (added) fresh.push(candidate);
         }
       }
-      // As many as the budget allows (results recorded by an earlier attempt cost nothing).
-      let left = s.remainingCalls();
-      const run: ScoredCandidate[] = [];
-      for (const c of fresh) {
-        const need = s.callsNeeded(c, ctx.validation);
-        if (need > left) break;
-        left -= need;
-        run.push(c);
-      }
+      const run = s.affordable(fresh, ctx.validation);
       if (run.length < fresh.length) stopped = 'budget';
       s.plan(run.length * ctx.validation.length);
       await Promise.all(run.map((c) => s.evaluate(c, 'validation', ctx.validation)));

@@ -100,6 +100,22 @@ export class OptimizationSession {
     return examples.filter((ex) => !this.store.hasResult(hashOf(c.id, ex.id, this.fingerprint))).length;
   }
 
+  /**
+   * The leading candidates whose scoring on `examples` fits in the calls budget after `reserve`
+   * (results recorded by an earlier attempt cost nothing), in order.
+   */
+  affordable<C extends Candidate>(candidates: C[], examples: Example[], reserve = 0): C[] {
+    let left = this.remainingCalls() - reserve;
+    const out: C[] = [];
+    for (const c of candidates) {
+      const need = this.callsNeeded(c, examples);
+      if (need > left) break;
+      left -= need;
+      out.push(c);
+    }
+    return out;
+  }
+
   /** Registers a candidate (deduplicated) and emits candidate_generated when it is new. */
   add(c: Candidate): { candidate: ScoredCandidate; added: boolean } {
     const r = this.candidates.add(c);
