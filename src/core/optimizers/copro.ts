@@ -93,6 +93,12 @@ export class CoproOptimizer implements PromptOptimizer {
     });
   }
 
+  /** Baseline on both splits, one round of proposals, one candidate on train, and the validation reserve. */
+  minimumCalls(ctx: OptimizerContext): number {
+    const { breadth, depth, validateTop } = this.opts;
+    return ctx.validation.length + 2 * ctx.train.length + (breadth - 1) + Math.min(validateTop, breadth * depth) * ctx.validation.length;
+  }
+
   async optimize(ctx: OptimizerContext, signal?: AbortSignal): Promise<OptimizerReport> {
     const s = new OptimizationSession(ctx, this.name, signal);
     const est = this.estimate(ctx);

@@ -2,7 +2,7 @@
 
 export * from './types';
 export { CoproOptimizer, type CoproOptions } from './copro';
-export { KnnOptimizer, coverDemos, nearestDemos, referencedNames, type KnnOptions } from './knn';
+export { KnnOptimizer, coverDemos, nearestDemos, type KnnOptions } from './knn';
 export { EnsembleOptimizer, type EnsembleOptions } from './ensemble';
 export { CandidateManager, makeCandidate, candidateId, normalizeText } from './candidates';
 export { MetricsTracker, type MetricsSummary, type StatSummary, type TrackedValue } from './metricsTracker';

@@ -65,6 +65,10 @@ export function formatReport(r: OptimizerReport, runFile: string): string {
     out.push('---');
   }
   if (r.stoppedReason === 'budget') out.push('The search stopped early to stay within the budget.');
+  for (const p of r.budgetPlan ?? []) {
+    const used = p.usedCalls !== undefined ? `, used ${p.usedCalls}` : '';
+    out.push(`Member ${p.optimizer}: share ${p.allottedCalls} call(s) of the budget (estimate ${p.estimatedCalls}, minimum ${p.minimumCalls}${used})${p.cutShort ? ` — ${p.cutShort}` : ''}.`);
+  }
   if (r.taskModel) out.push(`Task model: ${taskModelText(r.taskModel)}.`);
   out.push(
     `Used ${r.usage.calls} call(s), ${r.usage.promptTokens + r.usage.completionTokens} tokens, $${r.usage.costUsd.toFixed(4)}; ${r.reusedResults} result(s) reused from the run log.`,

@@ -6,6 +6,7 @@ import type { Demo, DemoMode, Example, ExampleResult } from '../evaluation/types
 import type { CostTable } from '../llm/cost';
 import type { Budget, LlmClient, LlmUsageTotals, Spend } from '../llm/types';
 import type { EmbeddingIndex } from './embeddingIndex';
+import type { MemberPlan } from './ensembleBudget';
 import type { MetricsSummary } from './metricsTracker';
 import type { RunStore } from './runStore';
 import type { Embedder } from './vectors';
@@ -150,8 +151,10 @@ export interface OptimizerReport {
   reusedResults: number;
   durationMs: number;
   metrics: MetricsSummary;
-  /** Ensemble: each member's report. */
+  /** Ensemble: each member's report (members not run for want of budget have none). */
   members?: OptimizerReport[];
+  /** Ensemble under a calls budget: each member's share, what it used, and why it was cut short. */
+  budgetPlan?: MemberPlan[];
 }
 
 /** One interface for every dataset optimizer. */
@@ -159,6 +162,8 @@ export interface PromptOptimizer {
   readonly name: string;
   /** Calls and tokens the run is expected to take (no call made). */
   estimate(ctx: OptimizerContext): CostEstimate;
+  /** Calls needed to validate at least one candidate besides the baseline (Ensemble plans with it). */
+  minimumCalls?(ctx: OptimizerContext): number;
   /** Runs the optimization. Rejects with CancelledError when `signal` aborts (results so far stay in the store). */
   optimize(ctx: OptimizerContext, signal?: AbortSignal): Promise<OptimizerReport>;
 }

@@ -5,6 +5,10 @@ import type { PromptRecord } from '../../../src/core/dsl/types';
 import { findVariables } from '../../../src/core/dsl/variables';
 import { createLlmClient } from '../../../src/core/llm';
 import type { Budget } from '../../../src/core/llm/types';
+import { createMetric, parseDataset, splitDataset, type NodeMessage } from '../../../src/core/evaluation';
+import type { OptimizerContext } from '../../../src/core/optimizers';
+import type { FakeOpenAIServer } from '../../support';
+import { INTENT_BASE, INTENT_JSONL, INTENT_USER } from '../../support/intentModel';
 
 export const KEY = 'sk-test-dataset-0000';
 
@@ -35,4 +39,27 @@ export function client(url: string, opts: { budget?: Budget; concurrency?: numbe
 
 export async function tempDir(prefix = 'promptopt-data-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** The intent task (test/support/intentModel.ts): 8 train, 8 validation examples. */
+export const intent = splitDataset(parseDataset(INTENT_JSONL, { file: 'intent.jsonl' }));
+/** Dify's standard layout: a system prompt plus a user message holding the start node's query. */
+export const STANDARD: NodeMessage[] = [
+  { role: 'system', text: INTENT_BASE },
+  { role: 'user', text: INTENT_USER },
+];
+
+/** A context on the intent task in the standard layout, exact match, against `srv`. */
+export function intentCtx(srv: FakeOpenAIServer, over: Partial<OptimizerContext> = {}): OptimizerContext {
+  return {
+    runId: 'intent-run',
+    record: record(INTENT_BASE),
+    messages: STANDARD,
+    train: intent.train,
+    validation: intent.validation,
+    metrics: [createMetric({ type: 'exact' })],
+    client: client(srv.url, { budget: over.budget }),
+    concurrency: 4,
+    ...over,
+  };
 }
