@@ -8,6 +8,8 @@ export {
   createMetric,
   parseMetricArg,
   scoreOutput,
+  defaultFeedback,
+  feedbackOf,
   normalizeAnswer,
   cosine,
   metricSpecSchema,
