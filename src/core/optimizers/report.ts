@@ -23,6 +23,8 @@ export function taskModelText(t: { name?: string; source: TaskModelSource }): st
   return `${t.name ?? 'the endpoint default'} (${from})`;
 }
 
+const fmtNum = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
+
 export function formatEstimate(e: CostEstimate, budget: Budget): string {
   const lines = [
     `Estimate: about ${e.calls} calls (${e.taskCalls} task, ${e.proposalCalls} proposal, ${e.embeddingCalls} embedding, ${e.judgeCalls} judge),`,
@@ -48,6 +50,17 @@ export function formatReport(r: OptimizerReport, runFile: string): string {
     const mark = c.id === r.best.id ? '*' : c.id === r.baseline.id ? 'b' : ' ';
     const state = c.rejectedReason ? `rejected: ${c.rejectedReason}` : describe(c);
     out.push(` ${mark} ${c.source.padEnd(8)} r${c.round}  ${pct(c.trainScore)}  ${pct(c.validationScore)}  ${state}`);
+  }
+  const evolved = r.candidates.filter((c) => c.answered?.length);
+  if (evolved.length) {
+    out.push('');
+    out.push('Lineage (each reflective candidate, its parent, and the feedback it answered):');
+    const short = (id?: string) => (id ? id.slice(0, 8) : '-');
+    for (const c of evolved) {
+      const mb = c.minibatch ? `, minibatch ${fmtNum(c.minibatch.parent)} → ${fmtNum(c.minibatch.child)} of ${c.minibatch.exampleIds.length}` : '';
+      out.push(`  ${short(c.id)} r${c.round} from ${c.parentId === r.baseline.id ? 'baseline' : short(c.parentId)}${mb}${c.rejectedReason ? ` (${c.rejectedReason})` : ''}`);
+      for (const f of c.answered!) out.push(`      ${f.exampleId}: ${f.text.replace(/\s+/g, ' ').slice(0, 110)}`);
+    }
   }
   out.push('');
   out.push(
