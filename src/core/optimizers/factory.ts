@@ -13,7 +13,7 @@ export interface OptimizerDeps {
   ensemble?: EnsembleOptions & { members?: Array<'copro' | 'knn' | 'gepa'> };
 }
 
-/** Builds an optimizer by name ('copro', 'knn', 'gepa', 'ensemble' = copro + knn by default, any of the three as members). Throws UsageError on an unknown name. */
+/** Builds an optimizer by name ('copro', 'knn', 'gepa', 'ensemble' = copro + knn + gepa by default). Throws UsageError on an unknown name. */
 export function createOptimizer(name: string, deps: OptimizerDeps = {}): PromptOptimizer {
   switch (name as OptimizerName) {
     case 'copro':
@@ -23,7 +23,7 @@ export function createOptimizer(name: string, deps: OptimizerDeps = {}): PromptO
     case 'gepa':
       return new GepaOptimizer(deps.gepa);
     case 'ensemble': {
-      const members = (deps.ensemble?.members ?? ['copro', 'knn']).map((m) => {
+      const members = (deps.ensemble?.members ?? ['copro', 'knn', 'gepa']).map((m) => {
         if (!['copro', 'knn', 'gepa'].includes(m)) throw new UsageError('USAGE', `unknown Ensemble member "${m}": use copro, knn or gepa.`);
         return createOptimizer(m, deps);
       });

@@ -52,7 +52,7 @@ describe("dataset optimizers on Dify's standard layout (intent task model)", fun
   });
 
   it('Ensemble under a calls budget: members get shares planned up front, the best train candidate of every member is validated, the plan is reported', async () => {
-    const opt = createOptimizer('ensemble', { copro: { breadth: 4, depth: 3 }, knn: { k: 3 } });
+    const opt = createOptimizer('ensemble', { ensemble: { members: ['copro', 'knn'] }, copro: { breadth: 4, depth: 3 }, knn: { k: 3 } });
     const budget = { maxCalls: 150 };
     const report = await opt.optimize(intentCtx(srv, { budget, embedder: tfidfEmbedder() }));
     assert.ok(srv.requests.length <= budget.maxCalls, `${srv.requests.length} requests`);
@@ -71,7 +71,7 @@ describe("dataset optimizers on Dify's standard layout (intent task model)", fun
   });
 
   it('Ensemble: a member whose validation cannot fit in the budget is not run, and the report says so', async () => {
-    const opt = createOptimizer('ensemble', { copro: { breadth: 4, depth: 3 }, knn: { k: 3 } });
+    const opt = createOptimizer('ensemble', { ensemble: { members: ['copro', 'knn'] }, copro: { breadth: 4, depth: 3 }, knn: { k: 3 } });
     const budget = { maxCalls: 65 };
     const report = await opt.optimize(intentCtx(srv, { budget, embedder: tfidfEmbedder() }));
     assert.ok(srv.requests.length <= budget.maxCalls);

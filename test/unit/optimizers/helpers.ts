@@ -9,6 +9,7 @@ import { createMetric, parseDataset, splitDataset, type NodeMessage } from '../.
 import type { OptimizerContext } from '../../../src/core/optimizers';
 import type { FakeOpenAIServer } from '../../support';
 import { INTENT_BASE, INTENT_JSONL, INTENT_USER } from '../../support/intentModel';
+import { BEST_MARKERS, SENTIMENT_JSONL, TICKETS_JSONL } from '../../support/taskModel';
 
 export const KEY = 'sk-test-dataset-0000';
 
@@ -58,6 +59,27 @@ export function intentCtx(srv: FakeOpenAIServer, over: Partial<OptimizerContext>
     train: intent.train,
     validation: intent.validation,
     metrics: [createMetric({ type: 'exact' })],
+    client: client(srv.url, { budget: over.budget }),
+    concurrency: 4,
+    ...over,
+  };
+}
+
+/** The sentiment task (test/support/taskModel.ts) and its baseline instruction. */
+export const BASE = 'Classify the sentiment of the review.';
+export const sentiment = splitDataset(parseDataset(SENTIMENT_JSONL, { file: 'sentiment.jsonl' }), { seed: 3 });
+export const tickets = splitDataset(parseDataset(TICKETS_JSONL, { file: 'tickets.jsonl' }));
+export const exact = [createMetric({ type: 'exact' })];
+export const isBest = (t: string): boolean => BEST_MARKERS.every((m) => t.toLowerCase().includes(m));
+
+/** A context on the sentiment task (system prompt only), exact match, against `srv`. */
+export function ctxFor(srv: FakeOpenAIServer, over: Partial<OptimizerContext> = {}): OptimizerContext {
+  return {
+    runId: 'test-run',
+    record: record(BASE),
+    train: sentiment.train,
+    validation: sentiment.validation,
+    metrics: exact,
     client: client(srv.url, { budget: over.budget }),
     concurrency: 4,
     ...over,
