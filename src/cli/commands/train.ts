@@ -204,7 +204,8 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
           gepa: {
             ...(auto ? { auto: auto as 'light' | 'medium' | 'heavy' } : {}),
             // GEPA budgets metric calls: --max-metric-calls, else --auto, else a calls budget alone sets it.
-            ...(maxMetricCalls ? { maxMetricCalls } : !auto && budget?.maxCalls !== undefined ? { maxMetricCalls: budget.maxCalls } : {}),
+            // (alone only: in an Ensemble the calls budget is shared, and GEPA plans within its share).
+            ...(maxMetricCalls ? { maxMetricCalls } : !auto && values.optimizer === 'gepa' && budget?.maxCalls !== undefined ? { maxMetricCalls: budget.maxCalls } : {}),
             ...(seed !== undefined ? { seed } : {}),
           },
           ...(members ? { ensemble: { members: members as Array<'copro' | 'knn' | 'gepa'> } } : {}),
