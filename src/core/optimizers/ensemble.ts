@@ -83,7 +83,7 @@ export class EnsembleOptimizer implements PromptOptimizer {
         if (!r) return;
         p.usedCalls = plan.clients[i]!.spent().calls;
         if (r.stoppedReason === 'budget') {
-          p.cutShort = `stopped at its share of the calls budget (${p.usedCalls} call(s) used of ${Math.round(plan.budgets[i]!.maxCalls! - s.store.earlier.calls)} it could use); its best candidates on train were validated before it stopped`;
+          p.cutShort = `stopped at its share of the calls budget (${p.usedCalls} of the ${plan.finalShare[i]} call(s) it could use, other members' leftovers included): candidates it could not afford to validate were left out`;
         }
       });
       if (plan.plans.some((p) => p.cutShort)) stopped = 'budget';
@@ -152,14 +152,16 @@ export class EnsembleOptimizer implements PromptOptimizer {
         return Math.floor(share(i)) + earlier;
       },
     }));
+    const finalShare = plans.map((p) => p.allottedCalls);
     const release = (i: number) => {
       if (!active[i]) return;
+      finalShare[i] = Math.floor(share(i));
       const n = active.filter(Boolean).length;
       const portion = pool / n;
       pool = pool - portion + Math.max(0, share(i) - clients[i]!.spent().calls);
       active[i] = false;
     };
-    return { plans, clients, budgets, release };
+    return { plans, clients, budgets, release, finalShare };
   }
 
   /** Weighted vote: reorders by weight × validation score by making `finish` see those scores; the raw scores stay on the report's candidates. */
