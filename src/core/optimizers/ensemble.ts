@@ -134,12 +134,14 @@ export class EnsembleOptimizer implements PromptOptimizer {
     if (ctx.budget?.maxCalls === undefined) return undefined;
     const reserve = this.opts.combine ? ctx.validation.length : 0;
     const free = { ...ctx, budget: undefined };
+    const available = Math.max(0, s.remainingCalls() - reserve);
     const plans = planMemberBudgets(
       this.members.map((m) => ({ optimizer: m.name, estimatedCalls: m.estimate(free).calls, minimumCalls: m.minimumCalls?.(ctx) ?? 2 * ctx.validation.length })),
-      s.remainingCalls() - reserve,
+      available,
     );
     const clients = this.members.map(() => new MemberClient(ctx.client));
-    let pool = 0;
+    // Calls no member's estimate asked for, then what finished members did not use: shared by the members still running.
+    let pool = Math.max(0, available - plans.reduce((n, p) => n + p.allottedCalls, 0));
     const active = plans.map((p) => !p.cutShort);
     const earlier = s.store.earlier.calls;
     const share = (i: number) => {
