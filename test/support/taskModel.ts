@@ -15,6 +15,10 @@
  * Proposer rules (requests whose system prompt says "instruction optimizer"):
  *   - first round ("Current instruction:"), proposal j → the instruction + PHRASES[j-1];
  *   - later rounds → the best-scored attempt + a phrase seen in another attempt (j-th choice).
+ *
+ * Reflection rules (requests whose system prompt says "reflective instruction editor", GEPA):
+ *   a wrong answer that is a sentence → adds "Answer with one word."; a wrong label where
+ *   "neutral" was expected → adds "Use the label neutral for mixed reviews.".
  */
 import type { HandlerContext, ParsedChatRequest, ScriptedReply } from './fakeOpenAI';
 
@@ -84,9 +88,22 @@ function proposerAnswer(req: ParsedChatRequest): string {
   return JSON.stringify({ instruction: `${best.text} ${pick}` });
 }
 
-/** The fake server handler: proposer or task model by the request's system prompt. */
+function reflectionAnswer(req: ParsedChatRequest): string {
+  const user = req.messages.find((m) => m.role === 'user')?.content ?? '';
+  const current = /<instruction>\n([\s\S]*?)\n<\/instruction>/.exec(user)?.[1] ?? '';
+  const add: string[] = [];
+  for (const [, answer, feedback] of user.matchAll(/<answer>\n([\s\S]*?)\n<\/answer>[\s\S]*?<feedback>\n([\s\S]*?)\n<\/feedback>/g)) {
+    if (!/^wrong/i.test(feedback!.trim())) continue;
+    const phrase = /\s/.test(answer!.trim()) ? PHRASES[0]! : /expected "neutral"/.test(feedback!) ? PHRASES[1]! : undefined;
+    if (phrase && !current.includes(phrase) && !add.includes(phrase)) add.push(phrase);
+  }
+  return JSON.stringify({ instruction: add.length ? `${current} ${add.join(' ')}` : `${current} Be precise.` });
+}
+
+/** The fake server handler: reflection, proposer or task model by the request's system prompt. */
 export function scriptedHandler(req: ParsedChatRequest, _ctx?: HandlerContext): ScriptedReply {
   const system = req.messages.find((m) => m.role === 'system')?.content ?? '';
+  if (system.includes('reflective instruction editor')) return { content: reflectionAnswer(req) };
   if (system.includes('instruction optimizer')) return { content: proposerAnswer(req) };
   return { content: taskAnswer(req) };
 }

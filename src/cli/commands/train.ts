@@ -20,17 +20,23 @@ import { formatEstimate as estimateText, formatReport as reportText, taskModelTe
 import type { OptimizerReport } from '../../core/optimizers/types';
 
 const usage = [
-  'promptopt train <file> --prompt <id> --dataset <path> --optimizer copro|knn|ensemble',
+  'promptopt train <file> --prompt <id> --dataset <path> --optimizer copro|knn|gepa|ensemble',
   '       [--budget-calls n] [--budget-cost usd] [--budget-tokens n] [--json] [--yes]',
   '       [--base-url url] [--model m] [--task-model m] [--metric m]... [--seed n] [--run-id id]',
   '       [--breadth n] [--depth n] [--temperature t] [--k n] [--concurrency n] [--remember]',
+  '       [--auto light|medium|heavy] [--max-metric-calls n] [--members copro,knn,gepa]',
   '',
   'Searches for a better version of one prompt of a Dify app using a dataset of examples',
   '(JSONL, YAML or CSV; a bare name is looked up in .optimizer/datasets/). Candidates are',
   'scored on the train split and chosen on the validation split; prints train and validation',
   'scores per candidate and the best candidate against the baseline.',
   '',
-  '  --optimizer     copro (instruction search), knn (few-shot demos) or ensemble (both)',
+  '  --optimizer     copro (instruction search), knn (few-shot demos), gepa (reflective instruction',
+  '                  evolution from the metric\'s feedback, Pareto front) or ensemble (all three, or --members)',
+  '  --auto          gepa: preset budget, light (6 proposals), medium (12) or heavy (18); default light, or',
+  '                  with --budget-calls alone, as many steps as that budget allows',
+  '  --max-metric-calls  gepa: example evaluations the search may make (instead of --auto)',
+  '  --members       ensemble: the members, comma-separated (default copro,knn,gepa); each gets a share of --budget-calls',
   '  --metric        exact (default), contains, regex=<pattern>, json, json_schema=<json>,',
   '                  numeric=<tolerance>, llm_judge=<rubric>, embedding[=threshold]; add @w for a weight',
   '  --budget-*      hard caps on calls, cost (USD) and tokens; the search stops early to stay within them',
@@ -116,6 +122,9 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
           temperature: { type: 'string' },
           k: { type: 'string' },
           concurrency: { type: 'string' },
+          auto: { type: 'string' },
+          'max-metric-calls': { type: 'string' },
+          members: { type: 'string' },
           remember: { type: 'boolean' },
           workspace: { type: 'string' },
         },
@@ -125,7 +134,14 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
       if (!file || !values.prompt || !values.dataset || !values.optimizer) {
         throw new UsageError('USAGE', `<file>, --prompt, --dataset and --optimizer are required. Usage: ${usage.split('\n')[0]}`);
       }
-      if (!['copro', 'knn', 'ensemble'].includes(values.optimizer)) throw new UsageError('USAGE', `--optimizer must be copro, knn or ensemble, not "${values.optimizer}".`);
+      if (!['copro', 'knn', 'gepa', 'ensemble'].includes(values.optimizer)) throw new UsageError('USAGE', `--optimizer must be copro, knn, gepa or ensemble, not "${values.optimizer}".`);
+      const auto = values.auto;
+      if (auto !== undefined && !['light', 'medium', 'heavy'].includes(auto)) throw new UsageError('USAGE', `--auto must be light, medium or heavy, not "${auto}".`);
+      const maxMetricCalls = intOpt(values['max-metric-calls'], 'max-metric-calls');
+      if (auto !== undefined && maxMetricCalls !== undefined) throw new UsageError('USAGE', 'give --auto or --max-metric-calls, not both.');
+      const members = values.members?.split(',').map((m) => m.trim()).filter(Boolean);
+      for (const m of members ?? []) if (!['copro', 'knn', 'gepa'].includes(m)) throw new UsageError('USAGE', `--members: unknown optimizer "${m}" (use copro, knn or gepa).`);
+      if (members && !members.length) throw new UsageError('USAGE', '--members needs at least one of copro, knn, gepa.');
       const calls = intOpt(values['budget-calls'], 'budget-calls');
       const cost = numOpt(values['budget-cost'], 'budget-cost');
       const tokens = intOpt(values['budget-tokens'], 'budget-tokens');
@@ -185,6 +201,14 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
         deps: {
           copro: { ...(breadth ? { breadth } : {}), ...(depth ? { depth } : {}), ...(temperature ? { temperature } : {}) },
           knn: { ...(k ? { k } : {}) },
+          gepa: {
+            ...(auto ? { auto: auto as 'light' | 'medium' | 'heavy' } : {}),
+            // GEPA budgets metric calls: --max-metric-calls, else --auto, else a calls budget alone sets it.
+            // (alone only: in an Ensemble the calls budget is shared, and GEPA plans within its share).
+            ...(maxMetricCalls ? { maxMetricCalls } : !auto && values.optimizer === 'gepa' && budget?.maxCalls !== undefined ? { maxMetricCalls: budget.maxCalls } : {}),
+            ...(seed !== undefined ? { seed } : {}),
+          },
+          ...(members ? { ensemble: { members: members as Array<'copro' | 'knn' | 'gepa'> } } : {}),
         },
         client,
         budget,

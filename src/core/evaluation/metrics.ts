@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { DatasetError, isOptimizerError } from '../errors';
 import { chatJson } from '../llm/json';
 import type { LlmClient } from '../llm/types';
-import type { Example, MetricScore } from './types';
+import type { Example, ExampleResult, MetricScore } from './types';
 
 /** What a metric may use besides the output and the example. */
 export interface MetricContext {
@@ -18,7 +18,30 @@ export interface MetricContext {
 export interface Metric {
   readonly name: string;
   readonly weight: number;
-  score(output: string, example: Example, ctx: MetricContext): Promise<{ score: number; reason?: string }>;
+  /** `feedback`: words on what was right or wrong (default: expected vs. answer, see defaultFeedback). */
+  score(output: string, example: Example, ctx: MetricContext): Promise<{ score: number; reason?: string; feedback?: string }>;
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/**
+ * The feedback of a metric that gives none: "Correct: …" at full score, else "Wrong: expected
+ * "<expected>"; the answer was "<output>"" plus the metric's reason when it has one (a judge's
+ * reason is its feedback).
+ */
+export function defaultFeedback(score: number, output: string, example: Example, reason?: string): string {
+  const want = example.expected ?? example.labels?.join('" or "');
+  const why = reason ? ` (${reason})` : '';
+  if (score >= 1) return `Correct: the answer${want !== undefined ? ` matches "${clip(want, 200)}"` : ' passes'}${why}.`;
+  const head = score > 0 ? `Partly right (score ${score.toFixed(2)})` : 'Wrong';
+  return `${head}: ${want !== undefined ? `expected "${clip(want, 200)}"; ` : ''}the answer was "${clip(output.trim(), 300)}"${why}.`;
+}
+
+/** The feedback of a result: the one recorded with it, else built from its metrics (results logged before feedback existed). */
+export function feedbackOf(result: ExampleResult, example: Example): string {
+  if (result.feedback) return result.feedback;
+  if (result.error) return `Wrong: the call failed (${result.error.code}: ${result.error.message}).`;
+  return defaultFeedback(result.score, result.output, example, result.metrics.map((m) => m.reason).filter(Boolean).join('; ') || undefined);
 }
 
 /** Metric configuration (CLI `--metric`, or the `metrics` of an optimization). */
@@ -331,18 +354,21 @@ export function parseMetricArg(arg: string): MetricSpec {
  * Scores one output with every metric; the total is the weighted mean. A metric that fails
  * with an LLM error scores 0 with the reason; dataset/metric configuration errors are thrown.
  */
-export async function scoreOutput(metrics: Metric[], output: string, example: Example, ctx: MetricContext): Promise<{ score: number; metrics: MetricScore[] }> {
+export async function scoreOutput(metrics: Metric[], output: string, example: Example, ctx: MetricContext): Promise<{ score: number; metrics: MetricScore[]; feedback: string }> {
   const scores: MetricScore[] = [];
   for (const m of metrics) {
     try {
       const r = await m.score(output, example, ctx);
-      scores.push({ metric: m.name, score: Math.min(1, Math.max(0, r.score)), weight: m.weight, ...(r.reason ? { reason: r.reason } : {}) });
+      const score = Math.min(1, Math.max(0, r.score));
+      scores.push({ metric: m.name, score, weight: m.weight, ...(r.reason ? { reason: r.reason } : {}), feedback: r.feedback ?? defaultFeedback(score, output, example, r.reason) });
     } catch (e) {
       if (e instanceof DatasetError || (isOptimizerError(e) && e.family === 'cancelled')) throw e;
       if (isOptimizerError(e) && e.code === 'LLM_BUDGET_EXCEEDED') throw e;
-      scores.push({ metric: m.name, score: 0, weight: m.weight, reason: `metric failed: ${e instanceof Error ? e.message : String(e)}` });
+      const reason = `metric failed: ${e instanceof Error ? e.message : String(e)}`;
+      scores.push({ metric: m.name, score: 0, weight: m.weight, reason, feedback: `Not scored: ${reason}.` });
     }
   }
   const tw = scores.reduce((s, x) => s + x.weight, 0);
-  return { score: tw ? scores.reduce((s, x) => s + x.score * x.weight, 0) / tw : 0, metrics: scores };
+  const feedback = scores.length === 1 ? scores[0]!.feedback! : scores.map((x) => `${x.metric}: ${x.feedback}`).join('\n');
+  return { score: tw ? scores.reduce((s, x) => s + x.score * x.weight, 0) / tw : 0, metrics: scores, feedback };
 }

@@ -184,3 +184,22 @@ export function nodeMessagesOf(prompts: readonly PromptRecord[], record: PromptR
   if (siblings.length === 0) return undefined;
   return siblings.map((p) => ({ role: p.role as NodeMessage['role'], text: p.text, editionType: p.editionType }));
 }
+
+/**
+ * What the node receives from the user at run time for one example: the user turn of the
+ * rendered prompt (the last user message, its variables, context and query substituted; for
+ * a prompt with no user message, the input run after it). Falls back to `exampleInput` when
+ * the rendered user turn is empty (e.g. the system prompt itself holds the query).
+ * Demos and neighbour search use this, so a demo's input is what the node would be sent.
+ */
+export function runtimeInput(record: PromptRecord, messages: NodeMessage[] | undefined, example: Example): string {
+  const rendered = renderPrompt(record, messages, example);
+  let turn = '';
+  for (let i = rendered.length - 1; i >= 0; i--) {
+    if (rendered[i]!.role === 'user') {
+      turn = rendered[i]!.content;
+      break;
+    }
+  }
+  return turn.trim() ? turn : exampleInput(example);
+}

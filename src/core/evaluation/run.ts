@@ -62,12 +62,12 @@ export async function runExample(target: RunTarget, example: Example, ctx: RunCo
       if (isAbortError(e)) throw new CancelledError('The evaluation was cancelled.');
       if (isFatal(e)) throw e;
       const err = isOptimizerError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
-      return { exampleId: example.id, score: 0, output: '', metrics: [], error: err, latencyMs: Date.now() - started };
+      return { exampleId: example.id, score: 0, output: '', metrics: [], error: err, feedback: `Wrong: the call failed (${err.code}: ${err.message}).`, latencyMs: Date.now() - started };
     }
     ctx.onOutput?.(output);
   }
   const scored = await scoreOutput(ctx.metrics, output, example, { client: ctx.client, judgeModel: ctx.judgeModel, signal: ctx.signal });
-  return { exampleId: example.id, score: scored.score, output, metrics: scored.metrics, latencyMs: Date.now() - started };
+  return { exampleId: example.id, score: scored.score, output, metrics: scored.metrics, feedback: scored.feedback, latencyMs: Date.now() - started };
 }
 
 /** Mean score of results (0 for none). */

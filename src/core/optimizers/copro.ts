@@ -1,13 +1,9 @@
-import * as z from 'zod';
-import { sameVariables, diffVariables } from '../dsl/variables';
-import { isOptimizerError } from '../errors';
 import { exampleInput, exampleOutput } from '../evaluation/render';
-import { chatJson } from '../llm/json';
 import { estimateTokens } from '../llm/cost';
 import type { ChatMessage } from '../llm/types';
 import { makeCandidate } from './candidates';
 import { buildEstimate, taskCallTokens } from './estimate';
-import { hashOf } from './runStore';
+import { proposalKnown, proposeInstruction, variablesChanged } from './proposals';
 import { OptimizationSession } from './session';
 import type { CostEstimate, OptimizerContext, OptimizerReport, PromptOptimizer, ScoredCandidate } from './types';
 
@@ -26,8 +22,6 @@ export interface CoproOptions {
   /** Train examples shown to the proposer. Default 3. */
   examplesInProposal?: number;
 }
-
-const proposalSchema = z.object({ instruction: z.string().min(1) });
 
 const SYSTEM = [
   'You are an instruction optimizer for the prompts of an LLM application (a Dify workflow node).',
@@ -93,6 +87,12 @@ export class CoproOptimizer implements PromptOptimizer {
     });
   }
 
+  /** Baseline on both splits, one round of proposals, one candidate on train, and the validation reserve. */
+  minimumCalls(ctx: OptimizerContext): number {
+    const { breadth, depth, validateTop } = this.opts;
+    return ctx.validation.length + 2 * ctx.train.length + (breadth - 1) + Math.min(validateTop, breadth * depth) * ctx.validation.length;
+  }
+
   async optimize(ctx: OptimizerContext, signal?: AbortSignal): Promise<OptimizerReport> {
     const s = new OptimizationSession(ctx, this.name, signal);
     const est = this.estimate(ctx);
@@ -109,22 +109,8 @@ export class CoproOptimizer implements PromptOptimizer {
     const reserve = Math.min(validateTop, breadth * depth) * ctx.validation.length;
     s.plan(ctx.validation.length + ctx.train.length);
 
-    const propose = async (msgs: ChatMessage[]): Promise<string | undefined> => {
-      const key = hashOf(msgs);
-      const memo = s.store.getMemo<{ text?: string; error?: string }>('proposal', key);
-      if (memo) return memo.text;
-      try {
-        const { value } = await chatJson(proposer, { messages: msgs, model: ctx.proposerModel, temperature: this.opts.temperature, noCache: true, signal, tag: 'optimizer:copro' }, proposalSchema);
-        const text = value.instruction.trim();
-        s.store.putMemo('proposal', key, { text });
-        return text;
-      } catch (e) {
-        if (!isOptimizerError(e) || e.family === 'cancelled' || e.code === 'LLM_BUDGET_EXCEEDED' || e.code === 'LLM_AUTH' || e.code === 'LLM_NO_KEY') throw e;
-        s.store.putMemo('proposal', key, { error: e.message });
-        s.emit({ type: 'optimization_error', code: e.code, message: `a COPRO proposal failed and was skipped: ${e.message}` });
-        return undefined;
-      }
-    };
+    const propose = (msgs: ChatMessage[]) =>
+      proposeInstruction(s, proposer, msgs, { model: ctx.proposerModel, temperature: this.opts.temperature, signal, tag: 'optimizer:copro', label: 'COPRO' });
 
     /** Adds proposals as candidates and scores the new ones on train. Returns false when the budget stopped it. */
     const scoreOnTrain = async (texts: (string | undefined)[], source: string, round: number, parentId?: string): Promise<boolean> => {
@@ -133,9 +119,9 @@ export class CoproOptimizer implements PromptOptimizer {
         if (!t) continue;
         const { candidate, added } = s.add(makeCandidate({ text: t, source, round, ...(parentId ? { parentId } : {}) }));
         if (!added) continue;
-        if (!sameVariables(ctx.record.text, t)) {
-          const d = diffVariables(ctx.record.text, t);
-          s.reject(candidate, `changes the prompt's variables (missing: ${d.missing.join(', ') || 'none'}; added: ${d.added.join(', ') || 'none'})`);
+        const changed = variablesChanged(ctx.record.text, t);
+        if (changed) {
+          s.reject(candidate, changed);
           continue;
         }
         fresh.push(candidate);
@@ -158,7 +144,7 @@ export class CoproOptimizer implements PromptOptimizer {
         const n = d === 1 ? breadth - 1 : breadth;
         const attempts = s.candidates.top(breadth, 'train').reverse();
         const msgs = Array.from({ length: n }, (_, j) => (d === 1 ? firstRoundMessages(ctx.record.text, examples, j, n) : laterRoundMessages(attempts, examples, j, n)));
-        const asks = msgs.filter((m) => !s.store.hasMemo('proposal', hashOf(m))).length;
+        const asks = msgs.filter((m) => !proposalKnown(s, m)).length;
         if (s.remainingCalls() < asks + reserve + ctx.train.length) {
           stopped = 'budget';
           break;

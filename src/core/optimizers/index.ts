@@ -1,9 +1,12 @@
-/** Dataset optimizers (COPRO, KNN few-shot, Ensemble) behind one interface. */
+/** Dataset optimizers (COPRO, KNN few-shot, GEPA, Ensemble) behind one interface. */
 
 export * from './types';
 export { CoproOptimizer, type CoproOptions } from './copro';
-export { KnnOptimizer, coverDemos, nearestDemos, referencedNames, type KnnOptions } from './knn';
+export { KnnOptimizer, coverDemos, nearestDemos, type KnnOptions } from './knn';
 export { EnsembleOptimizer, type EnsembleOptions } from './ensemble';
+export { planMemberBudgets, MemberClient, type MemberPlan } from './ensembleBudget';
+export { GepaOptimizer, GEPA_AUTO, reflectionMessages, type GepaAuto, type GepaOptions } from './gepa';
+export { paretoFront, pickFromFront, dominates, type FrontEntry } from './pareto';
 export { CandidateManager, makeCandidate, candidateId, normalizeText } from './candidates';
 export { MetricsTracker, type MetricsSummary, type StatSummary, type TrackedValue } from './metricsTracker';
 export { RunStore, hashOf, type RunRecord, type RunHeader } from './runStore';

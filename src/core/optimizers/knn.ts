@@ -1,7 +1,6 @@
 import { cosine } from '../evaluation/metrics';
-import { exampleInput, exampleOutput } from '../evaluation/render';
+import { exampleOutput, runtimeInput } from '../evaluation/render';
 import type { Demo, DemoMode, Example } from '../evaluation/types';
-import { findVariables } from '../dsl/variables';
 import { estimateTokens } from '../llm/cost';
 import { makeCandidate } from './candidates';
 import { buildEstimate, taskCallTokens } from './estimate';
@@ -16,13 +15,6 @@ export interface KnnOptions {
   modes?: DemoMode[];
   /** Also score each candidate on the train examples it does not use as demos. Default true. */
   scoreTrain?: boolean;
-}
-
-/** Variable names the prompt text references itself (those are not the "user input"). */
-export function referencedNames(text: string): Set<string> {
-  const out = new Set<string>();
-  for (const v of findVariables(text)) out.add(v.kind === 'jinja' || v.kind === 'input' ? v.selector[0]! : v.selector.join('.'));
-  return out;
 }
 
 /**
@@ -86,7 +78,7 @@ export class KnnOptimizer implements PromptOptimizer {
     const cands = 2 * this.opts.modes.length;
     const perTrain = this.opts.scoreTrain ? Math.max(0, ctx.train.length - k) : 0;
     const taskCalls = (1 + cands) * ctx.validation.length + ctx.train.length * (this.opts.scoreTrain ? 1 : 0) + cands * perTrain;
-    const inputs = [...ctx.train, ...ctx.validation].map((e) => exampleInput(e));
+    const inputs = [...ctx.train, ...ctx.validation].map((e) => runtimeInput(ctx.record, ctx.messages, e));
     const demoChars = inputs.slice(0, k).reduce((s, t) => s + t.length, 0) + 40 * k;
     return buildEstimate(ctx, {
       taskCalls,
@@ -96,6 +88,11 @@ export class KnnOptimizer implements PromptOptimizer {
     });
   }
 
+  /** The baseline and one demo candidate on validation, plus the embedding call. */
+  minimumCalls(ctx: OptimizerContext): number {
+    return 2 * ctx.validation.length + (ctx.embedder && !ctx.embedder.stable ? 0 : 1);
+  }
+
   async optimize(ctx: OptimizerContext, signal?: AbortSignal): Promise<OptimizerReport> {
     const s = new OptimizationSession(ctx, this.name, signal);
     const est = this.estimate(ctx);
@@ -103,8 +100,8 @@ export class KnnOptimizer implements PromptOptimizer {
     const baseline = s.add(makeCandidate({ text: ctx.record.text, source: 'baseline', round: 0 })).candidate;
     let stopped: 'budget' | undefined;
     const embedder: Embedder = ctx.embedder ?? endpointEmbedder(ctx.client, { store: s.store, onFallback: (m) => s.emit({ type: 'optimization_error', code: 'LLM_EMBEDDINGS_FALLBACK', message: m }) });
-    const referenced = new Set([...referencedNames(ctx.record.text), ...(ctx.messages ?? []).flatMap((m) => [...referencedNames(m.text)])]);
-    const inputOf = (e: Example) => exampleInput(e, referenced);
+    // The input of an example is what the node receives at run time (its user turn), not the variables no message references.
+    const inputOf = (e: Example) => runtimeInput(ctx.record, ctx.messages, e);
     try {
       s.plan(ctx.validation.length);
       await s.evaluate(baseline, 'validation', ctx.validation);

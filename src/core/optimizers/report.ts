@@ -23,6 +23,8 @@ export function taskModelText(t: { name?: string; source: TaskModelSource }): st
   return `${t.name ?? 'the endpoint default'} (${from})`;
 }
 
+const fmtNum = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
+
 export function formatEstimate(e: CostEstimate, budget: Budget): string {
   const lines = [
     `Estimate: about ${e.calls} calls (${e.taskCalls} task, ${e.proposalCalls} proposal, ${e.embeddingCalls} embedding, ${e.judgeCalls} judge),`,
@@ -49,6 +51,17 @@ export function formatReport(r: OptimizerReport, runFile: string): string {
     const state = c.rejectedReason ? `rejected: ${c.rejectedReason}` : describe(c);
     out.push(` ${mark} ${c.source.padEnd(8)} r${c.round}  ${pct(c.trainScore)}  ${pct(c.validationScore)}  ${state}`);
   }
+  const evolved = r.candidates.filter((c) => c.answered?.length);
+  if (evolved.length) {
+    out.push('');
+    out.push('Lineage (each reflective candidate, its parent, and the feedback it answered):');
+    const short = (id?: string) => (id ? id.slice(0, 8) : '-');
+    for (const c of evolved) {
+      const mb = c.minibatch ? `, minibatch ${fmtNum(c.minibatch.parent)} → ${fmtNum(c.minibatch.child)} of ${c.minibatch.exampleIds.length}` : '';
+      out.push(`  ${short(c.id)} r${c.round} from ${c.parentId === r.baseline.id ? 'baseline' : short(c.parentId)}${mb}${c.rejectedReason ? ` (${c.rejectedReason})` : ''}`);
+      for (const f of c.answered!) out.push(`      ${f.exampleId}: ${f.text.replace(/\s+/g, ' ').slice(0, 110)}`);
+    }
+  }
   out.push('');
   out.push(
     `Baseline validation: ${pct(r.baseline.validationScore).trim()}   best: ${pct(r.best.validationScore).trim()}   improvement: ${(r.improvement * 100).toFixed(1)} points`,
@@ -65,6 +78,10 @@ export function formatReport(r: OptimizerReport, runFile: string): string {
     out.push('---');
   }
   if (r.stoppedReason === 'budget') out.push('The search stopped early to stay within the budget.');
+  for (const p of r.budgetPlan ?? []) {
+    const used = p.usedCalls !== undefined ? `, used ${p.usedCalls}` : '';
+    out.push(`Member ${p.optimizer}: share ${p.allottedCalls} call(s) of the budget (estimate ${p.estimatedCalls}, minimum ${p.minimumCalls}${used})${p.cutShort ? ` — ${p.cutShort}` : ''}.`);
+  }
   if (r.taskModel) out.push(`Task model: ${taskModelText(r.taskModel)}.`);
   out.push(
     `Used ${r.usage.calls} call(s), ${r.usage.promptTokens + r.usage.completionTokens} tokens, $${r.usage.costUsd.toFixed(4)}; ${r.reusedResults} result(s) reused from the run log.`,

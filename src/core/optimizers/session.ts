@@ -138,8 +138,38 @@ export class OptimizationSession {
    * results are in the store).
    */
   async evaluate(c: ScoredCandidate, split: 'train' | 'validation', examples: Example[]): Promise<number> {
-    this.checkCancelled();
     const started = this.now();
+    const results = await this.results(c, split, examples);
+    const score = meanScore(results);
+    if (split === 'train') {
+      c.trainScore = score;
+      c.trainResults = results;
+    } else {
+      c.validationScore = score;
+      c.validationResults = results;
+      c.validatedAtCalls = this.ctx.client.usage().calls - this.usageAtStart;
+    }
+    this.tracker.record('executionTimes', this.now() - started, { candidate: c.id, split });
+    this.tracker.record('successRates', results.length ? results.filter((r) => !r.error).length / results.length : 1, { candidate: c.id, split });
+    this.emit({
+      type: 'candidate_evaluated',
+      strategy: c.source,
+      iteration: c.round,
+      score,
+      kept: true,
+      ...(c.trainScore !== undefined ? { trainScore: c.trainScore } : {}),
+      ...(c.validationScore !== undefined ? { validationScore: c.validationScore } : {}),
+    });
+    return score;
+  }
+
+  /**
+   * The per-example results of `c` on `examples` (logged under `split`), without setting the
+   * candidate's split score: what GEPA's minibatches use. Same reuse, concurrency and error
+   * handling as evaluate.
+   */
+  async results(c: Candidate, split: 'train' | 'validation', examples: Example[]): Promise<ExampleResult[]> {
+    this.checkCancelled();
     const settled = await Promise.allSettled(
       examples.map((ex) =>
         this.limit(async () => {
@@ -197,27 +227,7 @@ export class OptimizationSession {
       if (this.signal?.aborted || isAbortError(failed.reason)) throw new CancelledError('The optimization was cancelled.');
       throw toOptimizerError(failed.reason);
     }
-    const results = settled.map((s) => (s as PromiseFulfilledResult<ExampleResult>).value);
-    const score = meanScore(results);
-    if (split === 'train') {
-      c.trainScore = score;
-      c.trainResults = results;
-    } else {
-      c.validationScore = score;
-      c.validationResults = results;
-    }
-    this.tracker.record('executionTimes', this.now() - started, { candidate: c.id, split });
-    this.tracker.record('successRates', results.length ? results.filter((r) => !r.error).length / results.length : 1, { candidate: c.id, split });
-    this.emit({
-      type: 'candidate_evaluated',
-      strategy: c.source,
-      iteration: c.round,
-      score,
-      kept: true,
-      ...(c.trainScore !== undefined ? { trainScore: c.trainScore } : {}),
-      ...(c.validationScore !== undefined ? { validationScore: c.validationScore } : {}),
-    });
-    return score;
+    return settled.map((s) => (s as PromiseFulfilledResult<ExampleResult>).value);
   }
 
   /** Whether `e` is the budget running out (the search then stops and reports what it has). */

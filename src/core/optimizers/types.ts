@@ -2,10 +2,11 @@ import type { PromptRecord } from '../dsl/types';
 import type { EngineEventSink } from '../engine/events';
 import type { Metric } from '../evaluation/metrics';
 import type { NodeMessage } from '../evaluation/render';
-import type { Demo, DemoMode, Example, ExampleResult } from '../evaluation/types';
+import type { Demo, DemoMode, Example, ExampleResult, Feedback } from '../evaluation/types';
 import type { CostTable } from '../llm/cost';
 import type { Budget, LlmClient, LlmUsageTotals, Spend } from '../llm/types';
 import type { EmbeddingIndex } from './embeddingIndex';
+import type { MemberPlan } from './ensembleBudget';
 import type { MetricsSummary } from './metricsTracker';
 import type { RunStore } from './runStore';
 import type { Embedder } from './vectors';
@@ -14,7 +15,7 @@ import type { Embedder } from './vectors';
 export type TaskModelSource = 'flag' | 'node' | 'configured';
 
 /** Names accepted by `createOptimizer`. */
-export type OptimizerName = 'copro' | 'knn' | 'ensemble';
+export type OptimizerName = 'copro' | 'knn' | 'ensemble' | 'gepa';
 
 /** A version of the prompt under evaluation: an instruction text and optional few-shot demos. */
 export interface Candidate {
@@ -28,6 +29,10 @@ export interface Candidate {
   /** Round that produced it (0 for baseline and seeds). */
   round: number;
   parentId?: string;
+  /** GEPA: the feedback on its parent's answers that the reflection answered (failing minibatch examples). */
+  answered?: Feedback[];
+  /** GEPA: its parent's and its own summed scores on the minibatch it was tried on first. */
+  minibatch?: { exampleIds: string[]; parent: number; child: number };
 }
 
 /** A candidate with its scores (0..1, mean over the split) and per-example results. */
@@ -38,6 +43,8 @@ export interface ScoredCandidate extends Candidate {
   validationResults?: ExampleResult[];
   /** Why the candidate was dropped without scoring (e.g. it lost a variable). */
   rejectedReason?: string;
+  /** Calls the run had made (all members, for an Ensemble) when its validation score was in: for calls-to-target figures. */
+  validatedAtCalls?: number;
 }
 
 /** Calls, tokens and cost of one kind of call in an estimate. */
@@ -150,8 +157,10 @@ export interface OptimizerReport {
   reusedResults: number;
   durationMs: number;
   metrics: MetricsSummary;
-  /** Ensemble: each member's report. */
+  /** Ensemble: each member's report (members not run for want of budget have none). */
   members?: OptimizerReport[];
+  /** Ensemble under a calls budget: each member's share, what it used, and why it was cut short. */
+  budgetPlan?: MemberPlan[];
 }
 
 /** One interface for every dataset optimizer. */
@@ -159,6 +168,8 @@ export interface PromptOptimizer {
   readonly name: string;
   /** Calls and tokens the run is expected to take (no call made). */
   estimate(ctx: OptimizerContext): CostEstimate;
+  /** Calls needed to validate at least one candidate besides the baseline (Ensemble plans with it). */
+  minimumCalls?(ctx: OptimizerContext): number;
   /** Runs the optimization. Rejects with CancelledError when `signal` aborts (results so far stay in the store). */
   optimize(ctx: OptimizerContext, signal?: AbortSignal): Promise<OptimizerReport>;
 }

@@ -29,13 +29,25 @@ const RESUME = 'Resume';
 const OPTIMIZERS = [
   { id: 'copro', label: 'COPRO', detail: 'Search for a better instruction (proposals scored on train, chosen on validation).' },
   { id: 'knn', label: 'KNN few-shot', detail: 'Pick the examples that best cover your inputs and add them as demos.' },
-  { id: 'ensemble', label: 'Ensemble', detail: 'Run COPRO and KNN together and keep the best on validation.' },
+  { id: 'gepa', label: 'GEPA', detail: 'Evolve the instruction from feedback on the answers it gets wrong (reflection, Pareto front).' },
+  { id: 'ensemble', label: 'Ensemble', detail: 'Run COPRO, KNN and GEPA together, each with a share of the budget, and keep the best on validation.' },
 ] as const;
+
+const GEPA_PRESETS = [
+  { id: 'light', label: 'Light', detail: 'Up to 6 new instructions: a quick search.' },
+  { id: 'medium', label: 'Medium', detail: 'Up to 12 new instructions.' },
+  { id: 'heavy', label: 'Heavy', detail: 'Up to 18 new instructions: the most calls.' },
+] as const;
+type GepaPreset = (typeof GEPA_PRESETS)[number]['id'];
 
 export interface DatasetRunOptions {
   /** Dataset path (absolute, or relative to the workspace root); skips the picker. */
   dataset?: string;
-  optimizer?: 'copro' | 'knn' | 'ensemble';
+  optimizer?: 'copro' | 'knn' | 'gepa' | 'ensemble';
+  /** GEPA's budget preset (GEPA alone: asked when not given; in an Ensemble: light). */
+  auto?: GepaPreset;
+  /** Ensemble members (default all three). */
+  members?: Array<'copro' | 'knn' | 'gepa'>;
   /** Skip the confirmation of the estimate (tests). */
   confirmed?: boolean;
   /** COPRO breadth/depth for quick runs. */
@@ -97,7 +109,7 @@ async function pickDataset(root: string): Promise<string | undefined> {
 }
 
 /**
- * Optimize Prompt with Dataset…: runs COPRO, KNN or Ensemble on the prompt under the cursor with
+ * Optimize Prompt with Dataset…: runs COPRO, KNN, GEPA or Ensemble on the prompt under the cursor with
  * a dataset of examples, after showing the estimate (calls, tokens, cost) for confirmation; the
  * report (train and validation scores per candidate) opens beside the file, and the best
  * candidate, when it beats the current prompt on validation, goes into the usual review flow.
@@ -138,6 +150,15 @@ export const optimizeWithDataset: CommandDef = {
         { title: 'Optimizer' },
       ))?.id;
     if (!optimizer) return { ran: false, message: 'no optimizer chosen' };
+    const auto =
+      opts.auto ??
+      (optimizer === 'gepa'
+        ? (await vscode.window.showQuickPick(
+            GEPA_PRESETS.map((p) => ({ ...p })),
+            { title: 'GEPA budget' },
+          ))?.id
+        : 'light');
+    if (!auto) return { ran: false, message: 'no GEPA budget chosen' };
 
     const parsed = s.cache.get(doc).doc;
     if (!parsed) return { ran: false, message: 'not a Dify export' };
@@ -147,6 +168,8 @@ export const optimizeWithDataset: CommandDef = {
       optimizer,
       ...(opts.breadth ? { breadth: opts.breadth } : {}),
       ...(opts.depth ? { depth: opts.depth } : {}),
+      auto,
+      ...(opts.members ? { members: opts.members } : {}),
       runId,
     });
     const offerResume = (message: string, runId: string, kind: 'info' | 'error' = 'info'): void => {
@@ -177,6 +200,8 @@ export const optimizeWithDataset: CommandDef = {
         deps: {
           copro: { ...(opts.breadth ? { breadth: opts.breadth } : {}), ...(opts.depth ? { depth: opts.depth } : {}) },
           knn: { modes: ['block'] },
+          gepa: { auto },
+          ...(opts.members ? { ensemble: { members: opts.members } } : {}),
         },
         client,
         budget: config.budget,

@@ -89,7 +89,7 @@ describe('promptopt train', function () {
     await assert.rejects(cmd.run(['app.yml', '--prompt', 'nope', '--dataset', 'sentiment.jsonl', '--optimizer', 'knn'], t.cli), /no prompt "nope".*ids: 1718246807593\/prompt_template\/0/);
     await fs.writeFile(path.join(dir, 'bad.jsonl'), '{"sys.query":"a","expected":"b"}\n{"sys.query":"c"}\n');
     await assert.rejects(cmd.run(['app.yml', '--prompt', REC.id, '--dataset', 'bad.jsonl', '--optimizer', 'knn'], t.cli), /bad\.jsonl:2: .*neither "expected" nor "labels"/);
-    await assert.rejects(cmd.run([...base(), '--optimizer', 'mipro'], t.cli), /--optimizer must be copro, knn or ensemble/);
+    await assert.rejects(cmd.run([...base(), '--optimizer', 'mipro'], t.cli), /--optimizer must be copro, knn, gepa or ensemble/);
   });
 
   it('--run-id of a run whose prompt has changed since it started is refused before any call', async () => {
