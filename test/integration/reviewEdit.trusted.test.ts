@@ -219,6 +219,14 @@ describe('review: edit the proposal, per-block revert, pending CodeLens, inline 
     assert.ok(titles.includes('Reject'));
     const left = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'promptopt' && d.uri.path.startsWith(`/proposal/${p.id}/original/`));
     if (left) await waitFor('the current side to follow the YAML', () => left.getText() === 'You answer in Chinese. Use {{#context#}}.');
+    // Back to the diff (Review): its title now says stale, and the user's edit is still there.
+    const editedText = right.document.getText();
+    const review = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri, 100)).find((l) => l.command?.title === 'Review')!;
+    await vscode.commands.executeCommand(review.command!.command, ...review.command!.arguments!);
+    await waitFor('the stale title', () => activeTabLabel()?.endsWith(' · stale'));
+    const again = await waitForProposalDiff();
+    assert.equal((await vscode.workspace.openTextDocument(again.modified)).getText(), editedText, 'reopening lost the edit');
+    assert.equal(vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === again.modified.toString()).length, 1);
     const r = await vscode.commands.executeCommand<ReviewOutcome>('promptOptimizer.acceptProposal', p.id);
     assert.equal(r.ok, false);
     assert.equal(r.code, 'REVIEW_STALE');

@@ -29,6 +29,9 @@ export interface ReviewOutcome {
   edited?: boolean;
 }
 
+/** The diff title of a proposal (the proposal's own score change: an edit shows in the CodeLens). */
+const titleOf = (p: Proposal) => proposalTitle({ ...p, editedScore: undefined });
+
 /**
  * The review of proposals: a diff editor per proposal (decoded texts, titled with node, kind,
  * strategy and score change) whose right side the user may edit (and revert block by block with
@@ -66,6 +69,24 @@ export class ReviewController implements vscode.Disposable {
     this.activeId = id;
     if (id) this.cursor = Math.max(0, this.queue.indexOf(id));
     void vscode.commands.executeCommand('setContext', ContextKeys.proposalActive, !!id);
+    // A diff whose title no longer says what is true (the prompt changed in the YAML meanwhile)
+    // is opened again with the right title when the user comes back to it.
+    const p = id ? this.queue.get(id) : undefined;
+    if (p && this.diffTabs(p).some((t) => t.label !== titleOf(p))) void this.open(p);
+  }
+
+  /** The tabs showing a proposal's diff. */
+  private diffTabs(p: Proposal): vscode.Tab[] {
+    const tabs: vscode.Tab[] = [];
+    for (const group of vscode.window.tabGroups.all) {
+      for (const tab of group.tabs) {
+        if (tab.input instanceof vscode.TabInputTextDiff) {
+          const ref = PromptContentProvider.parse(tab.input.modified);
+          if (ref?.kind === 'proposal' && ref.id === p.id) tabs.push(tab);
+        }
+      }
+    }
+    return tabs;
   }
 
   /** The proposal the active diff shows. */
@@ -128,10 +149,14 @@ export class ReviewController implements vscode.Disposable {
     if (changed) this.queue.touch();
   }
 
-  /** Opens the diff of a proposal. */
+  /** Opens the diff of a proposal (again, in place, when its open tab shows an outdated title; the edit is kept). */
   async open(p: Proposal): Promise<void> {
     const { left, right } = this.uris(p);
-    await vscode.commands.executeCommand('vscode.diff', left, right, proposalTitle(p), { preview: false });
+    const title = titleOf(p);
+    const outdated = this.diffTabs(p).filter((t) => t.label !== title);
+    const column = outdated[0]?.group.viewColumn;
+    if (outdated.length) await this.closeDiff(p);
+    await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: false, ...(column ? { viewColumn: column } : {}) });
     this.track(vscode.window.activeTextEditor);
   }
 
@@ -158,16 +183,7 @@ export class ReviewController implements vscode.Disposable {
   private async closeDiff(p: Proposal): Promise<void> {
     const right = vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.proposedUri(p).toString());
     if (right?.isDirty) await right.save();
-    const tabs: vscode.Tab[] = [];
-    for (const group of vscode.window.tabGroups.all) {
-      for (const tab of group.tabs) {
-        const input = tab.input;
-        if (input instanceof vscode.TabInputTextDiff) {
-          const ref = PromptContentProvider.parse(input.modified);
-          if (ref?.kind === 'proposal' && ref.id === p.id) tabs.push(tab);
-        }
-      }
-    }
+    const tabs = this.diffTabs(p);
     if (tabs.length) await vscode.window.tabGroups.close(tabs, true);
   }
 
