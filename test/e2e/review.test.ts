@@ -14,6 +14,8 @@ import { activeTab, errorNotifications, goToLine, quickOpenFile, runCommand, scr
 // double-quoted YAML scalars (\uXXXX escapes and line folds), the hardest form for a write-back.
 const FILE = '根据用户的意图进行回复.yml';
 const ACCEPTED = { id: '1718246959048/msg:3a83623c-0e25-47c1-be3e-14946302c2c3', title: '文本使用帮助回复' };
+/** A hand-written export (test/fixtures/messy/, copied beside the corpus) whose rule proposal changes several blocks. */
+const WEAK = { file: 'support_bot.yml', id: '1711000000002/msg:5c1e2c1a-0000-4000-8000-000000000001', title: 'Answer Writer' };
 /** The line the user types at the end of the proposal (ASCII: no input method involved). */
 const TYPED = 'Always confirm the question before answering.';
 const REJECTED = { id: '1718246916748/msg:8dfbe783-52f1-4210-9899-e952da5ed717', title: '文本健康咨询回复' };
@@ -167,6 +169,44 @@ describe('review UI: palette → diff → edit → Accept / Reject → versions 
     assert.deepEqual(all.map((v) => v.status), ['rejected', 'baseline']);
   });
 
+  it('per block: the diff editor\'s own Revert Block on the proposal\'s right side drops that change; Accept applies the rest', async () => {
+    const { page } = s;
+    const weakFile = path.join(s.workspace, WEAK.file);
+    const weakOriginal = fs.readFileSync(weakFile, 'utf8');
+    const rec = parseDify(weakOriginal).prompts.find((p) => p.id === WEAK.id)!;
+    await quickOpenFile(page, WEAK.file);
+    await gotoPrompt(page, weakOriginal, WEAK.id);
+    await runCommand(page, 'Prompt Optimizer: Optimize Prompt');
+    const tab = page.locator('.tabs-container .tab.active', { hasText: `${WEAK.title} · llm-message` });
+    await tab.waitFor({ timeout: 60_000 });
+    const diff = page.locator('.editor-group-container.active .monaco-diff-editor').first();
+    const firstLine = rec.text.split('\n')[0].trim();
+    // Hover the first changed line of the right side: the diff editor shows its block actions.
+    const modifiedFirst = diff.locator('.modified .view-line').first();
+    await modifiedFirst.waitFor();
+    const revert = diff.locator('.action-label[aria-label="Revert Block"]').first();
+    for (let i = 0; i < 20 && !(await revert.isVisible()); i++) {
+      await modifiedFirst.hover({ position: { x: 30, y: 5 } });
+      await page.waitForTimeout(250);
+    }
+    await screenshot(page, 'review-07-revert-block');
+    await revert.click();
+    await diff.locator('.modified .view-lines', { hasText: firstLine.slice(0, 30) }).first().waitFor({ timeout: 10_000 });
+    await clickTitleAction(page, 'Accept Proposal');
+    await page.locator('.tabs-container .tab.active.dirty', { hasText: WEAK.file }).waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Control+S');
+    await page.locator('.tabs-container .tab.active.dirty', { hasText: WEAK.file }).waitFor({ state: 'detached', timeout: 15_000 });
+    const { latest } = await latestVersion(s.workspace, WEAK.file, WEAK.id);
+    assert.equal(latest?.optimization?.strategy, 'manual-edit');
+    const proposal = await versionText(s.workspace, WEAK.file, WEAK.id, latest!.parentVersion!);
+    const onDisk = parseDify(fs.readFileSync(weakFile, 'utf8')).prompts.find((p) => p.id === WEAK.id)!.text;
+    assert.equal(onDisk, latest!.text);
+    assert.notEqual(onDisk, proposal, 'the reverted block was applied');
+    assert.ok(onDisk.startsWith(rec.text.split('\n')[0]), `the first block was not reverted: ${JSON.stringify(onDisk.slice(0, 120))}`);
+    assert.notEqual(onDisk, rec.text, 'no change of the proposal was applied');
+    assert.equal(fs.readFileSync(weakFile, 'utf8'), replacePrompts(weakOriginal, [{ id: WEAK.id, text: onDisk }]));
+  });
+
   it('the Versions view shows the workflow, the prompt and its new version', async () => {
     const { page } = s;
     await page.locator('.activitybar .action-item a[aria-label^="Prompt Optimizer"]').first().click();
@@ -186,6 +226,6 @@ describe('review UI: palette → diff → edit → Accept / Reject → versions 
     assert.ok(rows.some((r) => /^v1\.2\.0/.test(r) && r.includes('manual-edit') && r.includes('accepted · current')), rows.join(' | '));
     assert.ok(rows.some((r) => /^v1\.1\.0/.test(r) && r.includes('proposed')), rows.join(' | '));
     assert.ok(rows.some((r) => /^v1\.0\.0/.test(r) && r.includes('baseline')), rows.join(' | '));
-    await screenshot(page, 'review-07-versions-tree');
+    await screenshot(page, 'review-08-versions-tree');
   });
 });
