@@ -47,6 +47,8 @@ export class ReviewController implements vscode.Disposable {
   /** Last position in the queue (for next / previous when no proposal is active). */
   private cursor = 0;
   private touchTimer: NodeJS.Timeout | undefined;
+  /** Proposed sides edited since the last settle. */
+  private readonly editedDocs = new Map<string, vscode.TextDocument>();
 
   constructor(
     private readonly queue: ProposalQueue,
@@ -119,16 +121,25 @@ export class ReviewController implements vscode.Disposable {
     return this.cache.get(doc).doc?.prompts.find((r) => r.id === p.promptId)?.text;
   }
 
-  /** The user typed in a proposal's right side: its edited state (CodeLens, title) follows, debounced. */
+  /** The user typed in a proposal's right side: its edited state (score, CodeLens) follows, debounced off the typing path. */
   private onEdited(doc: vscode.TextDocument): void {
     const ref = PromptContentProvider.parse(doc.uri);
-    const p = ref?.kind === 'proposal' && ref.side === 'proposed' ? this.queue.get(ref.id) : undefined;
-    if (!p) return;
-    const text = doc.getText();
-    p.edited = text === p.proposed ? undefined : text;
-    p.editedScore = p.edited === undefined ? undefined : analyzePrompt({ text, kind: p.kind, role: p.role }).overall;
+    if (ref?.kind !== 'proposal' || ref.side !== 'proposed' || !this.queue.get(ref.id)) return;
+    this.editedDocs.set(ref.id, doc);
     if (this.touchTimer) clearTimeout(this.touchTimer);
-    this.touchTimer = setTimeout(() => this.queue.touch(), 250);
+    this.touchTimer = setTimeout(() => this.settleEdits(), 250);
+  }
+
+  private settleEdits(): void {
+    for (const [id, doc] of this.editedDocs) {
+      const p = this.queue.get(id);
+      if (!p) continue;
+      const text = doc.getText();
+      p.edited = text === p.proposed ? undefined : text;
+      p.editedScore = p.edited === undefined ? undefined : analyzePrompt({ text, kind: p.kind, role: p.role }).overall;
+    }
+    this.editedDocs.clear();
+    this.queue.touch();
   }
 
   /** The workflow document settled after a change: each of its proposals' left side and stale state follow. */
