@@ -10,6 +10,8 @@ export const Commands = {
   rejectProposal: 'promptOptimizer.rejectProposal',
   nextProposal: 'promptOptimizer.nextProposal',
   previousProposal: 'promptOptimizer.previousProposal',
+  showInlineView: 'promptOptimizer.showInlineView',
+  showSideBySideView: 'promptOptimizer.showSideBySideView',
   cancelOptimization: 'promptOptimizer.cancelOptimization',
   showVersions: 'promptOptimizer.showVersions',
   refreshVersions: 'promptOptimizer.refreshVersions',

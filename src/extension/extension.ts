@@ -69,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     { language: 'json', scheme: 'file' },
   ];
   context.subscriptions.push(
-    vscode.workspace.registerTextDocumentContentProvider(PROMPT_SCHEME, content),
+    vscode.workspace.registerFileSystemProvider(PROMPT_SCHEME, content, { isCaseSensitive: true }),
     vscode.languages.registerCodeLensProvider(selector, codeLens),
     vscode.languages.registerCodeActionsProvider(selector, new PromptCodeActionProvider(cache, diagnostics, queue), {
       providedCodeActionKinds: PromptCodeActionProvider.kinds,

@@ -5,7 +5,8 @@ import type { Page } from 'playwright-core';
 import { startFakeOpenAI, type FakeOpenAIServer, type RecordedRequest } from '../support/fakeOpenAI';
 import { SENTIMENT_JSONL, scriptedHandler } from '../support/taskModel';
 import { startUiSession, type UiSession } from './support/session';
-import { errorNotifications, goToLine, pickRow, quickOpenFile, runCommand, screenshot, waitForNotification } from './support/workbench';
+import { extensionLogFiles } from '../harness/logs';
+import { errorNotifications, goToLine, pickRow, quickOpenFile, RESULTS_DIR, runCommand, screenshot, waitForNotification } from './support/workbench';
 
 const FILE = 'basic_llm_chat_workflow.yml';
 
@@ -61,7 +62,15 @@ describe('dataset UI: Cancel → Resume', function () {
     await srv?.close();
   });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && s) await screenshot(s.page, `FAILED-dataset-${this.currentTest.title}`);
+    if (this.currentTest?.state !== 'failed' || !s) return;
+    await screenshot(s.page, `FAILED-dataset-${this.currentTest.title}`);
+    // For the rare first attempt that ends at once with no call (see above): keep what the
+    // extension logged (where its requests went, why each evaluation failed) and what the
+    // server saw, so the next failure names its cause.
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    for (const [i, f] of extensionLogFiles(s.codeServer.userDataDir).entries()) fs.copyFileSync(f, path.join(RESULTS_DIR, `FAILED-dataset-extension-${i}.log`));
+    const seen = srv?.requests.map((r) => `${r.method} ${r.path} ${r.outcome ?? 'in flight'}`) ?? [];
+    fs.writeFileSync(path.join(RESULTS_DIR, 'FAILED-dataset-server-requests.txt'), `${seen.length} request(s)\n${seen.join('\n')}\n`);
   });
 
   it('Cancel offers Resume; Resume confirms the estimate without what was recorded and finishes the run asking nothing already answered', async () => {

@@ -168,7 +168,7 @@ describe('review: optimize → diff → accept / reject (trusted)', () => {
     assert.ok(apply, actions.map((x) => x.title).join(' | '));
     assert.deepEqual(apply.command?.arguments, [p.id]);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri, 100);
-    assert.ok(lenses.some((l) => l.command?.title.startsWith('Review proposal')));
+    assert.ok(lenses.some((l) => l.command?.title === 'Review' && l.command.arguments?.[0] === p.id));
     await vscode.commands.executeCommand(apply.command!.command, ...apply.command!.arguments!);
     assert.equal(promptOf(doc.getText(), IMPROVABLE.promptId).text, p.proposed);
   });

@@ -17,7 +17,9 @@ import { rejectProposal } from './rejectProposal';
 import { restoreVersion } from './restoreVersion';
 import { selectModel } from './selectModel';
 import { setApiKey } from './setApiKey';
+import { showInlineView } from './showInlineView';
 import { showLog } from './showLog';
+import { showSideBySideView } from './showSideBySideView';
 import { showVersions } from './showVersions';
 
 /** Every command of the extension (each declared in package.json; a test checks both ways). */
@@ -30,6 +32,8 @@ export const ALL_COMMANDS: readonly CommandDef[] = [
   rejectProposal,
   nextProposal,
   previousProposal,
+  showInlineView,
+  showSideBySideView,
   cancelOptimization,
   showVersions,
   refreshVersions,

@@ -14,7 +14,7 @@ export async function presentRun(s: Services, summary: RunSummary, what: string)
     await s.review.open(summary.proposals[0]);
     const more = summary.proposals.length > 1 ? ` ${summary.proposals.length} proposals: review them with Next/Previous Proposal.` : '';
     const notes = summary.notes.length ? ` ${summary.notes.join(' ')}` : '';
-    void vscode.window.showInformationMessage(`Review the proposal and Accept or Reject it.${more}${notes}`);
+    void vscode.window.showInformationMessage(`Review the proposal (its right side is editable) and Accept or Reject it.${more}${notes}`);
   } else if (summary.failures.length === 0) {
     const reasons = [...new Set(Object.values(summary.skipped))];
     void vscode.window.showInformationMessage(`No better version found for ${what}${reasons.length ? ` (${reasons.slice(0, 3).join('; ')})` : ''}.${summary.notes.length ? ` ${summary.notes.join(' ')}` : ''}`);

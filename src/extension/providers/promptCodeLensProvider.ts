@@ -1,9 +1,24 @@
 import * as vscode from 'vscode';
 import { Commands } from '../constants';
-import { fmtScore, type ProposalQueue } from '../review/proposals';
+import { fmtScore, pendingLensTitle, pendingLensTooltip } from '../review/labels';
+import type { Proposal, ProposalQueue } from '../review/proposals';
 import type { DocumentCache } from '../services/documentCache';
 import { codeLensEnabled } from '../services/settings';
 import { StoreManager, workflowOf } from '../services/stores';
+
+/**
+ * The lenses of a pending proposal, in the workflow file above its prompt:
+ * "Proposal 72 → 86 · Review · Accept · Reject" (no Accept once the prompt changed under it).
+ */
+export function pendingLenses(range: vscode.Range, p: Proposal): vscode.CodeLens[] {
+  const lens = (title: string, command: string, tooltip: string) => new vscode.CodeLens(range, { title, tooltip, command, arguments: [p.id] });
+  return [
+    lens(pendingLensTitle(p), Commands.nextProposal, pendingLensTooltip(p)),
+    lens('Review', Commands.nextProposal, 'Open the proposal as a diff; edit its right side before accepting if you like'),
+    ...(p.stale ? [] : [lens('Accept', Commands.acceptProposal, 'Apply the proposal (as edited in its diff) to this file; the file is not saved')]),
+    lens('Reject', Commands.rejectProposal, 'Dismiss the proposal; the file stays as it is'),
+  ];
+}
 
 /** Above each prompt: its score (and issue count), "Optimize", its number of versions, a pending proposal. */
 export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
@@ -42,22 +57,28 @@ export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.D
       if (!p.range) continue;
       const line = Math.max(0, p.range.start.line - 1);
       const range = new vscode.Range(line, 0, line, 0);
-      const a = this.cache.analysis(p);
-      const issues = a.issues.length;
-      lenses.push(
-        new vscode.CodeLens(range, {
-          title: `Score ${fmtScore(a.overall)}${issues ? ` · ${issues} issue${issues === 1 ? '' : 's'}` : ''}`,
-          tooltip: `${p.nodeTitle} · ${p.kind}${p.role ? ` (${p.role})` : ''}: clarity ${fmtScore(a.clarity)}, efficiency ${fmtScore(a.efficiency)}, structure ${fmtScore(a.structure)}`,
-          command: Commands.analyzePrompts,
-          arguments: [document.uri],
-        }),
-        new vscode.CodeLens(range, {
-          title: 'Optimize',
-          tooltip: `Optimize "${p.nodeTitle}" and review the proposal as a diff`,
-          command: Commands.optimizePrompt,
-          arguments: [document.uri, p.id],
-        }),
-      );
+      // While a proposal is pending, the line reads "Proposal 72 → 86 · Review · Accept · Reject".
+      const pending = this.queue.forPrompt(document.uri, p.id);
+      if (pending) {
+        lenses.push(...pendingLenses(range, pending));
+      } else {
+        const a = this.cache.analysis(p);
+        const issues = a.issues.length;
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `Score ${fmtScore(a.overall)}${issues ? ` · ${issues} issue${issues === 1 ? '' : 's'}` : ''}`,
+            tooltip: `${p.nodeTitle} · ${p.kind}${p.role ? ` (${p.role})` : ''}: clarity ${fmtScore(a.clarity)}, efficiency ${fmtScore(a.efficiency)}, structure ${fmtScore(a.structure)}`,
+            command: Commands.analyzePrompts,
+            arguments: [document.uri],
+          }),
+          new vscode.CodeLens(range, {
+            title: 'Optimize',
+            tooltip: `Optimize "${p.nodeTitle}" and review the proposal as a diff`,
+            command: Commands.optimizePrompt,
+            arguments: [document.uri, p.id],
+          }),
+        );
+      }
       const n = counts?.get(p.id) ?? 0;
       if (n > 0) {
         lenses.push(
@@ -69,15 +90,8 @@ export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.D
           }),
         );
       }
-      const pending = this.queue.forPrompt(document.uri, p.id);
-      if (pending) {
-        lenses.push(
-          new vscode.CodeLens(range, {
-            title: `Review proposal (${fmtScore(pending.scoreBefore)} → ${fmtScore(pending.scoreAfter)})`,
-            command: Commands.nextProposal,
-            arguments: [pending.id],
-          }),
-        );
+      if (pending?.stale) {
+        lenses.push(new vscode.CodeLens(range, { title: 'Optimize', tooltip: `Optimize "${p.nodeTitle}" again from its current text`, command: Commands.optimizePrompt, arguments: [document.uri, p.id] }));
       }
     }
     return lenses;

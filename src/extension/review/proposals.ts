@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import type { PromptKind, PromptRole } from '../../core/dsl';
 import { ContextKeys } from '../constants';
 
+export { fmtScore, proposalTitle } from './labels';
+
 /** A rewrite of one prompt waiting for the user's review. */
 export interface Proposal {
   /** 'p1', 'p2', … unique in this window. */
@@ -32,6 +34,12 @@ export interface Proposal {
    * e.g. to teach the embeddings index only versions the user accepted. Its failure is logged.
    */
   onAccept?: () => Promise<void>;
+  /** The user's text of the proposed side, when they edited it in the diff (unset when equal to `proposed`). */
+  edited?: string;
+  /** The score of `edited`. */
+  editedScore?: number;
+  /** Set when the prompt in the workflow file no longer holds `original` (Accept is refused). */
+  stale?: boolean;
 }
 
 /** Summary of a proposal for the extension API and tests. */
@@ -41,16 +49,6 @@ export type ProposalSummary = Omit<Proposal, 'uri' | 'onAccept'> & { uri: string
 export function summarize(p: Proposal): ProposalSummary {
   const { uri, onAccept: _onAccept, ...rest } = p;
   return { ...rest, uri: uri.toString() };
-}
-
-/** Rounds a score for display (one decimal, no trailing .0). */
-export function fmtScore(n: number): string {
-  return String(Math.round(n * 10) / 10);
-}
-
-/** Diff editor title: "<node title> · <kind> · <strategy> · 72 → 86". */
-export function proposalTitle(p: Proposal): string {
-  return `${p.nodeTitle} · ${p.kind}${p.role ? ` (${p.role})` : ''} · ${p.strategy} · ${fmtScore(p.scoreBefore)} → ${fmtScore(p.scoreAfter)}`;
 }
 
 /** The pending proposals, in review order (the queue). */
@@ -101,6 +99,11 @@ export class ProposalQueue implements vscode.Disposable {
 
   all(): readonly Proposal[] {
     return this.items;
+  }
+
+  /** Tells listeners (CodeLens, views) that a proposal's state changed (edited, stale). */
+  touch(): void {
+    this.changed();
   }
 
   get size(): number {

@@ -21,13 +21,25 @@ async function quickInput(page: Page): Promise<Locator> {
   return widget;
 }
 
-/** Picks the quick-input row whose label contains `label` (waits for it), with Enter. */
+/**
+ * Picks the quick-input row whose label contains `label` (waits for it) with a click, and waits
+ * until that pick is over: the box closes, or another quick input takes it over at once (a
+ * command that asks something next reuses the box without it ever being seen hidden).
+ */
 export async function pickRow(page: Page, label: string): Promise<void> {
   const widget = await quickInput(page);
+  const input = widget.locator('input');
+  const before = await input.inputValue();
   const row = widget.locator('.monaco-list-row', { hasText: label }).first();
   await row.waitFor({ state: 'visible', timeout: 15_000 });
   await row.click();
-  await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (!(await widget.isVisible())) return;
+    if ((await input.inputValue().catch(() => before)) !== before) return;
+    if (Date.now() > deadline) throw new Error(`the quick input stayed open on "${before}" after picking "${label}"`);
+    await page.waitForTimeout(50);
+  }
 }
 
 /**
