@@ -18,10 +18,13 @@ import {
   statOrUndefined,
   writeTemp,
 } from './fsutil';
+import { cleanDeadClaims } from '../util/lockFile';
 import { acquireLock, isStale, readLockInfo, type HeldLock } from './lock';
 import { assertValidId, decodeName, encodeName } from './names';
+import { optimizerDir } from './workspace';
 import { PromptIndex, entryLine, followLog, type IndexedVersion } from './promptIndex';
-import { SCHEMA_VERSION, VERSION_RE, versionFileSchema, type IndexEntry, type VersionFile } from './schema';
+import { SCHEMA_VERSION, versionFileSchema, type IndexEntry, type VersionFile } from './schema';
+import { VersionFiles, entryOf, sha256 } from './versionFiles';
 import { bumpFor, compareVersions, isVersion, nextVersion } from './semver';
 import type {
   CacheStats,
@@ -37,8 +40,6 @@ import type {
 
 const VERSION_FILE = /^(\d+\.\d+\.\d+)\.json$/;
 const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
-const STATUSES: ReadonlySet<unknown> = new Set(['baseline', 'proposed', 'accepted', 'rejected']);
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** `.optimizer/.gitignore`: local caches stay out of git; versions/, datasets/ and config.yaml are committed. */
 export const OPTIMIZER_GITIGNORE = [
@@ -52,14 +53,6 @@ export const OPTIMIZER_GITIGNORE = [
   'runs/',
   '',
 ].join('\n');
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-function errCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
 
 /**
  * The version history of every prompt of a workspace, under `<workspace>/.optimizer/`.
@@ -80,6 +73,7 @@ export class VersionStore {
   private readonly tmpDir: string;
   private readonly quarantineDir: string;
   private readonly cache: LRUCache<string, PromptVersion>;
+  private readonly files: VersionFiles;
   private readonly prompts = new Map<string, PromptIndex>();
   private readonly mutex = new Map<string, Promise<unknown>>();
   private readonly warned = new Set<string>();
@@ -92,13 +86,14 @@ export class VersionStore {
     readonly workspaceRoot: string,
     private readonly opts: Required<Omit<VersionStoreOptions, 'onWarning'>> & { onWarning: (msg: string) => void },
   ) {
-    this.root = path.join(workspaceRoot, '.optimizer');
+    this.root = optimizerDir(workspaceRoot);
     this.versionsDir = path.join(this.root, 'versions');
     this.indexDir = path.join(this.root, 'index');
     this.lockDir = path.join(this.root, 'locks');
     this.tmpDir = path.join(this.root, 'tmp');
     this.quarantineDir = path.join(this.root, 'quarantine');
     this.cache = new LRUCache({ max: Math.max(1, opts.cacheSize) });
+    this.files = new VersionFiles(this.versionsDir, this.quarantineDir, opts.readOnly, (k, m) => this.warnOnce(k, m));
   }
 
   /**
@@ -586,7 +581,7 @@ export class VersionStore {
         if (!this.opts.readOnly && /^\..*\.tmp-/.test(name)) rmQuiet(path.join(dir, name));
         continue;
       }
-      const e = this.lightEntry(idx, m[1]!) ?? this.fullEntry(idx, m[1]!);
+      const e = this.files.entry(idx, m[1]!, path.join(dir, name));
       if (e) entries.push(e);
     }
     entries.sort((a, b) => compareVersions(a.v, b.v));
@@ -612,72 +607,6 @@ export class VersionStore {
     idx.checkedAt = idx.dirCheckedAt = performance.now();
   }
 
-  /** Index entry of a version file via the full (zod) check; quarantines it and returns undefined when bad. */
-  private fullEntry(idx: PromptIndex, version: string): IndexEntry | undefined {
-    const v = this.readFile(idx, version);
-    return v ? this.addEntry(v) : undefined;
-  }
-
-  /**
-   * Index entry of a version file from a light read: JSON.parse and a check of the fields the
-   * index keeps (about 5x cheaper than the full check, which matters when rebuilding 10,000
-   * prompts). The full zod validation and hash check still run when the version itself is read
-   * (`readFile`); a file that fails them then is quarantined and dropped from the index.
-   * Undefined = not plainly valid (or unreadable): the caller falls back to the full check.
-   */
-  private lightEntry(idx: PromptIndex, version: string): IndexEntry | undefined {
-    let d: Record<string, unknown>;
-    try {
-      d = JSON.parse(fs.readFileSync(this.versionFile(idx, version), 'utf8')) as Record<string, unknown>;
-    } catch {
-      return undefined;
-    }
-    if (!d || typeof d !== 'object') return undefined;
-    const p = d.parentVersion;
-    const r = d.restoredFrom;
-    const sha = d.textSha256;
-    if (
-      d.schemaVersion !== SCHEMA_VERSION ||
-      d.version !== version ||
-      d.workflow !== idx.workflow ||
-      d.promptId !== idx.promptId ||
-      !STATUSES.has(d.status) ||
-      typeof d.text !== 'string' ||
-      typeof sha !== 'string' ||
-      !SHA256_HEX.test(sha) ||
-      !(p === null || (typeof p === 'string' && VERSION_RE.test(p))) ||
-      !(r === undefined || (typeof r === 'string' && VERSION_RE.test(r)))
-    ) {
-      return undefined;
-    }
-    const a = d.analysis as { overall?: unknown } | undefined;
-    const o = d.optimization as { after?: { overall?: unknown } } | undefined;
-    const score = a?.overall ?? o?.after?.overall;
-    if (score !== undefined && !(typeof score === 'number' && Number.isFinite(score))) return undefined;
-    return {
-      op: 'add',
-      v: version,
-      p: p as string | null,
-      s: d.status as VersionStatus,
-      o: typeof score === 'number' ? score : null,
-      h: sha.slice(0, 16),
-      ...(r ? { r: r as string } : {}),
-    };
-  }
-
-  private addEntry(v: PromptVersion): IndexEntry {
-    const score = v.analysis?.overall ?? v.optimization?.after?.overall;
-    return {
-      op: 'add',
-      v: v.version,
-      p: v.parentVersion,
-      s: v.status,
-      o: typeof score === 'number' ? score : null,
-      h: v.textSha256.slice(0, 16),
-      ...(v.restoredFrom ? { r: v.restoredFrom } : {}),
-    };
-  }
-
   /** Appends to the log (the caller holds the lock and has synced, so the log ends on a full line). */
   private appendLog(idx: PromptIndex, e: IndexEntry): void {
     const logFile = this.logFile(idx);
@@ -697,57 +626,6 @@ export class VersionStore {
 
   // ---------------------------------------------------------------- internals: files
 
-  /** Reads and validates a version file; quarantines it and returns undefined when corrupt. */
-  private readFile(idx: PromptIndex, version: string): PromptVersion | undefined {
-    const file = this.versionFile(idx, version);
-    let raw: string;
-    try {
-      raw = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      if (errCode(e) === 'ENOENT') return undefined;
-      if (errCode(e) === 'EISDIR') {
-        this.quarantine(file, 'a folder stands where the version file should be');
-        return undefined;
-      }
-      throw this.ioError(e, `Could not read ${file}`, idx.promptId);
-    }
-    let problem: string | undefined;
-    let data: VersionFile | undefined;
-    try {
-      const r = versionFileSchema.safeParse(JSON.parse(raw));
-      if (!r.success) problem = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).slice(0, 3).join('; ');
-      else data = r.data;
-    } catch (e) {
-      problem = `not valid JSON (${e instanceof Error ? e.message : String(e)})`;
-    }
-    if (data && (data.workflow !== idx.workflow || data.promptId !== idx.promptId || data.version !== version)) {
-      problem = `it names ${data.workflow} / ${data.promptId} / ${data.version}, not the place it is stored at`;
-    }
-    if (data && data.textSha256 !== sha256(data.text)) problem = 'textSha256 does not match the text';
-    if (problem || !data) {
-      this.quarantine(file, problem ?? 'invalid');
-      return undefined;
-    }
-    return deepFreeze(data as PromptVersion);
-  }
-
-  /** Moves a bad file to `.optimizer/quarantine/` (reported once) and drops it from the index. */
-  private quarantine(file: string, problem: string): void {
-    if (this.opts.readOnly) {
-      this.warnOnce(`bad:${file}`, `Skipped the corrupt version file ${file}: ${problem}. (Read-only: left in place.)`);
-      return;
-    }
-    const rel = path.relative(this.versionsDir, file);
-    const dest = path.join(this.quarantineDir, `${rel}.${Date.now()}.bad`);
-    try {
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.renameSync(file, dest);
-      this.warnOnce(`bad:${file}`, `Quarantined the corrupt version file ${file} (${problem}); moved to ${dest}.`);
-    } catch (e) {
-      if (errCode(e) !== 'ENOENT') this.warnOnce(`bad:${file}`, `The version file ${file} is corrupt (${problem}) and could not be moved: ${String(e)}`);
-    }
-  }
-
   private async getIn(idx: PromptIndex, version: string, holding: boolean): Promise<PromptVersion> {
     if (!isVersion(version)) {
       throw new StorageError('STORAGE_INVALID_INPUT', `"${version}" is not a version number like 1.2.3.`, { promptId: idx.promptId });
@@ -760,7 +638,7 @@ export class VersionStore {
     const got = await this.tryGet(idx, version, holding);
     if (got) return got;
     if (!idx.entries.has(version) && !fs.existsSync(this.versionFile(idx, version))) {
-      const q = this.warned.has(`bad:${this.versionFile(idx, version)}`);
+      const q = this.files.wasReported(this.versionFile(idx, version));
       if (q) {
         throw new StorageError('STORAGE_CORRUPT', `Version ${version} of prompt ${idx.promptId} was corrupt and has been quarantined.`, {
           promptId: idx.promptId,
@@ -780,7 +658,7 @@ export class VersionStore {
       return hit;
     }
     this.misses++;
-    const v = this.readFile(idx, version);
+    const v = this.files.read(idx, version, this.versionFile(idx, version));
     if (v) {
       this.cache.set(key, v);
       return v;
@@ -788,7 +666,7 @@ export class VersionStore {
     // Gone or quarantined: repair the index so lists stay consistent.
     if (holding || this.opts.readOnly) this.rebuild(idx);
     else await this.locked(idx, async () => this.rebuild(idx));
-    idx.entries.delete(version);
+    idx.drop(version);
     return undefined;
   }
 
@@ -877,7 +755,7 @@ export class VersionStore {
       // Cache what was written (as any reader will see it), never the caller's objects.
       const frozen = deepFreeze(JSON.parse(json) as PromptVersion);
       try {
-        this.appendLog(idx, this.addEntry(frozen));
+        this.appendLog(idx, entryOf(frozen));
       } catch (e) {
         throw this.ioError(e, `Saved ${file} but could not update the index`, idx.promptId);
       }
@@ -914,6 +792,7 @@ export class VersionStore {
 
   /** Repairs every prompt whose lock was left by a dead writer. */
   private async recoverStaleLocks(): Promise<void> {
+    cleanDeadClaims(this.lockDir, this.opts.staleLockMs, this.tmpDir);
     for (const name of readdirOrEmpty(this.lockDir)) {
       if (!name.endsWith('.lock')) continue;
       const file = path.join(this.lockDir, name);
