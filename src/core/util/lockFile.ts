@@ -278,3 +278,15 @@ export function cleanDeadClaims(dir: string, staleMs: number, tmpDir = dir, tmpP
     if (isBreakable(rec, st.mtimeMs, staleMs)) breakLock(file, rec, st, staleMs, tmpDir, tmpPrefix, 1);
   }
 }
+
+/** Breaks `file` if it is breakable now (see {@link isBreakable}), under the claim rule. True when this call removed it. */
+export function breakIfStale(file: string, staleMs: number, tmpDir = path.dirname(file), tmpPrefix = ''): boolean {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return false;
+  }
+  const rec = readLockRecord(file);
+  return isBreakable(rec, st.mtimeMs, staleMs) && breakLock(file, rec, st, staleMs, tmpDir, tmpPrefix);
+}
