@@ -133,7 +133,7 @@ export async function updateWorkflowFile(file: string, edit: (current: string) =
         if (attempt >= MAX_ATTEMPTS) throw conflictError(opts.displayName, opts.what, 'it kept changing on disk');
         continue;
       }
-      await atomicWriteFile(target, out);
+      await atomicWriteFile(target, out, { cleanLeftovers: false });
       return { text: out, before: cur.text, changed: true, target };
     }
   } finally {

@@ -1,5 +1,4 @@
 import { promises as fs, constants as fsc } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -8,6 +7,8 @@ export interface AtomicWriteOptions {
   durable?: boolean;
   /** File mode for a new file; an existing file keeps its mode. */
   mode?: number;
+  /** Remove temp files of dead writers first (default true; off when the caller just did). */
+  cleanLeftovers?: boolean;
 }
 
 /**
@@ -121,7 +122,7 @@ export async function atomicWriteFile(file: string, data: string | Uint8Array, o
   const durable = opts.durable ?? true;
   const target = await writeTargetOf(file);
   const dir = path.dirname(target);
-  await cleanTempLeftovers(target);
+  if (opts.cleanLeftovers ?? true) await cleanTempLeftovers(target);
   const tmp = tempPathFor(target);
   let mode = opts.mode;
   if (mode === undefined) {
@@ -163,5 +164,3 @@ export async function fsyncDir(dir: string): Promise<void> {
     await dh?.close();
   }
 }
-
-export const HOSTNAME = os.hostname();
