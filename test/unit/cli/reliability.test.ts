@@ -163,6 +163,8 @@ describe('reliability: nothing lost, nothing claimed falsely', function () {
       assert.ok(fs.readFileSync(path.join(ws, name)).equals(bytes), `${name} was changed`);
       const e = await cli(['extract', name], ws);
       assert.equal(e.code, 0, e.err);
+      assert.match(e.err, /warning: .*not valid UTF-8.*never written back/);
+      assert.ok(e.err.includes(where));
       const o = await cli(['optimize', '--write', name], ws);
       assert.equal(o.code, 2);
       assert.ok(fs.readFileSync(path.join(ws, name)).equals(bytes));
