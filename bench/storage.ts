@@ -18,6 +18,8 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { VersionStore, encodeName } from '../src/core/storage';
+import { updateWorkflowFile } from '../src/core/service/fileWriter';
+import { atomicWriteFile } from '../src/core/util/atomicWrite';
 
 const PROMPTS = Number(process.env.BENCH_PROMPTS ?? 10_000);
 const PER = 20;
@@ -205,10 +207,37 @@ async function main(): Promise<void> {
     const fin = store.stats();
     emit('cache_hit_rate', fin.hitRate, 'ratio', { hits: fin.hits, misses: fin.misses });
     await store.close();
+    await workflowWrites(ws);
     emit('total_s', (performance.now() - t0) / 1000, 's');
   } finally {
     fs.rmSync(ws, { recursive: true, force: true });
   }
+}
+
+/**
+ * A workflow-file write as `promptopt set` does it (per-file lock, read, UTF-8 check, edit,
+ * compare-and-swap, durable atomic write) against the bare durable atomic write it wraps, on
+ * the same ~40 KB export in the same run, alternating so both see the same disk.
+ */
+async function workflowWrites(ws: string): Promise<void> {
+  const file = path.join(ws, 'app.yml');
+  const body = `app:\n  name: bench\n  mode: workflow\nkind: app\nnote: "${'x'.repeat(40_000)}"\n`;
+  fs.writeFileSync(file, body);
+  const locked: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < 60; i++) {
+    let t = performance.now();
+    await updateWorkflowFile(file, (cur) => `${cur.slice(0, -1)}${i % 10}\n`, { displayName: 'app.yml', what: 'bench' });
+    locked.push(performance.now() - t);
+    t = performance.now();
+    await atomicWriteFile(file, `${fs.readFileSync(file, 'utf8').slice(0, -1)}${i % 10}\n`);
+    bare.push(performance.now() - t);
+  }
+  emit('workflow_write_p50_ms', pct(locked, 50), 'ms', {
+    baseline_atomic_write_p50_ms: Number(pct(bare, 50).toFixed(4)),
+    ratio: Number((pct(locked, 50) / pct(bare, 50)).toFixed(2)),
+    what: 'set path: lock + read + UTF-8 check + CAS + durable atomic write, 40 KB',
+  });
 }
 
 main().catch((e) => {

@@ -1,6 +1,7 @@
 import { isOptimizerError, CancelledError } from '../core/errors';
 import { commands } from './commands/index';
 import type { CliIo } from './io';
+import { escapeControls } from './terminal';
 
 export const VERSION = '0.1.0';
 
@@ -21,7 +22,9 @@ function help(io: CliIo): void {
 }
 
 /** Runs one CLI invocation; never throws. Exit codes: 0 ok, 1 job failed, 2 bad input, 130 cancelled. */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
+  // Everything printed goes through escapeControls: an export's text never drives the terminal.
+  const io: CliIo = { ...rawIo, stdout: (s) => rawIo.stdout(escapeControls(s)), stderr: (s) => rawIo.stderr(escapeControls(s)) };
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     const target = rest[0] && commands.find((c) => c.name === rest[0]);

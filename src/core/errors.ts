@@ -92,7 +92,9 @@ export type DslErrorCode =
   | 'DSL_TOO_DEEP'
   | 'DSL_DUPLICATE_KEY'
   | 'DSL_WRITE_UNSUPPORTED'
-  | 'DSL_PATCH_INVALID';
+  | 'DSL_PATCH_INVALID'
+  /** The file is not UTF-8 (a stray byte, GBK, UTF-16): read with a warning, never written. */
+  | 'DSL_ENCODING';
 
 export class DslError extends OptimizerError {
   declare readonly code: DslErrorCode;
@@ -109,7 +111,11 @@ export type StorageErrorCode =
   | 'STORAGE_INVALID_ID'
   | 'STORAGE_READ_ONLY'
   | 'STORAGE_INVALID_INPUT'
-  | 'STORAGE_CLOSED';
+  | 'STORAGE_CLOSED'
+  /** A file changed on disk while it was being edited; nothing was written. */
+  | 'STORAGE_CONFLICT'
+  /** A path that must stay inside the workspace leads out of it (a symlinked .optimizer). */
+  | 'STORAGE_UNSAFE_PATH';
 
 export class StorageError extends OptimizerError {
   declare readonly code: StorageErrorCode;

@@ -19,7 +19,7 @@ export const analyzeCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, usage);
     if (positionals.length !== 1) throw new UsageError('USAGE', `analyze takes exactly one file. Usage: ${usage.split('\n')[0]}`);
     const file = positionals[0];
-    const { text } = await readTextFile(io.cwd, file);
+    const { text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
     const doc = parseDify(text, { file });
     const rows = doc.prompts.map((p) => ({ prompt: p, analysis: analyzePrompt({ text: p.text, kind: p.kind, role: p.role }) }));
     if (values.json) {

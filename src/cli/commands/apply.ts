@@ -1,6 +1,6 @@
 import { applyPatches, parsePatchFile } from '../../core/engine/patch';
 import { UsageError } from '../../core/errors';
-import { atomicWriteFile } from '../../core/util/atomicWrite';
+import { updateWorkflowFile } from '../../core/service/fileWriter';
 import { parseCommandArgs } from '../args';
 import type { CliCommand } from '../io';
 import { readTextFile } from './fileInput';
@@ -23,20 +23,35 @@ export const applyCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(argv, { 'dry-run': { type: 'boolean' } }, usage);
     if (positionals.length !== 2) throw new UsageError('USAGE', `apply takes a file and a patch file. Usage: ${usage.split('\n')[0]}`);
     const [file, patchPath] = positionals;
-    const { abs, text } = await readTextFile(io.cwd, file);
+    const dryRun = !!values['dry-run'];
+    const { abs, text } = await readTextFile(io.cwd, file, 'file', undefined, dryRun ? (m) => io.stderr(`warning: ${m}\n`) : undefined);
     const patchText = (await readTextFile(io.cwd, patchPath, 'patch file')).text;
     const patchFile = parsePatchFile(patchText, patchPath);
-    const { text: out, applied } = applyPatches(text, patchFile.patches, file);
-    for (const a of applied) {
-      io.stderr(`patch ${a.index + 1}: ${a.promptIds.join(', ')}\n`);
-      for (const w of a.variableWarnings) io.stderr(`  warning: ${w}\n`);
-    }
-    if (values['dry-run']) {
+    const report = (applied: ReturnType<typeof applyPatches>['applied']) => {
+      for (const a of applied) {
+        io.stderr(`patch ${a.index + 1}: ${a.promptIds.join(', ')}\n`);
+        for (const w of a.variableWarnings) io.stderr(`  warning: ${w}\n`);
+      }
+    };
+    if (dryRun) {
+      const { text: out, applied } = applyPatches(text, patchFile.patches, file);
+      report(applied);
       io.stderr(`dry run: ${out === text ? 'no change' : 'would change'} ${file}\n`);
       return 0;
     }
-    if (out !== text) await atomicWriteFile(abs, out);
-    io.stderr(`${out === text ? 'no change to' : 'wrote'} ${file}\n`);
+    // Patches are applied to the file's current text under its lock (concurrent writers kept).
+    let applied: ReturnType<typeof applyPatches>['applied'] = [];
+    const r = await updateWorkflowFile(
+      abs,
+      (current) => {
+        const res = applyPatches(current, patchFile.patches, file);
+        applied = res.applied;
+        return res.text;
+      },
+      { displayName: file, what: 'applying the patches' },
+    );
+    report(applied);
+    io.stderr(`${r.changed ? 'wrote' : 'no change to'} ${file}\n`);
     return 0;
   },
 };

@@ -21,7 +21,7 @@ export const extractCommand: CliCommand = {
       throw new UsageError('USAGE', `extract takes exactly one file. Usage: ${usage.split('\n')[0]}`);
     }
     const file = positionals[0];
-    const { text } = await readTextFile(io.cwd, file);
+    const { text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
     const doc = parseDify(text, { file });
     if (values.json) {
       io.stdout(`${JSON.stringify(doc.prompts, null, 2)}\n`);

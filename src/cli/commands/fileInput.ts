@@ -2,19 +2,29 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_MAX_BYTES } from '../../core/dsl/parse';
 import { DslError, UsageError } from '../../core/errors';
+import { decodeFileText, describeEncodingProblem } from '../../core/util/encoding';
 
 /**
  * Reads a text file for a command; missing or unreadable files become UsageError (exit 2). A file
- * over `maxBytes` (default: the DSL limit, 20 MB) is refused before it is read into memory.
+ * over `maxBytes` (default: the DSL limit, 20 MB) is refused before it is read into memory. A
+ * UTF-16 file is refused (DSL_ENCODING); bytes that are not UTF-8 are read as U+FFFD and reported
+ * through `warn` (writers refuse such a file: see `service/fileWriter`).
  */
-export async function readTextFile(cwd: string, file: string, what = 'file', maxBytes = DEFAULT_MAX_BYTES): Promise<{ abs: string; text: string }> {
+export async function readTextFile(
+  cwd: string,
+  file: string,
+  what = 'file',
+  maxBytes = DEFAULT_MAX_BYTES,
+  warn?: (msg: string) => void,
+): Promise<{ abs: string; text: string }> {
   const abs = path.resolve(cwd, file);
+  let bytes: Buffer;
   try {
     const st = await fs.stat(abs);
     if (st.isFile() && st.size > maxBytes) {
       throw new DslError('DSL_TOO_LARGE', `The ${what} is ${(st.size / 1048576).toFixed(1)} MB, over the limit of ${(maxBytes / 1048576).toFixed(0)} MB.`, { file });
     }
-    return { abs, text: await fs.readFile(abs, 'utf8') };
+    bytes = await fs.readFile(abs);
   } catch (e) {
     if (e instanceof DslError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -22,4 +32,7 @@ export async function readTextFile(cwd: string, file: string, what = 'file', max
     if (code === 'EISDIR') throw new UsageError('FILE_IO', `${file} is a directory, expected a ${what}.`, { file });
     throw new UsageError('FILE_IO', `Cannot read ${what} ${file}: ${(e as Error).message}`, { file }, e);
   }
+  const decoded = decodeFileText(bytes, file);
+  if (decoded.problem && warn) warn(`${file}:${decoded.problem.line}:${decoded.problem.column}: ${describeEncodingProblem(decoded.problem)}; it is never written back.`);
+  return { abs, text: decoded.text };
 }

@@ -3,16 +3,20 @@ import * as path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { STRATEGY_NAMES, PRESETS, PRESET_NAMES, type ConfigOverrides, type PresetName } from '../../core/engine/config';
 import type { EngineEvent } from '../../core/engine/events';
-import { replacePrompts } from '../../core/dsl';
+import { parseDify, replacePrompts } from '../../core/dsl';
 import { UsageError } from '../../core/errors';
 import { costTableWith, createLlmClient, unpricedNotes } from '../../core/llm';
 import { endpointFromEnv } from '../../core/service/endpoint';
 import { optimizeDocument } from '../../core/service/optimize';
 import { DEFAULT_LLM_STRATEGIES, llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { resultsToPatchFile } from '../../core/engine/patch';
-import { VersionStore, findWorkspaceRoot } from '../../core/storage';
+import { VersionStore, findWorkspaceRoot, workflowKey } from '../../core/storage';
+import type { OptimizationResult } from '../../core/engine/engine';
+import type { RecordedVersions } from '../../core/service/optimize';
+import { conflictError, updateWorkflowFile } from '../../core/service/fileWriter';
 import type { StrategyName } from '../../core/strategies/types';
 import { atomicWriteFile } from '../../core/util/atomicWrite';
+import { assertWritableEncoding, decodeFileText } from '../../core/util/encoding';
 import { parseCommandArgs } from '../args';
 import type { CliCommand } from '../io';
 import { readTextFile } from './fileInput';
@@ -35,6 +39,50 @@ With no key the rule strategies run (the embedded default) and the output says s
 OPENAI_API_KEY (or PROMPTOPT_API_KEY) in the environment and no strategy chosen (flag, preset
 or .optimizer/config.yaml), ${DEFAULT_LLM_STRATEGIES.join(', ')} run; --base-url (or
 OPENAI_BASE_URL) points at any OpenAI-compatible endpoint; --model (or PROMPTOPT_MODEL).`;
+
+/**
+ * `--write`: puts the kept results into the file (on its current text, under its lock: see
+ * updateWorkflowFile), then marks their versions accepted. If the file changed meanwhile, the
+ * results are re-applied by prompt id as long as each of those prompts still holds the text it
+ * was optimized from; otherwise (or when the write is refused) nothing is written, the versions
+ * stay `proposed`, and the message says so.
+ */
+async function writeKept(
+  abs: string,
+  file: string,
+  text: string,
+  kept: OptimizationResult[],
+  versions: Map<string, RecordedVersions>,
+  store: VersionStore,
+  workflow: string,
+  io: { stderr: (s: string) => void },
+): Promise<void> {
+  const edits = kept.map((r) => ({ id: r.promptId, text: r.optimized }));
+  try {
+    await updateWorkflowFile(
+      abs,
+      (cur) => {
+        if (cur === text) return replacePrompts(text, edits, { file });
+        const doc = parseDify(cur, { file });
+        for (const r of kept) {
+          const now = doc.prompts.find((p) => p.id === r.promptId);
+          if (!now) throw conflictError(file, 'optimizing it', `prompt ${r.promptId} is gone`);
+          if (now.text !== r.original) throw conflictError(file, 'optimizing it', `prompt ${r.promptId} was edited meanwhile`);
+        }
+        return replacePrompts(doc, edits, { file });
+      },
+      { displayName: file, what: 'optimizing it' },
+    );
+  } catch (e) {
+    const n = kept.filter((r) => versions.get(r.promptId)?.proposal).length;
+    io.stderr(`note: ${file} was not written; the ${n} improved prompt(s) are recorded under .optimizer/ as proposed versions, not accepted.\n`);
+    throw e;
+  }
+  for (const r of kept) {
+    const v = versions.get(r.promptId)?.proposal;
+    if (v) versions.set(r.promptId, { ...versions.get(r.promptId)!, proposal: await store.setStatus(workflow, r.promptId, v.version, 'accepted') });
+  }
+}
 
 function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -68,7 +116,9 @@ export const optimizeCommand: CliCommand = {
     );
     if (positionals.length !== 1) throw new UsageError('USAGE', `optimize takes exactly one file. Usage: ${usage.split('\n')[0]}`);
     const file = positionals[0];
-    const { abs, text } = await readTextFile(io.cwd, file);
+    const { abs, text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
+    // --write on a file that is not UTF-8 would fail at the end: refuse before any work.
+    if (values.write) assertWritableEncoding(decodeFileText(await fs.readFile(abs), file), file);
     for (const s of values.strategy ?? []) {
       if (!(STRATEGY_NAMES as readonly string[]).includes(s)) {
         throw new UsageError('USAGE', `unknown strategy '${s}'. Known: ${STRATEGY_NAMES.join(', ')}.`);
@@ -121,7 +171,8 @@ export const optimizeCommand: CliCommand = {
         force: !!values.prompt?.length,
         llm,
         store,
-        recordAs: 'accepted',
+        // Recorded as proposed; made accepted only once the file on disk holds the text (writeKept).
+        recordAs: 'proposed',
         runLog: !!values.write,
         events: progress,
         signal: io.signal,
@@ -133,13 +184,7 @@ export const optimizeCommand: CliCommand = {
         return 130;
       }
       const kept = out.results.filter((r) => r.accepted);
-      if (values.write && kept.length) {
-        const newText = replacePrompts(text, kept.map((r) => ({ id: r.promptId, text: r.optimized })), { file });
-        // Refuse to overwrite a file that changed on disk while we worked.
-        const now = await fs.readFile(abs, 'utf8');
-        if (now !== text) throw new UsageError('FILE_IO', `${file} changed on disk during the run; nothing was written. Run again.`, { file });
-        await atomicWriteFile(abs, newText);
-      }
+      if (values.write && kept.length) await writeKept(abs, file, text, kept, out.versions, store!, workflowKey(root, abs), io);
       if (values.patches) {
         const workflow = path.relative(root, abs).split(path.sep).join('/');
         const dest = path.resolve(io.cwd, values.patches);
@@ -194,7 +239,8 @@ export const optimizeCommand: CliCommand = {
         );
         for (const f of out.failures) io.stderr(`error: ${f.error.message} [${f.error.code}]\n`);
       }
-      return out.failures.length && !kept.length && !out.results.length ? 1 : 0;
+      // Any failed prompt fails the run (exit 1), whatever the others did.
+      return out.failures.length ? 1 : 0;
     } finally {
       await store?.close();
     }

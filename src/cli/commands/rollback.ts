@@ -4,7 +4,7 @@ import { parseCommandArgs } from '../args';
 import { parseDify, findPrompt, replacePrompts } from '../../core/dsl';
 import { UsageError } from '../../core/errors';
 import { VersionStore } from '../../core/storage';
-import { atomicWriteFile } from '../../core/util/atomicWrite';
+import { updateWorkflowFile } from '../../core/service/fileWriter';
 import { readTextFile } from './fileInput';
 import { resolveWorkflow } from './storeArgs';
 
@@ -39,15 +39,26 @@ export const rollbackCommand: CliCommand = {
     const writeFile = !values['record-only'];
     // Check the file first: a rollback that cannot be written leaves the store untouched.
     const file = positionals[0];
-    const { abs, text } = writeFile ? await readTextFile(io.cwd, file) : { abs: path.resolve(io.cwd, file), text: '' };
+    const read = writeFile ? await readTextFile(io.cwd, file) : { abs: path.resolve(io.cwd, file), text: '' };
+    const abs = read.abs;
+    let text = read.text;
     const doc = writeFile ? parseDify(text, { file }) : undefined;
     if (doc) findPrompt(doc, values.prompt);
     const store = await VersionStore.open(root, { onWarning: (m) => io.stderr(`warning: ${m}\n`) });
     try {
       const target = await store.get(workflow, values.prompt, values.to);
-      const newText = doc ? replacePrompts(doc, [{ id: values.prompt, text: target.text }], { file }) : text;
+      const promptId = values.prompt;
+      // The file first (on its current text, under its lock), then the record: a version is
+      // recorded only once its text is in the file.
+      const written = doc
+        ? await updateWorkflowFile(abs, (cur) => replacePrompts(parseDify(cur, { file }), [{ id: promptId, text: target.text }], { file }), {
+            displayName: file,
+            what: `restoring prompt ${promptId}`,
+          })
+        : undefined;
       const v = await store.rollback(workflow, values.prompt, values.to);
-      if (doc && newText !== text) await atomicWriteFile(abs, newText);
+      const newText = written ? written.text : text;
+      if (written) text = written.before;
       if (values.json) {
         io.stdout(`${JSON.stringify(v, null, 2)}\n`);
         return 0;

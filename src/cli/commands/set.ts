@@ -1,6 +1,6 @@
 import { parseDify, replacePrompts, findPrompt } from '../../core/dsl/index';
 import { UsageError } from '../../core/errors';
-import { atomicWriteFile } from '../../core/util/atomicWrite';
+import { updateWorkflowFile } from '../../core/service/fileWriter';
 import { parseCommandArgs } from '../args';
 import type { CliCommand } from '../io';
 import { readTextFile } from './fileInput';
@@ -29,16 +29,25 @@ export const setCommand: CliCommand = {
     }
     const file = positionals[0];
     const newText = values.text ?? (await readTextFile(io.cwd, values['text-file'] as string, 'text file')).text;
-    const { abs, text } = await readTextFile(io.cwd, file);
-    const doc = parseDify(text, { file });
-    const rec = findPrompt(doc, values.prompt);
-    const out = replacePrompts(doc, [{ id: rec.id, text: newText }], { file, verify: true });
-    if (out === text) {
-      io.stdout(`${file}: prompt ${rec.id} already has this text; file unchanged.\n`);
+    const { abs } = await readTextFile(io.cwd, file);
+    const promptId = values.prompt;
+    let id = promptId;
+    // The edit runs on the file's current text under its lock, so concurrent writers of other
+    // prompts are kept (see updateWorkflowFile).
+    const r = await updateWorkflowFile(
+      abs,
+      (text) => {
+        const doc = parseDify(text, { file });
+        id = findPrompt(doc, promptId).id;
+        return replacePrompts(doc, [{ id, text: newText }], { file, verify: true });
+      },
+      { displayName: file, what: `setting prompt ${promptId}` },
+    );
+    if (!r.changed) {
+      io.stdout(`${file}: prompt ${id} already has this text; file unchanged.\n`);
       return 0;
     }
-    await atomicWriteFile(abs, out);
-    io.stdout(`${file}: prompt ${rec.id} updated (${[...newText].length} characters).\n`);
+    io.stdout(`${file}: prompt ${id} updated (${[...newText].length} characters).\n`);
     return 0;
   },
 };

@@ -7,6 +7,7 @@ import { CancelledError, UsageError, isOptimizerError } from '../../core/errors'
 import { parseDify } from '../../core/dsl';
 import type { PromptRecord } from '../../core/dsl/types';
 import { loadDataset } from '../../core/evaluation/dataset';
+import { resolveDatasetArg } from './datasetArg';
 import { parseMetricArg } from '../../core/evaluation/metrics';
 import { nodeMessagesOf } from '../../core/evaluation/render';
 import { createLlmClient } from '../../core/llm/client';
@@ -172,7 +173,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
       const budget = config.budget;
       const concurrency = concurrencyFlag ?? config.concurrency;
       const costTable = costTableWith(config.pricing);
-      const dataset = await loadDataset(values.dataset, { cwd: io.cwd }).catch(async (e: unknown) => {
+      const dataset = await loadDataset(resolveDatasetArg(values.dataset, io.cwd, root), { cwd: io.cwd }).catch(async (e: unknown) => {
         if (isOptimizerError(e) && e.code === 'DATASET_NOT_FOUND' && root !== io.cwd && !path.isAbsolute(values.dataset!)) return loadDataset(values.dataset!, { cwd: root });
         throw e;
       });
@@ -250,7 +251,11 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
         try {
           report = await prepared.run(io.signal);
         } catch (e) {
-          if (e instanceof CancelledError) io.stderr(`promptopt train: cancelled; resume with --run-id ${prepared.runId}\n`);
+          if (e instanceof CancelledError) {
+            // One message (the dispatcher would add its own "cancelled" if this were rethrown).
+            io.stderr(`promptopt train: cancelled; resume with --run-id ${prepared.runId}\n`);
+            return 130;
+          }
           if (isOptimizerError(e) && e.code === 'LLM_MODEL_NOT_FOUND' && prepared.taskModel.source === 'node') {
             io.stderr(`promptopt train: the task ran on the node's own model ${prepared.taskModel.name}; pass --task-model <name> to use a model your endpoint serves.\n`);
           }

@@ -2,6 +2,18 @@ import { LlmError } from '../errors';
 import type { ModelPrice } from './cost';
 import type { Budget, Spend } from './types';
 
+const LIMIT_KEYS = {
+  calls: { file: 'max_calls', setting: 'maxCalls', flag: '--budget-calls' },
+  tokens: { file: 'max_tokens', setting: 'maxTokens', flag: '--budget-tokens' },
+  cost: { file: 'max_cost_usd', setting: 'maxCostUsd', flag: '--budget-cost' },
+} as const;
+
+/** Where the limit is set, by its real names (the limit may come from any of them). */
+export function raiseHint(kind: keyof typeof LIMIT_KEYS): string {
+  const k = LIMIT_KEYS[kind];
+  return `To allow more, raise budget: { ${k.file} } in .optimizer/config.yaml, the setting promptOptimizer.budget.${k.setting} in VS Code, or ${k.flag} of promptopt train.`;
+}
+
 /** What one call is expected to use, held against the budget while it runs. */
 export interface Reservation {
   readonly tokens: number;
@@ -35,7 +47,7 @@ export class BudgetTracker {
     if (b.maxCalls !== undefined && this.usedCalls + this.heldCalls + 1 > b.maxCalls) {
       throw new LlmError(
         'LLM_BUDGET_EXCEEDED',
-        `LLM budget exceeded: the run may make at most ${b.maxCalls} call(s) and ${this.usedCalls + this.heldCalls} are used or under way; ${what} was not sent. Raise budgets.maxCalls to allow more.`,
+        `LLM budget exceeded: the run may make at most ${b.maxCalls} call(s) and ${this.usedCalls + this.heldCalls} are used or under way; ${what} was not sent. ${raiseHint('calls')}`,
       );
     }
   }
@@ -47,13 +59,13 @@ export class BudgetTracker {
     if (b.maxTokens !== undefined && this.usedTokens + this.heldTokens + tokens > b.maxTokens) {
       throw new LlmError(
         'LLM_BUDGET_EXCEEDED',
-        `LLM budget exceeded: ${what} needs about ${tokens} tokens but only ${Math.max(0, b.maxTokens - this.usedTokens - this.heldTokens)} of the run's ${b.maxTokens} remain; it was not sent. Raise budgets.maxTokens to allow more.`,
+        `LLM budget exceeded: ${what} needs about ${tokens} tokens but only ${Math.max(0, b.maxTokens - this.usedTokens - this.heldTokens)} of the run's ${b.maxTokens} remain; it was not sent. ${raiseHint('tokens')}`,
       );
     }
     if (b.maxCostUsd !== undefined && this.usedCost + this.heldCost + costUsd > b.maxCostUsd) {
       throw new LlmError(
         'LLM_BUDGET_EXCEEDED',
-        `LLM budget exceeded: ${what} may cost about $${costUsd.toFixed(4)} but only $${Math.max(0, b.maxCostUsd - this.usedCost - this.heldCost).toFixed(4)} of the run's $${b.maxCostUsd} remain; it was not sent. Raise budgets.maxCostUsd to allow more.`,
+        `LLM budget exceeded: ${what} may cost about $${costUsd.toFixed(4)} but only $${Math.max(0, b.maxCostUsd - this.usedCost - this.heldCost).toFixed(4)} of the run's $${b.maxCostUsd} remain; it was not sent. ${raiseHint('cost')}`,
       );
     }
     this.heldCalls += 1;
@@ -87,7 +99,7 @@ export class BudgetTracker {
       if (room - promptTokens < 1) {
         throw new LlmError(
           'LLM_BUDGET_EXCEEDED',
-          `LLM budget exceeded: ${what} needs about ${promptTokens} tokens for its prompt plus its answer but only ${Math.max(0, room)} of the run's ${b.maxTokens} remain; it was not sent. Raise budgets.maxTokens to allow more.`,
+          `LLM budget exceeded: ${what} needs about ${promptTokens} tokens for its prompt plus its answer but only ${Math.max(0, room)} of the run's ${b.maxTokens} remain; it was not sent. ${raiseHint('tokens')}`,
         );
       }
       cap = Math.min(cap, room - promptTokens);
@@ -106,7 +118,7 @@ export class BudgetTracker {
       if (!fits) {
         throw new LlmError(
           'LLM_BUDGET_EXCEEDED',
-          `LLM budget exceeded: ${what} would cost more than the $${Math.max(0, room).toFixed(4)} that remain of the run's $${b.maxCostUsd} even with a one-token answer; it was not sent. Raise budgets.maxCostUsd to allow more.`,
+          `LLM budget exceeded: ${what} would cost more than the $${Math.max(0, room).toFixed(4)} that remain of the run's $${b.maxCostUsd} even with a one-token answer; it was not sent. ${raiseHint('cost')}`,
         );
       }
     }

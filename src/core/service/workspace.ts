@@ -3,13 +3,14 @@ import * as path from 'node:path';
 import { DEFAULT_CONFIG, parseConfigFile, resolveConfig, type ConfigOverrides, type EngineConfig } from '../engine/config';
 import { ConfigError } from '../errors';
 import type { StrategyName } from '../strategies/types';
+import { optimizerDir } from '../storage/workspace';
 
 export const OPTIMIZER_DIR = '.optimizer';
 export const CONFIG_FILE = 'config.yaml';
 
 /** `<root>/.optimizer/config.yaml` as overrides, or undefined when there is none. */
 export async function readWorkspaceConfig(root: string): Promise<ConfigOverrides | undefined> {
-  const file = path.join(root, OPTIMIZER_DIR, CONFIG_FILE);
+  const file = path.join(optimizerDir(root), CONFIG_FILE);
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -45,9 +46,9 @@ export async function loadEngineConfig(
 }
 
 export function runsDir(root: string): string {
-  return path.join(root, OPTIMIZER_DIR, 'runs');
+  return path.join(optimizerDir(root), 'runs');
 }
 
 export function llmCacheDir(root: string): string {
-  return path.join(root, OPTIMIZER_DIR, 'cache', 'llm');
+  return path.join(optimizerDir(root), 'cache', 'llm');
 }

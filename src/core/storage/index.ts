@@ -1,7 +1,7 @@
 /** Version store under `<workspace>/.optimizer/` (see VersionStore). */
 export { VersionStore, OPTIMIZER_GITIGNORE } from './versionStore';
 export { encodeName, decodeName, workflowKey, MAX_NAME_BYTES } from './names';
-export { findWorkspaceRoot } from './workspace';
+export { findWorkspaceRoot, optimizerDir } from './workspace';
 export { compareVersions, nextVersion, bumpFor, FIRST_VERSION } from './semver';
 export { SCHEMA_VERSION } from './schema';
 export type * from './types';

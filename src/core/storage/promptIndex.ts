@@ -87,6 +87,11 @@ export class PromptIndex {
     return e.v;
   }
 
+  /** Forgets one version (its file is gone or bad). */
+  drop(v: string): void {
+    if (this.entries.delete(v)) this.sortedCache = null;
+  }
+
   /** Header line for a fresh log. */
   header(): string {
     return `${JSON.stringify({ schemaVersion: SCHEMA_VERSION, kind: 'prompt-index', workflow: this.workflow, promptId: this.promptId })}\n`;

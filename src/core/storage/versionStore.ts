@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 import { createTwoFilesPatch, diffLines } from 'diff';
@@ -8,20 +7,19 @@ import { StorageError, isOptimizerError } from '../errors';
 import { deepFreeze } from './freeze';
 import {
   fsyncDir,
-  pidAlive,
-  pidOfTempName,
   publishNew,
   publishReplace,
   readdirOrEmpty,
-  rmQuiet,
   siblingTempName,
-  statOrUndefined,
   writeTemp,
 } from './fsutil';
-import { acquireLock, isStale, readLockInfo, type HeldLock } from './lock';
+import { PromptLocks } from './promptLocks';
+import { IndexLog, VERSION_FILE } from './indexLog';
 import { assertValidId, decodeName, encodeName } from './names';
-import { PromptIndex, entryLine, followLog, type IndexedVersion } from './promptIndex';
-import { SCHEMA_VERSION, VERSION_RE, versionFileSchema, type IndexEntry, type VersionFile } from './schema';
+import { StoreLayout } from './layout';
+import { PromptIndex, type IndexedVersion } from './promptIndex';
+import { SCHEMA_VERSION, versionFileSchema, type VersionFile } from './schema';
+import { VersionFiles, entryOf, sha256 } from './versionFiles';
 import { bumpFor, compareVersions, isVersion, nextVersion } from './semver';
 import type {
   CacheStats,
@@ -35,10 +33,6 @@ import type {
   VersionStoreOptions,
 } from './types';
 
-const VERSION_FILE = /^(\d+\.\d+\.\d+)\.json$/;
-const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
-const STATUSES: ReadonlySet<unknown> = new Set(['baseline', 'proposed', 'accepted', 'rejected']);
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** `.optimizer/.gitignore`: local caches stay out of git; versions/, datasets/ and config.yaml are committed. */
 export const OPTIMIZER_GITIGNORE = [
@@ -53,14 +47,6 @@ export const OPTIMIZER_GITIGNORE = [
   '',
 ].join('\n');
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-function errCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
 /**
  * The version history of every prompt of a workspace, under `<workspace>/.optimizer/`.
  *
@@ -70,18 +56,18 @@ function errCode(e: unknown): string | undefined {
  *   corrupt or stale), `locks/`, `tmp/`, `quarantine/`: local, git-ignored.
  *
  * Writes to a prompt are serialised across processes by a per-prompt lock file; numbers are
- * assigned under it. Reads go through an LRU cache of deeply frozen objects.
+ * assigned under it. Reads go through an LRU cache of deeply frozen objects. The seams live in
+ * their own modules: `layout` (paths), `promptLocks` + `lock` (serialisation, recovery at open),
+ * `indexLog` (the index and its log), `versionFiles` (reading, checking, quarantine).
  */
 export class VersionStore {
   readonly root: string;
-  private readonly versionsDir: string;
-  private readonly indexDir: string;
-  private readonly lockDir: string;
-  private readonly tmpDir: string;
-  private readonly quarantineDir: string;
+  private readonly layout: StoreLayout;
   private readonly cache: LRUCache<string, PromptVersion>;
+  private readonly files: VersionFiles;
   private readonly prompts = new Map<string, PromptIndex>();
-  private readonly mutex = new Map<string, Promise<unknown>>();
+  private readonly locks: PromptLocks;
+  private readonly indexLog: IndexLog;
   private readonly warned = new Set<string>();
   private readonly knownDirs = new Set<string>();
   private hits = 0;
@@ -92,13 +78,16 @@ export class VersionStore {
     readonly workspaceRoot: string,
     private readonly opts: Required<Omit<VersionStoreOptions, 'onWarning'>> & { onWarning: (msg: string) => void },
   ) {
-    this.root = path.join(workspaceRoot, '.optimizer');
-    this.versionsDir = path.join(this.root, 'versions');
-    this.indexDir = path.join(this.root, 'index');
-    this.lockDir = path.join(this.root, 'locks');
-    this.tmpDir = path.join(this.root, 'tmp');
-    this.quarantineDir = path.join(this.root, 'quarantine');
+    this.layout = new StoreLayout(workspaceRoot);
+    this.root = this.layout.root;
+    this.locks = new PromptLocks(this.layout, { lockTimeoutMs: opts.lockTimeoutMs, staleLockMs: opts.staleLockMs, onWarning: opts.onWarning });
     this.cache = new LRUCache({ max: Math.max(1, opts.cacheSize) });
+    this.files = new VersionFiles(this.layout.versionsDir, this.layout.quarantineDir, opts.readOnly, (k, m) => this.warnOnce(k, m));
+    this.indexLog = new IndexLog(this.layout, this.files, { readOnly: opts.readOnly, freshnessMs: opts.freshnessMs }, {
+      invalidate: (idx, v) => this.cache.delete(this.cacheKey(idx, v)),
+      warnOnce: (k, m) => this.warnOnce(k, m),
+      locked: (idx, fn) => this.locked(idx, fn),
+    });
   }
 
   /**
@@ -118,10 +107,10 @@ export class VersionStore {
     });
     try {
       if (!store.opts.readOnly) {
-        for (const d of [store.versionsDir, store.indexDir, store.lockDir, store.tmpDir]) fs.mkdirSync(d, { recursive: true });
+        for (const d of [store.layout.versionsDir, store.layout.indexDir, store.layout.lockDir, store.layout.tmpDir]) fs.mkdirSync(d, { recursive: true });
         const gi = path.join(store.root, '.gitignore');
         if (!fs.existsSync(gi)) fs.writeFileSync(gi, OPTIMIZER_GITIGNORE);
-        store.cleanTemps();
+        store.locks.cleanTemps();
         await store.recoverStaleLocks();
       }
     } catch (e) {
@@ -194,12 +183,12 @@ export class VersionStore {
       }
       if (cur.status === status) return cur;
       const next: VersionFile = { ...(structuredClone(cur) as VersionFile), status, updatedAt: new Date().toISOString() };
-      const file = this.versionFile(idx, version);
+      const file = this.layout.versionFile(idx, version);
       try {
-        const tmp = await writeTemp(this.tmpDir, this.serialize(next), true, siblingTempName(file), this.opts.blockingFsync);
+        const tmp = await writeTemp(this.layout.tmpDir, this.serialize(next), true, siblingTempName(file), this.opts.blockingFsync);
         publishReplace(tmp, file);
         await fsyncDir(path.dirname(file), this.opts.blockingFsync);
-        this.appendLog(idx, { op: 'status', v: version, s: status });
+        this.indexLog.append(idx, { op: 'status', v: version, s: status });
       } catch (e) {
         throw this.ioError(e, `Could not update ${file}`, promptId);
       }
@@ -214,13 +203,13 @@ export class VersionStore {
     this.checkWritable();
     const idx = this.index(workflow, promptId);
     await this.locked(idx, async () => {
-      await this.sync(idx, true);
+      await this.indexLog.sync(idx, true);
       if (!idx.entries.has(version)) throw this.notFound(idx, version);
-      const file = this.versionFile(idx, version);
+      const file = this.layout.versionFile(idx, version);
       try {
         fs.unlinkSync(file);
         await fsyncDir(path.dirname(file), this.opts.blockingFsync);
-        this.appendLog(idx, { op: 'del', v: version });
+        this.indexLog.append(idx, { op: 'del', v: version });
       } catch (e) {
         throw this.ioError(e, `Could not delete ${file}`, promptId);
       }
@@ -249,7 +238,7 @@ export class VersionStore {
   async latest(workflow: string, promptId: string): Promise<PromptVersion | undefined> {
     this.checkOpen();
     const idx = this.index(workflow, promptId);
-    await this.sync(idx, false);
+    await this.indexLog.sync(idx, false);
     for (;;) {
       const v = idx.sorted()[0];
       if (!v) return undefined;
@@ -264,7 +253,7 @@ export class VersionStore {
     const offset = Math.max(0, Math.floor(opts.offset ?? 0));
     const limit = Math.max(0, Math.floor(opts.limit ?? 50));
     const idx = this.index(workflow, promptId);
-    await this.sync(idx, false);
+    await this.indexLog.sync(idx, false);
     // Skipped versions are not read: a page costs its own files only, however deep it is. A
     // corrupt file met on the page is quarantined and dropped from the index, and the next
     // version takes its place.
@@ -286,7 +275,7 @@ export class VersionStore {
   async count(workflow: string, promptId: string): Promise<number> {
     this.checkOpen();
     const idx = this.index(workflow, promptId);
-    await this.sync(idx, false);
+    await this.indexLog.sync(idx, false);
     return idx.entries.size;
   }
 
@@ -310,7 +299,7 @@ export class VersionStore {
   async best(workflow: string, promptId: string): Promise<PromptVersion | undefined> {
     this.checkOpen();
     const idx = this.index(workflow, promptId);
-    await this.sync(idx, false);
+    await this.indexLog.sync(idx, false);
     for (;;) {
       let top: IndexedVersion | undefined;
       for (const e of idx.entries.values()) {
@@ -348,7 +337,7 @@ export class VersionStore {
   async listPrompts(workflow: string): Promise<string[]> {
     this.checkOpen();
     assertValidId(workflow, 'workflow');
-    const wfDir = path.join(this.versionsDir, encodeName(workflow, 'workflow'));
+    const wfDir = path.join(this.layout.versionsDir, encodeName(workflow, 'workflow'));
     const out: string[] = [];
     for (const name of readdirOrEmpty(wfDir)) {
       const files = readdirOrEmpty(path.join(wfDir, name)).filter((f) => VERSION_FILE.test(f));
@@ -363,8 +352,8 @@ export class VersionStore {
   async listWorkflows(): Promise<string[]> {
     this.checkOpen();
     const out: string[] = [];
-    for (const name of readdirOrEmpty(this.versionsDir)) {
-      const wfDir = path.join(this.versionsDir, name);
+    for (const name of readdirOrEmpty(this.layout.versionsDir)) {
+      const wfDir = path.join(this.layout.versionsDir, name);
       let id = decodeName(name);
       if (id === undefined) {
         for (const p of readdirOrEmpty(wfDir)) {
@@ -386,42 +375,13 @@ export class VersionStore {
 
   /** Waits for writes in flight, then drops caches; the store cannot be used afterwards. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.mutex.values()]);
+    await this.locks.settle();
     this.closed = true;
     this.cache.clear();
     this.prompts.clear();
   }
 
-  // ---------------------------------------------------------------- internals: paths
-
-  private promptKey(workflow: string, promptId: string): string {
-    return `${encodeName(workflow, 'workflow')}/${encodeName(promptId, 'prompt id')}`;
-  }
-
-  private promptDir(workflow: string, promptId: string): string {
-    return path.join(this.versionsDir, encodeName(workflow, 'workflow'), encodeName(promptId, 'prompt id'));
-  }
-
-  /** The prompt's version directory (computed once per prompt: encoding names is not free). */
-  private dirOf(idx: PromptIndex): string {
-    return (idx.dir ??= this.promptDir(idx.workflow, idx.promptId));
-  }
-
-  private versionFile(idx: PromptIndex, version: string): string {
-    return `${this.dirOf(idx)}${path.sep}${version}.json`;
-  }
-
-  private hashName(idx: PromptIndex): string {
-    return (idx.hash ??= createHash('sha256').update(this.promptKey(idx.workflow, idx.promptId)).digest('hex').slice(0, 32));
-  }
-
-  private logFile(idx: PromptIndex): string {
-    return path.join(this.indexDir, `${this.hashName(idx)}.jsonl`);
-  }
-
-  private lockFile(idx: PromptIndex): string {
-    return path.join(this.lockDir, `${this.hashName(idx)}.lock`);
-  }
+  // ---------------------------------------------------------------- internals: cache and index views
 
   private cacheKey(idx: PromptIndex, version: string): string {
     return `${idx.epoch}\0${version}\0${idx.workflow.length}:${idx.workflow}\0${idx.promptId}`;
@@ -485,286 +445,35 @@ export class VersionStore {
 
   // ---------------------------------------------------------------- internals: locking
 
-  /** Runs `fn` holding this process's mutex and the prompt's lock file; repairs first if the lock was stale. */
-  private async locked<T>(idx: PromptIndex, fn: () => Promise<T>): Promise<T> {
-    const key = `${idx.workflow.length}:${idx.workflow}\0${idx.promptId}`;
-    const prev = this.mutex.get(key) ?? Promise.resolve();
-    const run = prev.then(async () => {
-      this.checkOpen();
-      let lock: HeldLock;
-      try {
-        lock = await acquireLock(this.lockFile(idx), this.tmpDir, { workflow: idx.workflow, promptId: idx.promptId }, {
-          timeoutMs: this.opts.lockTimeoutMs,
-          staleMs: this.opts.staleLockMs,
-          onWarning: this.opts.onWarning,
-        });
-      } catch (e) {
-        throw this.ioError(e, `Could not lock prompt ${idx.promptId}`, idx.promptId);
-      }
-      try {
-        if (lock.recovered) {
-          const who = lock.previousOwner ? `pid ${lock.previousOwner.pid}` : 'an unknown process';
-          this.opts.onWarning(`Recovered the lock of prompt ${idx.promptId} in ${idx.workflow} left by ${who}; its index was rebuilt.`);
-          this.rebuild(idx);
-        }
-        return await fn();
-      } finally {
-        lock.release();
-      }
-    });
-    const tail = run.catch(() => undefined);
-    this.mutex.set(key, tail);
-    void tail.then(() => {
-      if (this.mutex.get(key) === tail) this.mutex.delete(key);
-    });
-    return run;
-  }
-
-  // ---------------------------------------------------------------- internals: index
-
-  /**
-   * Brings the in-memory index of a prompt up to date: follows its log, and when the version
-   * directory changed behind the log's back (git pull, a crash, a hand edit) compares and
-   * rebuilds. `holding` = the caller holds the prompt's lock.
-   */
-  private async sync(idx: PromptIndex, holding: boolean, checkDir = true): Promise<void> {
-    const logFile = this.logFile(idx);
-    const r = followLog(idx, logFile);
-    for (const v of r.kind === 'ok' ? r.stale : []) this.cache.delete(this.cacheKey(idx, v));
-    if (r.kind === 'corrupt') this.warnOnce(`log:${logFile}`, `The index ${logFile} of prompt ${idx.promptId} was unreadable (${r.reason}); rebuilt it from the version files.`);
-    const dir = this.dirOf(idx);
-    let needRepair = r.kind !== 'ok';
-    // The directory is compared at most every `freshnessMs` by readers (files arriving behind the
-    // log's back, e.g. by git pull, are rare); writers and first loads always compare.
-    if (!needRepair && (!idx.loaded || (checkDir && (holding || performance.now() - idx.dirCheckedAt >= this.opts.freshnessMs)))) {
-      idx.dirCheckedAt = performance.now();
-      const st = statOrUndefined(dir);
-      const mtime = st ? st.mtimeMs : 0;
-      if (mtime !== idx.dirMtimeMs) {
-        if (!this.dirMatches(idx, dir)) needRepair = true;
-        else idx.dirMtimeMs = mtime;
-      }
-    }
-    if (r.kind === 'missing' && !fs.existsSync(dir)) {
-      // A prompt without history.
-      idx.clear();
-      idx.loaded = true;
-      idx.dirMtimeMs = 0;
-      idx.checkedAt = performance.now();
-      return;
-    }
-    if (needRepair) {
-      if (holding || this.opts.readOnly) this.rebuild(idx);
-      else {
-        // Another process may be between publishing a file and logging it: look again holding the lock.
-        await this.locked(idx, async () => this.sync(idx, true));
-        return;
-      }
-    }
-    idx.loaded = true;
-    idx.checkedAt = performance.now();
-  }
-
-  /** True when the version files in `dir` are exactly the versions the index lists. */
-  private dirMatches(idx: PromptIndex, dir: string): boolean {
-    const names = readdirOrEmpty(dir).filter((f) => VERSION_FILE.test(f));
-    if (names.length !== idx.entries.size) return false;
-    for (const n of names) if (!idx.entries.has(n.slice(0, -5))) return false;
-    return true;
-  }
-
-  /** Rebuilds a prompt's index from its version files (quarantining bad ones) and rewrites its log. */
-  private rebuild(idx: PromptIndex): void {
-    const dir = this.dirOf(idx);
-    const highest = idx.highest;
-    idx.clear();
-    const entries: IndexEntry[] = [];
-    for (const name of readdirOrEmpty(dir)) {
-      const m = VERSION_FILE.exec(name);
-      if (!m) {
-        // A writer's temp file (see siblingTempName): only left by a dead writer, since we hold the lock.
-        if (!this.opts.readOnly && /^\..*\.tmp-/.test(name)) rmQuiet(path.join(dir, name));
-        continue;
-      }
-      const e = this.lightEntry(idx, m[1]!) ?? this.fullEntry(idx, m[1]!);
-      if (e) entries.push(e);
-    }
-    entries.sort((a, b) => compareVersions(a.v, b.v));
-    for (const e of entries) idx.apply(e);
-    if (highest && (!idx.highest || compareVersions(highest, idx.highest) > 0)) idx.highest = highest;
-    if (!this.opts.readOnly) {
-      const logFile = this.logFile(idx);
-      const body = idx.header() + entries.map(entryLine).join('');
-      try {
-        const tmp = path.join(this.tmpDir, `${process.pid}-${createHash('sha1').update(logFile + Math.random()).digest('hex').slice(0, 12)}.tmp`);
-        fs.writeFileSync(tmp, body, { flag: 'wx' });
-        publishReplace(tmp, logFile);
-        const st = fs.statSync(logFile);
-        idx.logIno = st.ino;
-        idx.logSize = st.size;
-      } catch (e) {
-        throw this.ioError(e, `Could not rebuild the index ${logFile}`, idx.promptId);
-      }
-    }
-    const st = statOrUndefined(dir);
-    idx.dirMtimeMs = st ? st.mtimeMs : 0;
-    idx.loaded = true;
-    idx.checkedAt = idx.dirCheckedAt = performance.now();
-  }
-
-  /** Index entry of a version file via the full (zod) check; quarantines it and returns undefined when bad. */
-  private fullEntry(idx: PromptIndex, version: string): IndexEntry | undefined {
-    const v = this.readFile(idx, version);
-    return v ? this.addEntry(v) : undefined;
-  }
-
-  /**
-   * Index entry of a version file from a light read: JSON.parse and a check of the fields the
-   * index keeps (about 5x cheaper than the full check, which matters when rebuilding 10,000
-   * prompts). The full zod validation and hash check still run when the version itself is read
-   * (`readFile`); a file that fails them then is quarantined and dropped from the index.
-   * Undefined = not plainly valid (or unreadable): the caller falls back to the full check.
-   */
-  private lightEntry(idx: PromptIndex, version: string): IndexEntry | undefined {
-    let d: Record<string, unknown>;
-    try {
-      d = JSON.parse(fs.readFileSync(this.versionFile(idx, version), 'utf8')) as Record<string, unknown>;
-    } catch {
-      return undefined;
-    }
-    if (!d || typeof d !== 'object') return undefined;
-    const p = d.parentVersion;
-    const r = d.restoredFrom;
-    const sha = d.textSha256;
-    if (
-      d.schemaVersion !== SCHEMA_VERSION ||
-      d.version !== version ||
-      d.workflow !== idx.workflow ||
-      d.promptId !== idx.promptId ||
-      !STATUSES.has(d.status) ||
-      typeof d.text !== 'string' ||
-      typeof sha !== 'string' ||
-      !SHA256_HEX.test(sha) ||
-      !(p === null || (typeof p === 'string' && VERSION_RE.test(p))) ||
-      !(r === undefined || (typeof r === 'string' && VERSION_RE.test(r)))
-    ) {
-      return undefined;
-    }
-    const a = d.analysis as { overall?: unknown } | undefined;
-    const o = d.optimization as { after?: { overall?: unknown } } | undefined;
-    const score = a?.overall ?? o?.after?.overall;
-    if (score !== undefined && !(typeof score === 'number' && Number.isFinite(score))) return undefined;
-    return {
-      op: 'add',
-      v: version,
-      p: p as string | null,
-      s: d.status as VersionStatus,
-      o: typeof score === 'number' ? score : null,
-      h: sha.slice(0, 16),
-      ...(r ? { r: r as string } : {}),
-    };
-  }
-
-  private addEntry(v: PromptVersion): IndexEntry {
-    const score = v.analysis?.overall ?? v.optimization?.after?.overall;
-    return {
-      op: 'add',
-      v: v.version,
-      p: v.parentVersion,
-      s: v.status,
-      o: typeof score === 'number' ? score : null,
-      h: v.textSha256.slice(0, 16),
-      ...(v.restoredFrom ? { r: v.restoredFrom } : {}),
-    };
-  }
-
-  /** Appends to the log (the caller holds the lock and has synced, so the log ends on a full line). */
-  private appendLog(idx: PromptIndex, e: IndexEntry): void {
-    const logFile = this.logFile(idx);
-    const line = entryLine(e);
-    const st = statOrUndefined(logFile);
-    if (!st || st.ino !== idx.logIno || st.size !== idx.logSize) {
-      // Missing or torn by a crash: rewrite it whole from the files (which already hold `e`).
-      this.rebuild(idx);
-      return;
-    }
-    fs.appendFileSync(logFile, line);
-    idx.logSize += Buffer.byteLength(line);
-    for (const v of [idx.apply(e)]) if (v && e.op !== 'add') this.cache.delete(this.cacheKey(idx, v));
-    const ds = statOrUndefined(this.dirOf(idx));
-    idx.dirMtimeMs = ds ? ds.mtimeMs : 0;
+  /** Runs `fn` holding the prompt's lock (see PromptLocks); a lock recovered from a dead writer rebuilds the index first. */
+  private locked<T>(idx: PromptIndex, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(
+      idx,
+      () => this.checkOpen(),
+      () => this.indexLog.rebuild(idx),
+      fn,
+    );
   }
 
   // ---------------------------------------------------------------- internals: files
-
-  /** Reads and validates a version file; quarantines it and returns undefined when corrupt. */
-  private readFile(idx: PromptIndex, version: string): PromptVersion | undefined {
-    const file = this.versionFile(idx, version);
-    let raw: string;
-    try {
-      raw = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      if (errCode(e) === 'ENOENT') return undefined;
-      if (errCode(e) === 'EISDIR') {
-        this.quarantine(file, 'a folder stands where the version file should be');
-        return undefined;
-      }
-      throw this.ioError(e, `Could not read ${file}`, idx.promptId);
-    }
-    let problem: string | undefined;
-    let data: VersionFile | undefined;
-    try {
-      const r = versionFileSchema.safeParse(JSON.parse(raw));
-      if (!r.success) problem = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).slice(0, 3).join('; ');
-      else data = r.data;
-    } catch (e) {
-      problem = `not valid JSON (${e instanceof Error ? e.message : String(e)})`;
-    }
-    if (data && (data.workflow !== idx.workflow || data.promptId !== idx.promptId || data.version !== version)) {
-      problem = `it names ${data.workflow} / ${data.promptId} / ${data.version}, not the place it is stored at`;
-    }
-    if (data && data.textSha256 !== sha256(data.text)) problem = 'textSha256 does not match the text';
-    if (problem || !data) {
-      this.quarantine(file, problem ?? 'invalid');
-      return undefined;
-    }
-    return deepFreeze(data as PromptVersion);
-  }
-
-  /** Moves a bad file to `.optimizer/quarantine/` (reported once) and drops it from the index. */
-  private quarantine(file: string, problem: string): void {
-    if (this.opts.readOnly) {
-      this.warnOnce(`bad:${file}`, `Skipped the corrupt version file ${file}: ${problem}. (Read-only: left in place.)`);
-      return;
-    }
-    const rel = path.relative(this.versionsDir, file);
-    const dest = path.join(this.quarantineDir, `${rel}.${Date.now()}.bad`);
-    try {
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.renameSync(file, dest);
-      this.warnOnce(`bad:${file}`, `Quarantined the corrupt version file ${file} (${problem}); moved to ${dest}.`);
-    } catch (e) {
-      if (errCode(e) !== 'ENOENT') this.warnOnce(`bad:${file}`, `The version file ${file} is corrupt (${problem}) and could not be moved: ${String(e)}`);
-    }
-  }
 
   private async getIn(idx: PromptIndex, version: string, holding: boolean): Promise<PromptVersion> {
     if (!isVersion(version)) {
       throw new StorageError('STORAGE_INVALID_INPUT', `"${version}" is not a version number like 1.2.3.`, { promptId: idx.promptId });
     }
-    if (holding || !idx.loaded || performance.now() - idx.checkedAt >= this.opts.freshnessMs) await this.sync(idx, holding, false);
+    if (holding || !idx.loaded || performance.now() - idx.checkedAt >= this.opts.freshnessMs) await this.indexLog.sync(idx, holding, false);
     if (!idx.entries.has(version)) {
-      await this.sync(idx, holding, true);
+      await this.indexLog.sync(idx, holding, true);
       if (!idx.entries.has(version)) throw this.notFound(idx, version);
     }
     const got = await this.tryGet(idx, version, holding);
     if (got) return got;
-    if (!idx.entries.has(version) && !fs.existsSync(this.versionFile(idx, version))) {
-      const q = this.warned.has(`bad:${this.versionFile(idx, version)}`);
+    if (!idx.entries.has(version) && !fs.existsSync(this.layout.versionFile(idx, version))) {
+      const q = this.files.wasReported(this.layout.versionFile(idx, version));
       if (q) {
         throw new StorageError('STORAGE_CORRUPT', `Version ${version} of prompt ${idx.promptId} was corrupt and has been quarantined.`, {
           promptId: idx.promptId,
-          file: this.versionFile(idx, version),
+          file: this.layout.versionFile(idx, version),
         });
       }
     }
@@ -780,20 +489,20 @@ export class VersionStore {
       return hit;
     }
     this.misses++;
-    const v = this.readFile(idx, version);
+    const v = this.files.read(idx, version, this.layout.versionFile(idx, version));
     if (v) {
       this.cache.set(key, v);
       return v;
     }
     // Gone or quarantined: repair the index so lists stay consistent.
-    if (holding || this.opts.readOnly) this.rebuild(idx);
-    else await this.locked(idx, async () => this.rebuild(idx));
-    idx.entries.delete(version);
+    if (holding || this.opts.readOnly) this.indexLog.rebuild(idx);
+    else await this.locked(idx, async () => this.indexLog.rebuild(idx));
+    idx.drop(version);
     return undefined;
   }
 
   private async findBaseline(idx: PromptIndex, text: string, holding: boolean): Promise<PromptVersion | undefined> {
-    await this.sync(idx, holding);
+    await this.indexLog.sync(idx, holding);
     const h = sha256(text).slice(0, 16);
     for (const v of idx.sorted()) {
       const e = idx.entries.get(v)!;
@@ -815,16 +524,16 @@ export class VersionStore {
     if (!first) return undefined;
     // New directories: make their entries durable too, up to versions/.
     return (async () => {
-      for (let d = path.dirname(dir); d.length >= this.versionsDir.length; d = path.dirname(d)) await fsyncDir(d, this.opts.blockingFsync);
+      for (let d = path.dirname(dir); d.length >= this.layout.versionsDir.length; d = path.dirname(d)) await fsyncDir(d, this.opts.blockingFsync);
     })();
   }
 
   private async saveLocked(idx: PromptIndex, input: SaveVersionInput, restoredFrom?: string): Promise<PromptVersion> {
-    await this.sync(idx, true);
+    await this.indexLog.sync(idx, true);
     const parent = input.parentVersion ?? null;
     if (parent && !idx.entries.has(parent)) throw this.notFound(idx, parent);
     const bump = input.status === 'baseline' ? 'major' : restoredFrom ? 'patch' : bumpFor(input.optimization?.improvement);
-    const dir = this.dirOf(idx);
+    const dir = this.layout.dirOf(idx);
     try {
       await this.ensureDir(dir);
     } catch (e) {
@@ -861,7 +570,7 @@ export class VersionStore {
       const file = path.join(dir, `${version}.json`);
       let published: boolean;
       try {
-        const tmp = await writeTemp(this.tmpDir, json, true, siblingTempName(file), this.opts.blockingFsync);
+        const tmp = await writeTemp(this.layout.tmpDir, json, true, siblingTempName(file), this.opts.blockingFsync);
         published = publishNew(tmp, file);
         if (published) await fsyncDir(dir, this.opts.blockingFsync);
       } catch (e) {
@@ -871,13 +580,13 @@ export class VersionStore {
         // The file exists although the index did not know it: the index was stale. Rebuild, renumber.
         if (attempt >= 2) throw new StorageError('STORAGE_IO', `Could not find a free version number in ${dir}.`, { promptId: idx.promptId });
         this.warnOnce(`stale:${dir}:${version}`, `The index of prompt ${idx.promptId} missed version ${version}; rebuilt it from ${dir}.`);
-        this.rebuild(idx);
+        this.indexLog.rebuild(idx);
         continue;
       }
       // Cache what was written (as any reader will see it), never the caller's objects.
       const frozen = deepFreeze(JSON.parse(json) as PromptVersion);
       try {
-        this.appendLog(idx, this.addEntry(frozen));
+        this.indexLog.append(idx, entryOf(frozen));
       } catch (e) {
         throw this.ioError(e, `Saved ${file} but could not update the index`, idx.promptId);
       }
@@ -900,33 +609,11 @@ export class VersionStore {
 
   // ---------------------------------------------------------------- internals: recovery at open
 
-  /** Removes temp files whose writer is dead (or that are older than an hour). */
-  private cleanTemps(): void {
-    const now = Date.now();
-    for (const name of readdirOrEmpty(this.tmpDir)) {
-      const file = path.join(this.tmpDir, name);
-      const pid = pidOfTempName(name);
-      const st = statOrUndefined(file);
-      if (!st) continue;
-      if ((pid !== undefined && !pidAlive(pid)) || now - st.mtimeMs > TEMP_MAX_AGE_MS) rmQuiet(file);
-    }
-  }
-
-  /** Repairs every prompt whose lock was left by a dead writer. */
+  /** Repairs every prompt whose lock was left by a dead writer (taking the lock over rebuilds its index). */
   private async recoverStaleLocks(): Promise<void> {
-    for (const name of readdirOrEmpty(this.lockDir)) {
-      if (!name.endsWith('.lock')) continue;
-      const file = path.join(this.lockDir, name);
-      const st = statOrUndefined(file);
-      if (!st) continue;
-      const info = readLockInfo(file);
-      if (!isStale(info, st.mtimeMs, this.opts.staleLockMs)) continue;
-      if (!info) {
-        rmQuiet(file);
-        continue;
-      }
+    for (const info of this.locks.staleLocks()) {
       const idx = this.index(info.workflow, info.promptId);
-      await this.locked(idx, async () => undefined); // taking it over rebuilds the prompt's index
+      await this.locked(idx, async () => undefined);
     }
   }
 }

@@ -7,21 +7,127 @@ export interface AtomicWriteOptions {
   durable?: boolean;
   /** File mode for a new file; an existing file keeps its mode. */
   mode?: number;
+  /** Remove temp files of dead writers first (default true; off when the caller just did). */
+  cleanLeftovers?: boolean;
+}
+
+/**
+ * Bytes of the file's own name kept in its temp names. The rest of a temp name is at most
+ * `.` + `.tmp-` + pid + `-` + 8 hex (~25 bytes), so a temp name fits NAME_MAX (255 bytes on
+ * every common file system) whatever the length of the name the file system accepted.
+ */
+const TEMP_PREFIX_BYTES = 96;
+
+/** The leading part of `name` kept in its temp names: at most TEMP_PREFIX_BYTES of UTF-8, cut on a character boundary. */
+export function tempPrefix(name: string): string {
+  if (Buffer.byteLength(name, 'utf8') <= TEMP_PREFIX_BYTES) return name;
+  let out = '';
+  let bytes = 0;
+  for (const ch of name) {
+    const b = Buffer.byteLength(ch, 'utf8');
+    if (bytes + b > TEMP_PREFIX_BYTES) break;
+    out += ch;
+    bytes += b;
+  }
+  return out;
+}
+
+/** Temp name beside `file`: `.<name, cut to fit>.tmp-<pid>-<8 hex>`. */
+export function tempPathFor(file: string): string {
+  return path.join(path.dirname(file), `.${tempPrefix(path.basename(file))}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+const TEMP_LEFTOVER_AGE_MS = 60 * 60 * 1000;
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temp files of `file` left by a writer that died before its rename (kill -9, power
+ * loss): `.<name>.tmp-<pid>-<hex>` whose pid is not running on this host, or older than an hour.
+ * A live writer's temp file is never touched. Returns the names removed.
+ */
+export async function cleanTempLeftovers(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const head = `.${tempPrefix(path.basename(file))}.tmp-`;
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(head)) continue;
+    const m = /^(\d+)-[0-9a-f]+$/.exec(name.slice(head.length));
+    if (!m) continue;
+    const full = path.join(dir, name);
+    let old = false;
+    try {
+      const st = await fs.lstat(full);
+      if (!st.isFile()) continue;
+      old = Date.now() - st.mtimeMs > TEMP_LEFTOVER_AGE_MS;
+    } catch {
+      continue;
+    }
+    if (!old && pidAlive(Number(m[1]))) continue;
+    try {
+      await fs.unlink(full);
+      removed.push(name);
+    } catch {
+      /* gone already */
+    }
+  }
+  return removed;
+}
+
+/**
+ * The file a write to `file` must replace: `file` itself, or the final target when `file` is a
+ * symbolic link (renaming over the link would turn it into a regular file and leave the real
+ * target unchanged). A dangling link resolves to its (absent) target.
+ */
+export async function writeTargetOf(file: string): Promise<string> {
+  let cur = path.resolve(file);
+  for (let hops = 0; hops < 40; hops++) {
+    let st;
+    try {
+      st = await fs.lstat(cur);
+    } catch {
+      return cur;
+    }
+    if (!st.isSymbolicLink()) return cur;
+    const link = await fs.readlink(cur);
+    cur = path.resolve(path.dirname(cur), link);
+  }
+  const err = new Error(`Too many levels of symbolic links at ${file}`) as NodeJS.ErrnoException;
+  err.code = 'ELOOP';
+  throw err;
 }
 
 /**
  * Writes `data` to `file` so that a reader (or a crash at any moment) sees either the old
  * content or the new one, never a mix: write a temp file beside it, fsync, rename over, fsync
- * the directory. Temp names start with `.<name>.tmp-` so leftovers can be found and cleaned.
+ * the directory. A symbolic link is written through (its target is replaced, the link stays).
+ * Temp names start with `.<name>.tmp-` (see {@link tempPathFor}); leftovers of dead writers are
+ * removed before each write.
  */
 export async function atomicWriteFile(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const durable = opts.durable ?? true;
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const target = await writeTargetOf(file);
+  const dir = path.dirname(target);
+  if (opts.cleanLeftovers ?? true) await cleanTempLeftovers(target);
+  const tmp = tempPathFor(target);
   let mode = opts.mode;
   if (mode === undefined) {
     try {
-      mode = (await fs.stat(file)).mode & 0o7777;
+      mode = (await fs.stat(target)).mode & 0o7777;
     } catch {
       mode = 0o644;
     }
@@ -37,7 +143,7 @@ export async function atomicWriteFile(file: string, data: string | Uint8Array, o
   }
   await fh.close();
   try {
-    await fs.rename(tmp, file);
+    await fs.rename(tmp, target);
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw e;

@@ -60,7 +60,7 @@ describe('llm budgets (enforced before each call)', function () {
       assert.equal(sent.filter((m) => m === 150).length, ok - 1);
       const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
       assert.equal((refused.reason as { code: string }).code, 'LLM_BUDGET_EXCEEDED');
-      assert.match((refused.reason as Error).message, /tokens.*budgets\.maxTokens/);
+      assert.match((refused.reason as Error).message, /tokens.*budget: \{ max_tokens \}.*promptOptimizer\.budget\.maxTokens/);
     } finally {
       await own.close();
     }
@@ -77,7 +77,7 @@ describe('llm budgets (enforced before each call)', function () {
     assert.ok(Math.abs(c.usage().costUsd - 0.004) < 1e-12);
     const e = await rejectionOf(c.chat({ messages: msgs('a longer question that needs more tokens'), maxTokens: 2 }));
     assert.equal(e.code, 'LLM_BUDGET_EXCEEDED');
-    assert.match(e.message, /\$.*budgets\.maxCostUsd/);
+    assert.match(e.message, /\$.*budget: \{ max_cost_usd \}.*promptOptimizer\.budget\.maxCostUsd/);
     assert.equal(srv.chatRequests().length, 1);
   });
 });
@@ -151,7 +151,7 @@ describe('llm budgets: answers are capped to what the budget has left', function
     const c = createLlmClient({ baseUrl: srv.url, apiKey: KEY, model: 'm' }, { budget: { maxTokens: 12 } });
     const e = await rejectionOf(c.chat({ messages: msgs('a question that is longer than the budget allows') }));
     assert.equal(e.code, 'LLM_BUDGET_EXCEEDED');
-    assert.match(e.message, /only 12 of the run's 12 remain.*budgets\.maxTokens/);
+    assert.match(e.message, /only 12 of the run's 12 remain.*budget: \{ max_tokens \}/);
     assert.equal(srv.chatRequests().length, 0);
   });
 

@@ -416,11 +416,19 @@ describe('VersionStore', () => {
     const s2 = await VersionStore.open(ws, { lockTimeoutMs: 150 });
     await assert.rejects(s2.save(proposal('b', 1)), code('STORAGE_LOCK_TIMEOUT'));
     await s2.close();
-    // an old lock is stale even if its pid lives
-    const s3 = await VersionStore.open(ws, { lockTimeoutMs: 2000, staleLockMs: 50 });
+    // a live owner on this host never loses its lock, however old (breaking it would let two run)
+    const s3 = await VersionStore.open(ws, { lockTimeoutMs: 300, staleLockMs: 50 });
     await new Promise((r) => setTimeout(r, 80));
-    assert.equal((await s3.save(proposal('b', 1))).version, '1.0.1');
+    await assert.rejects(s3.save(proposal('b', 1)), code('STORAGE_LOCK_TIMEOUT'));
     await s3.close();
+    // a lock from another host is stale once older than staleLockMs
+    fs.writeFileSync(
+      path.join(lockDir, logName.replace('.jsonl', '.lock')),
+      JSON.stringify({ pid: process.ppid, host: `not-${os.hostname()}`, time: Date.now() - 1000, token: 't2', workflow: WF, promptId: P }),
+    );
+    const s4 = await VersionStore.open(ws, { lockTimeoutMs: 2000, staleLockMs: 500 });
+    assert.equal((await s4.save(proposal('b', 1))).version, '1.0.1');
+    await s4.close();
   });
 
   it("takes over at once a lock naming this process that this process does not hold (put back after its release)", async () => {

@@ -1,0 +1,91 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCli } from '../../../src/cli/main';
+import { resolveDatasetArg } from '../../../src/cli/commands/datasetArg';
+import { BudgetTracker } from '../../../src/core/llm/budget';
+import { startFakeOpenAI } from '../../support/fakeOpenAI';
+import { SENTIMENT_JSONL, scriptedHandler } from '../../support/taskModel';
+
+const FIXTURE = path.resolve(__dirname, '../../../../test/fixtures/messy/support_bot.yml');
+const SYSTEM_ID = '1711000000002/msg:5c1e2c1a-0000-4000-8000-000000000001';
+
+describe('smaller truths (issue 11, item 12)', function () {
+  this.timeout(60_000);
+  let ws: string;
+  beforeEach(() => {
+    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'promptopt-truths-'));
+    fs.mkdirSync(path.join(ws, '.git'));
+    fs.copyFileSync(FIXTURE, path.join(ws, 'support_bot.yml'));
+  });
+  afterEach(() => fs.rmSync(ws, { recursive: true, force: true }));
+
+  it('a bare --dataset name resolves inside .optimizer/datasets/ with or without its extension', () => {
+    const dir = path.join(ws, '.optimizer', 'datasets');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'intent.jsonl'), '{}\n');
+    const sub = path.join(ws, 'sub');
+    fs.mkdirSync(sub);
+    assert.equal(resolveDatasetArg('intent', sub, ws), path.join(dir, 'intent.jsonl'));
+    fs.writeFileSync(path.join(ws, 'local.jsonl'), '{}\n');
+    assert.equal(resolveDatasetArg('local.jsonl', ws, ws), 'local.jsonl'); // exists from the cwd: as given
+    assert.equal(resolveDatasetArg('data/intent', ws, ws), 'data/intent'); // a path is never reinterpreted
+    assert.equal(resolveDatasetArg('nothing', ws, ws), 'nothing');
+  });
+
+  it('a budget error names the real keys: budget: { max_calls } in config.yaml, the VS Code setting, the train flag', () => {
+    const b = new BudgetTracker({ maxCalls: 1 });
+    b.reserve(1, 0, 'the first call');
+    assert.throws(
+      () => b.reserve(1, 0, 'the second call'),
+      (e: Error) =>
+        /budget: \{ max_calls \} in \.optimizer\/config\.yaml/.test(e.message) &&
+        /promptOptimizer\.budget\.maxCalls/.test(e.message) &&
+        /--budget-calls/.test(e.message) &&
+        !/budgets\./.test(e.message),
+    );
+  });
+
+  it('a run that reports "N failed" exits 1 (every LLM call refused with 401 while another prompt was skipped)', async () => {
+    const srv = await startFakeOpenAI({ handler: () => ({ status: 401, body: { error: { message: 'bad key' } } }) });
+    try {
+      let err = '';
+      const code = await runCli(['optimize', '--strategy', 'llm_guided', '--base-url', srv.url, '--model', 'fake', 'support_bot.yml'], {
+        stdout: () => undefined,
+        stderr: (s) => (err += s),
+        env: { OPENAI_API_KEY: 'sk-test-401' },
+        cwd: ws,
+        signal: new AbortController().signal,
+      });
+      assert.match(err, /already scores/); // one prompt skipped …
+      assert.match(err, /\d+ failed/); // … the others failed
+      assert.equal(code, 1, err);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a cancelled train prints its message once', async () => {
+    const dir = path.join(ws, '.optimizer', 'datasets');
+    fs.mkdirSync(dir, { recursive: true });
+    const rows = SENTIMENT_JSONL.trim().split('\n').map((l) => ({ ...(JSON.parse(l) as object), context: 'Store policy: refunds within 30 days.' }));
+    fs.writeFileSync(path.join(dir, 'sentiment.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n'));
+    const srv = await startFakeOpenAI({ handler: async (req, ctx) => ({ ...(scriptedHandler(req, ctx) as object), latencyMs: 100 }) as never });
+    try {
+      const ac = new AbortController();
+      let err = '';
+      const run = runCli(
+        ['train', 'support_bot.yml', '--prompt', SYSTEM_ID, '--dataset', 'sentiment', '--optimizer', 'copro', '--yes', '--base-url', srv.url, '--model', 'fake-model'],
+        { stdout: () => undefined, stderr: (s) => (err += s), env: { OPENAI_API_KEY: 'placeholder' }, cwd: ws, signal: ac.signal },
+      );
+      for (let i = 0; i < 200 && srv.chatRequests().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(srv.chatRequests().length > 0, `train made no call (bare dataset name not found?): ${err}`);
+      ac.abort();
+      assert.equal(await run, 130, err);
+      assert.equal(err.split(/cancelled/).length - 1, 1, err);
+    } finally {
+      await srv.close();
+    }
+  });
+});
