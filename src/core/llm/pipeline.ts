@@ -37,6 +37,8 @@ export interface LlmTransport {
   readonly label: string;
   /** The model used when a request names none. */
   readonly defaultModel: string;
+  /** Every request goes to defaultModel, whatever model it names (a backend bound to one model, e.g. an editor model). */
+  readonly fixedModel?: boolean;
   /** One chat attempt; `maxTokens` is the cap to send (undefined: none). Rejects with anything; `classify` maps it. */
   chat(req: ChatRequest, model: string, maxTokens: number | undefined, signal: AbortSignal): Promise<TransportAnswer>;
   /** One embedding attempt; absent when the backend has none (embed() then fails with LLM_NO_EMBEDDINGS). */
@@ -116,6 +118,7 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
   const chatFlights = new Map<string, Flight<ChatResponse>>();
   const embedFlights = new Map<string, Flight<number[][]>>();
 
+  const modelOf = (req: ChatRequest) => (transport.fixedModel ? transport.defaultModel : (req.model ?? transport.defaultModel));
   const chatKey = (req: ChatRequest, model: string) =>
     hashKey({
       kind: 'chat',
@@ -290,7 +293,7 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
 
   async function chat(req: ChatRequest): Promise<ChatResponse> {
     if (req.signal?.aborted) throw new CancelledError('The LLM request was cancelled.');
-    const model = req.model ?? transport.defaultModel;
+    const model = modelOf(req);
     const key = chatKey(req, model);
     if (!req.noCache) {
       const hit = chatCache ? await chatCache.get(key).catch(() => undefined) : undefined;
@@ -362,7 +365,7 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
     spent: (): Spend => budget.snapshot(),
     chargeBudget: (spent: Spend) => budget.charge(spent),
     async forget(req: ChatRequest): Promise<void> {
-      if (chatCache) await chatCache.delete(chatKey(req, req.model ?? transport.defaultModel));
+      if (chatCache) await chatCache.delete(chatKey(req, modelOf(req)));
     },
   };
 }
