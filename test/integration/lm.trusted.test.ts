@@ -6,6 +6,9 @@
  * registers scripted models (answers from the deterministic test rewriter, not a model) through
  * vscode.lm.registerLanguageModelChatProvider; the suites that need it are skipped on older
  * hosts only (on 1.104+ a missing provider is a failure).
+ *
+ * Not here yet: evidence runs (issue 13) over the editor model — add them beside the Optimize
+ * tests below once the evidence engine has landed; the client is the same LlmClient.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -27,7 +30,7 @@ interface RunResult {
 
 const PROVIDER_ID = 'promptopt-test.scripted-models';
 const G = vscode.ConfigurationTarget.Global;
-const SETTINGS = ['llm.baseUrl', 'llm.model', 'llm.backend', 'llm.editorModel', 'llm.localServerPorts', 'strategies', 'maxIterations'];
+const SETTINGS = ['llm.baseUrl', 'llm.model', 'llm.backend', 'llm.editorModel', 'llm.localServerPorts', 'strategies', 'maxIterations', 'budget.maxCostUsd'];
 const config = () => vscode.workspace.getConfiguration('promptOptimizer');
 
 function clearLlmCache(): void {
@@ -211,6 +214,19 @@ describe('VS Code language models through a registered provider (trusted, VS Cod
     assert.ok(lines.some((l) => l.includes('LLM editor model Scripted Rewriter')), 'the log does not name the editor model');
     assert.ok(lines.some((l) => l.includes('cost unknown')), 'an unpriced model was not logged as cost unknown');
     await rejectAll(run);
+  });
+
+  it('a cost budget says plainly that it cannot limit an editor model (no price)', async () => {
+    await vscode.commands.executeCommand('promptOptimizer.selectModel', REF);
+    await config().update('budget.maxCostUsd', 0.5, G);
+    try {
+      const run = await optimize('editor-cost');
+      assert.equal(run.usedLlm, true, run.notes.join(' '));
+      assert.ok(run.notes.some((n) => n.includes(`No price is known for model ${REF}`) && n.includes('does not limit them')), run.notes.join(' | '));
+      await rejectAll(run);
+    } finally {
+      await config().update('budget.maxCostUsd', undefined, G);
+    }
   });
 
   it('auto: with no key and no choice, the first editor model is used', async () => {

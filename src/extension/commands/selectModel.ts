@@ -1,12 +1,11 @@
 import * as vscode from 'vscode';
 import { probeLocalServers, type LocalServer } from '../../core/llm/localServers';
 import { Commands, Settings } from '../constants';
-import { listEditorModels } from '../llm/editorModels';
+import { EDITOR_MODEL_PREFIX, listEditorModels } from '../llm/editorModels';
 import { backendSetting, editorModelSetting } from '../services/llmBackend';
 import { endpointSettings } from '../services/settings';
 import type { ModelPickTrace } from '../services/trace';
 import type { CommandDef, Services } from '../services/types';
-import { EDITOR_MODEL_PREFIX } from '../llm/editorModels';
 import { applyChoice, choiceId, modelItems, type ChoicesState, type ModelChoice, type ModelItem } from './selectModelChoices';
 
 const TITLE = 'Model for the LLM strategies';
@@ -48,6 +47,7 @@ async function pick(s: Services): Promise<ModelChoice | undefined> {
   show();
   const probe = new AbortController();
   void probeLocalServers({ extraPorts: extraPorts(), signal: probe.signal }).then((found: LocalServer[]) => {
+    if (trace.closed) return;
     st.localServers = found;
     qp.busy = false;
     trace.probing = false;

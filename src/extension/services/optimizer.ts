@@ -5,7 +5,7 @@ import type { EngineEvent } from '../../core/engine/events';
 import { CancelledError, toOptimizerError } from '../../core/errors';
 import type { LlmClient } from '../../core/llm/types';
 import { optimizeDocument, type OptimizeDocumentOutcome } from '../../core/service/optimize';
-import { costTableWith } from '../../core/llm/cost';
+import { costTableWith, unpricedNotes } from '../../core/llm/cost';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import type { StrategyName } from '../../core/strategies/types';
 import { Commands, ContextKeys } from '../constants';
@@ -115,10 +115,13 @@ export class OptimizationRunner implements vscode.Disposable {
       return undefined; // without a note of ours the engine falls back to rules and its note says how to set a key
     }
     this.log.info(`LLM ${describeBackend(backend)}`);
+    const costTable = costTableWith(config.pricing);
+    // A cost budget cannot limit a model without a price (editor models have none): say so.
+    if (backend.kind === 'editor') notes.push(...unpricedNotes([backend.ref], config.budget.maxCostUsd, costTable));
     return clientFor(backend, {
       cacheDir: llmCacheDir(root),
       budget: config.budget,
-      costTable: costTableWith(config.pricing),
+      costTable,
       logger: (level, msg) => this.log[level](`llm: ${msg}`),
     });
   }
