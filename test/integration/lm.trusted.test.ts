@@ -229,6 +229,24 @@ describe('VS Code language models through a registered provider (trusted, VS Cod
     }
   });
 
+  it('embeddings: an editor model has none, and says so in plain words (KNN cannot use it)', async () => {
+    const [model] = await vscode.lm.selectChatModels({ vendor: 'promptopt-test', id: 'scripted-rewriter' });
+    assert.ok(model);
+    // The client as the extension loads it: dist/llm.js of our extension.
+    const ext = vscode.extensions.getExtension('promptopt.prompt-optimizer-dify')!;
+    const { createEditorModelClient } = require(path.join(ext.extensionPath, 'dist', 'llm.js')) as typeof import('../../src/extension/llmEntry');
+    const client = createEditorModelClient(model);
+    await assert.rejects(client.embed({ input: ['a sentence'] }), (e: unknown) => {
+      const err = e as { code?: string; message?: string };
+      return err.code === 'LLM_NO_EMBEDDINGS' && /offer no embeddings/.test(err.message ?? '') && /KNN/.test(err.message ?? '');
+    });
+    // Its chat answers through the same client.
+    const r = await client.chat({ messages: [{ role: 'user', content: 'hello' }] });
+    assert.equal(r.model, 'vscode:promptopt-test/scripted-rewriter');
+    assert.match(r.text, /hello/);
+    assert.equal(r.costUsd, 0);
+  });
+
   it('auto: with no key and no choice, the first editor model is used', async () => {
     await config().update('llm.backend', undefined, G);
     await config().update('llm.editorModel', undefined, G);
