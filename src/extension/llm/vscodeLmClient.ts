@@ -2,7 +2,7 @@
  * The language models VS Code offers (GitHub Copilot or any extension that provides one through
  * the Language Model API) as an LlmClient: a vscode.lm transport under the core's shared
  * pipeline (cache, budget, concurrency, retries, accounting — src/core/llm/pipeline.ts), so
- * strategies, evaluation and training use it unchanged.
+ * whatever works over that interface (the strategies of Optimize) uses it unchanged.
  *
  * - The first request of this extension to a model that needs consent makes VS Code ask the
  *   user; it is only made from a command the user ran (Optimize), never at activation.
@@ -33,9 +33,9 @@ function describe(e: unknown): string {
 }
 
 /** Maps what sendRequest or its stream threw to a typed error naming the model. */
-export function classifyEditorModelError(e: unknown, label: string, aborted: boolean): Classified {
+export function classifyEditorModelError(e: unknown, label: string): Classified {
   if (e instanceof LlmError || e instanceof CancelledError) return { error: e, retryable: false };
-  if (aborted || e instanceof vscode.CancellationError || (e as { name?: unknown } | null)?.name === 'Canceled') {
+  if (e instanceof vscode.CancellationError || (e as { name?: unknown } | null)?.name === 'Canceled') {
     return { error: new CancelledError('The LLM request was cancelled.'), retryable: false };
   }
   const said = describe(e);
@@ -140,7 +140,7 @@ export function createEditorModelClient(model: vscode.LanguageModelChat, opts: E
       return withToken(signal, (token) => model.countTokens(text, token));
     },
     classify(raw) {
-      return classifyEditorModelError(raw, label, false);
+      return classifyEditorModelError(raw, label);
     },
   };
   const client = createPipelineClient(transport, { ...opts, retry: { maxRetries: 0, ...opts.retry } });
