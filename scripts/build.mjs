@@ -29,7 +29,7 @@ const builds = [
     footer: { js: 'var __promptOptLoadEnd = performance.now();' },
   },
   // The openai SDK and the LLM client, required by the extension only when a run needs a model.
-  { ...common, entryPoints: ['src/extension/llmEntry.ts'], outfile: 'dist/llm.js' },
+  { ...common, entryPoints: ['src/extension/llmEntry.ts'], outfile: 'dist/llm.js', external: ['vscode'] },
   // Datasets and the dataset optimizers, required only by "Optimize Prompt with Dataset…".
   { ...common, entryPoints: ['src/extension/trainingEntry.ts'], outfile: 'dist/training.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },

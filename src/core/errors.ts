@@ -135,7 +135,17 @@ export type LlmErrorCode =
   | 'LLM_BUDGET_EXCEEDED'
   | 'LLM_REJECTED_CANDIDATE'
   | 'LLM_AUTH'
-  | 'LLM_MODEL_NOT_FOUND';
+  | 'LLM_MODEL_NOT_FOUND'
+  /** No model to use: no editor language model, or the chosen one is gone. */
+  | 'LLM_NO_MODEL'
+  /** The user (or a policy) did not allow this extension to use the editor's language model. */
+  | 'LLM_NO_PERMISSION'
+  /** The editor's model refused the request: quota used up, or blocked. */
+  | 'LLM_BLOCKED'
+  /** The backend has no embeddings (VS Code's language models). */
+  | 'LLM_NO_EMBEDDINGS'
+  /** Asked for something this front end cannot do (e.g. an editor model from the CLI). */
+  | 'LLM_UNSUPPORTED';
 
 export class LlmError extends OptimizerError {
   declare readonly code: LlmErrorCode;

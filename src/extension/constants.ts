@@ -63,6 +63,12 @@ export const Settings = {
   model: 'llm.model',
   llmConcurrency: 'llm.concurrency',
   llmTimeoutSeconds: 'llm.timeoutSeconds',
+  /** Which model backend the LLM strategies use: auto | endpoint | editor (machine scope). */
+  llmBackend: 'llm.backend',
+  /** The editor model chosen in Select Model, `vscode:<vendor>/<id>` (machine scope). */
+  editorModel: 'llm.editorModel',
+  /** Extra loopback ports Select Model probes for local servers (machine scope). */
+  localServerPorts: 'llm.localServerPorts',
   diagnosticsEnabled: 'diagnostics.enabled',
   codeLensEnabled: 'codeLens.enabled',
 } as const;

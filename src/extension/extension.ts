@@ -12,7 +12,7 @@ import { DocumentCache } from './services/documentCache';
 import { Logger } from './services/logger';
 import { OptimizationRunner } from './services/optimizer';
 import { StoreManager } from './services/stores';
-import { UiTrace, type PromptPickTrace, type RunStatusTrace } from './services/trace';
+import { UiTrace, type ModelPickTrace, type PromptPickTrace, type RunStatusTrace } from './services/trace';
 import type { Services } from './services/types';
 import { VersionsTreeProvider, type VersionsTreeNode } from './views/versionsTreeProvider';
 
@@ -37,6 +37,8 @@ export interface ExtensionApi {
   versionsTree: vscode.TreeDataProvider<VersionsTreeNode>;
   /** The last "Optimize which prompt?" quick pick: its items (with scores) and the active one. */
   lastPromptPick(): PromptPickTrace | undefined;
+  /** The last Select Model quick pick: its items (choice ids) and the active one. */
+  lastModelPick(): ModelPickTrace | undefined;
   /** The status bar item of optimization runs: visible while a run is active. */
   runStatus(): RunStatusTrace;
   /** The extension's log folder (`ExtensionContext.logUri`), where VS Code writes the "Prompt Optimizer" log file. */
@@ -116,6 +118,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     refreshDiagnostics: (doc) => diagnostics.refresh(doc),
     versionsTree: versions,
     lastPromptPick: () => trace.promptPick && { ...trace.promptPick, items: [...trace.promptPick.items] },
+    lastModelPick: () => trace.modelPick && { ...trace.modelPick, items: [...trace.modelPick.items] },
     runStatus: () => runner.statusTrace(),
     logDir: context.logUri.fsPath,
   };

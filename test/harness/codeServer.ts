@@ -10,9 +10,10 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { NodeRuntime } from './nodeRuntime';
 import { killGroup, trackGroup } from './processes';
 
-/** code-server release whose bundled VS Code is 1.100.3 (GUIDE §4). */
+/** code-server release whose bundled VS Code is 1.100.3 (GUIDE §4): the minimum VS Code (engines.vscode). */
 export const CODE_SERVER_VERSION = '4.100.3';
 /** Repository root (this file compiles to out/test/harness/). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -81,6 +82,8 @@ export interface CodeServerInstall {
   bin: string;
   /** true when this call installed it, false when the cached copy was reused. */
   freshlyInstalled: boolean;
+  /** The Node it runs under when not the harness's own (newer code-server needs Node 22). */
+  node?: NodeRuntime;
 }
 
 interface InstallMarker {
@@ -95,22 +98,34 @@ interface InstallMarker {
 export function primeRipgrepCache(): void {
   const rg = spawnSync('sh', ['-c', 'command -v rg'], { encoding: 'utf8' }).stdout.trim();
   if (!rg) return;
-  const dir = path.join(os.tmpdir(), 'vscode-ripgrep-cache-1.15.11');
-  const archive = path.join(dir, 'ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz');
-  if (fs.existsSync(archive)) return;
-  fs.mkdirSync(dir, { recursive: true });
-  const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-stage-'));
-  try {
-    fs.copyFileSync(rg, path.join(stage, 'rg'));
-    fs.chmodSync(path.join(stage, 'rg'), 0o755);
-    const tmpArchive = `${archive}.${process.pid}.tmp`;
-    const tar = spawnSync('tar', ['-czf', tmpArchive, '-C', stage, 'rg'], { stdio: 'inherit' });
-    if (tar.status !== 0) throw new HarnessSetupError(`could not create the ripgrep cache archive ${archive} (tar failed)`);
-    fs.renameSync(tmpArchive, archive);
-  } finally {
-    fs.rmSync(stage, { recursive: true, force: true });
+  for (const [pkgVersion, rgVersion] of RIPGREP_RELEASES) {
+    const dir = path.join(os.tmpdir(), `vscode-ripgrep-cache-${pkgVersion}`);
+    const archive = path.join(dir, `ripgrep-${rgVersion}-x86_64-unknown-linux-musl.tar.gz`);
+    if (fs.existsSync(archive)) continue;
+    fs.mkdirSync(dir, { recursive: true });
+    const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-stage-'));
+    try {
+      fs.copyFileSync(rg, path.join(stage, 'rg'));
+      fs.chmodSync(path.join(stage, 'rg'), 0o755);
+      const tmpArchive = `${archive}.${process.pid}.tmp`;
+      const tar = spawnSync('tar', ['-czf', tmpArchive, '-C', stage, 'rg'], { stdio: 'inherit' });
+      if (tar.status !== 0) throw new HarnessSetupError(`could not create the ripgrep cache archive ${archive} (tar failed)`);
+      fs.renameSync(tmpArchive, archive);
+    } finally {
+      fs.rmSync(stage, { recursive: true, force: true });
+    }
   }
 }
+
+/**
+ * @vscode/ripgrep versions the supported code-server releases depend on, with the ripgrep
+ * release each downloads (its postinstall looks for `ripgrep-<release>-<target>.tar.gz` in
+ * `<tmpdir>/vscode-ripgrep-cache-<package version>/` before going to GitHub).
+ */
+const RIPGREP_RELEASES: ReadonlyArray<readonly [string, string]> = [
+  ['1.15.11', 'v13.0.0-10'], // code-server 4.100.3
+  ['1.17.1', 'v15.0.1'], // code-server 4.117.0
+];
 
 /** Node headers folder for node-gyp, so native builds never download headers from nodejs.org. */
 function localNodeDir(): string | undefined {
@@ -122,14 +137,15 @@ function localNodeDir(): string | undefined {
  * Returns a ready code-server, installing it from npm into `cacheDir` the first time (about a
  * minute) and reusing it afterwards while the version marker (version + Node ABI) matches.
  */
-export function ensureCodeServer(options: { cacheDir?: string; version?: string; log?: (line: string) => void } = {}): CodeServerInstall {
+export function ensureCodeServer(options: { cacheDir?: string; version?: string; node?: NodeRuntime; log?: (line: string) => void } = {}): CodeServerInstall {
   const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
   const version = options.version ?? CODE_SERVER_VERSION;
   const log = options.log ?? ((line: string) => process.stdout.write(`[harness] ${line}\n`));
   const installDir = path.join(cacheDir, version);
   const bin = path.join(installDir, 'node_modules', '.bin', 'code-server');
   const markerPath = path.join(installDir, 'installed.json');
-  const wanted: InstallMarker = { version, nodeAbi: process.versions.modules };
+  const node = options.node;
+  const wanted: InstallMarker = { version, nodeAbi: node?.abi ?? process.versions.modules };
 
   const runtimeMissing = missingSystemPackages(false);
   if (runtimeMissing.length > 0) throw new HarnessSetupError(runtimeMissing.join('\n'));
@@ -138,7 +154,7 @@ export function ensureCodeServer(options: { cacheDir?: string; version?: string;
     try {
       const marker = JSON.parse(fs.readFileSync(markerPath, 'utf8')) as InstallMarker;
       if (marker.version === wanted.version && marker.nodeAbi === wanted.nodeAbi) {
-        return { version, bin, freshlyInstalled: false };
+        return { version, bin, freshlyInstalled: false, node };
       }
       log(`cached code-server ${marker.version} (node ABI ${marker.nodeAbi}) does not match ${version} (ABI ${wanted.nodeAbi}); reinstalling`);
     } catch {
@@ -156,8 +172,15 @@ export function ensureCodeServer(options: { cacheDir?: string; version?: string;
   log(`installing code-server ${version} from npm into ${path.relative(REPO_ROOT, installDir)} (once; about a minute)`);
   const started = Date.now();
   const env: NodeJS.ProcessEnv = { ...process.env, npm_config_yes: 'true', npm_config_unsafe_perm: 'true' };
-  const nodeDir = localNodeDir();
-  if (nodeDir && !env.npm_config_nodedir) env.npm_config_nodedir = nodeDir;
+  if (node) {
+    // npm's own `#!/usr/bin/env node` and code-server's postinstall then run under that Node,
+    // and native modules build against its headers.
+    env.PATH = `${node.binDir}${path.delimiter}${env.PATH ?? ''}`;
+    env.npm_config_nodedir = node.nodeDir;
+  } else {
+    const nodeDir = localNodeDir();
+    if (nodeDir && !env.npm_config_nodedir) env.npm_config_nodedir = nodeDir;
+  }
   const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--loglevel=error', `code-server@${version}`], {
     cwd: staging,
     env,
@@ -173,7 +196,7 @@ export function ensureCodeServer(options: { cacheDir?: string; version?: string;
   fs.rmSync(installDir, { recursive: true, force: true });
   fs.renameSync(staging, installDir);
   log(`code-server ${version} installed in ${Math.round((Date.now() - started) / 1000)} s`);
-  return { version, bin, freshlyInstalled: true };
+  return { version, bin, freshlyInstalled: true, node };
 }
 
 /** Asks the OS for a free TCP port on 127.0.0.1. */
@@ -300,6 +323,7 @@ export async function startCodeServer(install: CodeServerInstall, options: Start
       ...process.env,
       // No extension marketplace: keeps the session offline (no open-vsx.org queries).
       EXTENSIONS_GALLERY: '{}',
+      ...(install.node ? { PATH: `${install.node.binDir}${path.delimiter}${process.env.PATH ?? ''}` } : {}),
       XDG_DATA_HOME: path.join(xdg, 'data'), XDG_CONFIG_HOME: path.join(xdg, 'config'), ...options.env },
     stdio: ['ignore', logFd, logFd],
     detached: true,

@@ -233,7 +233,14 @@ describe('LLM path, secrets, cancel and the log (trusted)', () => {
     srv.reset();
     const file = workCopy(WEAK.file, 'nokey');
     const editor = await open(file);
-    const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, WEAK.promptId);
+    // A remote endpoint: a local server (the fake one is on 127.0.0.1) needs no key (lm.trusted.test.ts).
+    await config().update('llm.baseUrl', 'https://llm.example.invalid/v1', vscode.ConfigurationTarget.Global);
+    let run: RunResult | undefined;
+    try {
+      run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, WEAK.promptId);
+    } finally {
+      await config().update('llm.baseUrl', srv.url, vscode.ConfigurationTarget.Global);
+    }
     if (process.env.OPENAI_API_KEY || process.env.PROMPTOPT_API_KEY) return; // an environment key stands in
     assert.equal(run.usedLlm, false);
     assert.equal(srv.chatRequests().length, 0);

@@ -3,11 +3,16 @@
  * extension host, once with a trusted workspace and once in Restricted Mode.
  *
  * Backend: @vscode/test-electron when VS Code can be obtained (VSCODE_EXECUTABLE_PATH, or a
- * download that works on a machine with a display), otherwise code-server 4.100.3 (VS Code
- * 1.100.3) set up automatically under .vscode-test/code-server and driven by headless Chromium.
- * Force one with PROMPTOPT_VSCODE_BACKEND=code-server|electron.
+ * download that works on a machine with a display), otherwise code-server set up automatically
+ * under .vscode-test/ and driven by headless Chromium. Force one with
+ * PROMPTOPT_VSCODE_BACKEND=code-server|electron.
  *
- * Options: --mode trusted|restricted|both (default both).  Env PROMPTOPT_IT_GREP filters tests.
+ * Hosts (see test/harness/hosts.ts): the minimum VS Code (1.100.3, engines.vscode) and a current
+ * one (1.117.0: code-server 4.117.0 under Node 22 from npm), where the test-only extension
+ * test/lmProvider registers scripted language models so the vscode.lm backend runs for real.
+ *
+ * Options: --mode trusted|restricted|both (default both), --host minimum|current|both (default
+ * both; env PROMPTOPT_IT_HOST).  Env PROMPTOPT_IT_GREP filters tests.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,6 +30,8 @@ import {
   type CodeServerInstall,
   type TrustMode,
 } from '../harness/codeServer';
+import { HOSTS, installLmProvider, type HostName } from '../harness/hosts';
+import { ensureNodeRuntime } from '../harness/nodeRuntime';
 import { excuseExpectedErrors, extensionLogFiles, findExtensionLogErrors, findSecretInLogs } from '../harness/logs';
 import { killGroup, trackCloser, trackGroup } from '../harness/processes';
 import { printFailures, watchResults, type RunOutcome } from '../harness/results';
@@ -33,11 +40,10 @@ import { ENV_EXPECTED_LOG_ERRORS, ENV_EXPECTED_MODE, ENV_GREP, ENV_RESULTS_FILE,
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'dify');
 const TESTS_DIR = path.join(REPO_ROOT, 'out', 'test', 'integration');
 const HOST_MAIN = path.join(TESTS_DIR, 'hostExtension.js');
-const VSCODE_VERSION = '1.100.3';
 
 const log = (s: string) => process.stdout.write(`[harness] ${s}\n`);
 
-type Backend = { kind: 'code-server'; install: CodeServerInstall } | { kind: 'electron'; executable: string };
+type Backend = { kind: 'code-server'; host: HostName; install: CodeServerInstall } | { kind: 'electron'; host: HostName; executable: string };
 
 /** Writes the tiny extension that starts the suites in Restricted Mode (see hostExtension.ts). */
 function writeHostExtension(dir: string): string {
@@ -75,13 +81,14 @@ function canReach(url: string, timeoutMs: number): Promise<boolean> {
   });
 }
 
-async function chooseBackend(): Promise<Backend> {
+async function chooseBackend(host: HostName): Promise<Backend> {
+  const VSCODE_VERSION = HOSTS[host].vscodeVersion;
   const forced = process.env.PROMPTOPT_VSCODE_BACKEND;
   const explicit = process.env.VSCODE_EXECUTABLE_PATH;
-  if (forced !== 'code-server' && explicit) {
+  if (forced !== 'code-server' && explicit && host === 'minimum') {
     if (!fs.existsSync(explicit)) throw new HarnessSetupError(`VSCODE_EXECUTABLE_PATH=${explicit} does not exist`);
     log(`backend: @vscode/test-electron with VSCODE_EXECUTABLE_PATH=${explicit}`);
-    return { kind: 'electron', executable: explicit };
+    return { kind: 'electron', host, executable: explicit };
   }
   if (forced !== 'code-server') {
     const headlessLinux = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
@@ -90,7 +97,7 @@ async function chooseBackend(): Promise<Backend> {
         const { downloadAndUnzipVSCode } = await import('@vscode/test-electron');
         const executable = await downloadAndUnzipVSCode({ version: VSCODE_VERSION, timeout: 30_000 });
         log(`backend: @vscode/test-electron, VS Code ${VSCODE_VERSION} at ${executable}`);
-        return { kind: 'electron', executable };
+        return { kind: 'electron', host, executable };
       }
       if (forced === 'electron') throw new HarnessSetupError('PROMPTOPT_VSCODE_BACKEND=electron but VS Code cannot be downloaded (offline?) and VSCODE_EXECUTABLE_PATH is not set');
       log('VS Code download server unreachable (checked in 3 s): using code-server');
@@ -98,13 +105,17 @@ async function chooseBackend(): Promise<Backend> {
       log('no display on this Linux machine (Electron VS Code needs one): using code-server');
     }
   }
-  const install = ensureCodeServer();
-  log(`backend: code-server ${install.version} (VS Code ${VSCODE_VERSION}) ${install.freshlyInstalled ? 'installed now' : 'from cache'}`);
-  return { kind: 'code-server', install };
+  const spec = HOSTS[host];
+  const node = spec.node ? ensureNodeRuntime(spec.node) : undefined;
+  const install = ensureCodeServer({ version: spec.codeServerVersion, node });
+  log(`backend: code-server ${install.version} (VS Code ${VSCODE_VERSION})${node ? ` under Node ${node.version}` : ''} ${install.freshlyInstalled ? 'installed now' : 'from cache'}`);
+  return { kind: 'code-server', host, install };
 }
 
-async function runWithCodeServer(install: CodeServerInstall, mode: TrustMode, sessionDir: string, env: NodeJS.ProcessEnv, resultsFile: string, workspace: string): Promise<RunOutcome> {
+async function runWithCodeServer(backend: Extract<Backend, { kind: 'code-server' }>, mode: TrustMode, sessionDir: string, env: NodeJS.ProcessEnv, resultsFile: string, workspace: string): Promise<RunOutcome> {
+  const install = backend.install;
   if (mode === 'restricted') writeHostExtension(path.join(sessionDir, 'extensions', 'promptopt-test.promptopt-test-host-0.0.0'));
+  if (HOSTS[backend.host].lmProvider) installLmProvider(path.join(sessionDir, 'extensions'));
   const cs = await startCodeServer(install, { workspace, settings: settingsFor(mode), env, sessionDir });
   const consoleErrors: string[] = [];
   let browserClose: (() => Promise<void>) | undefined;
@@ -141,11 +152,13 @@ async function runWithCodeServer(install: CodeServerInstall, mode: TrustMode, se
   }
 }
 
-async function runWithElectron(executable: string, mode: TrustMode, sessionDir: string, env: NodeJS.ProcessEnv, resultsFile: string, workspace: string): Promise<RunOutcome> {
+async function runWithElectron(backend: Extract<Backend, { kind: 'electron' }>, mode: TrustMode, sessionDir: string, env: NodeJS.ProcessEnv, resultsFile: string, workspace: string): Promise<RunOutcome> {
   const userDataDir = path.join(sessionDir, 'user-data');
   const extensionsDir = path.join(sessionDir, 'extensions');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(settingsFor(mode), null, 2));
+  const executable = backend.executable;
+  if (HOSTS[backend.host].lmProvider) installLmProvider(extensionsDir);
   const common = [workspace, `--user-data-dir=${userDataDir}`, `--extensions-dir=${extensionsDir}`, '--skip-welcome', '--skip-release-notes', '--disable-gpu'];
   if (mode === 'trusted') {
     const { runTests } = await import('@vscode/test-electron');
@@ -176,19 +189,19 @@ async function runWithElectron(executable: string, mode: TrustMode, sessionDir: 
 }
 
 async function runMode(backend: Backend, mode: TrustMode): Promise<RunOutcome> {
-  const sessionDir = fs.mkdtempSync(path.join(os.tmpdir(), `promptopt-it-${mode}-`));
+  const sessionDir = fs.mkdtempSync(path.join(os.tmpdir(), `promptopt-it-${backend.host}-${mode}-`));
   const workspace = copyWorkspace(FIXTURE, sessionDir);
   const resultsFile = path.join(sessionDir, 'results.jsonl');
   const expectedErrorsFile = path.join(sessionDir, 'expected-log-errors.jsonl');
   const env: NodeJS.ProcessEnv = { [ENV_RESULTS_FILE]: resultsFile, [ENV_EXPECTED_MODE]: mode, [ENV_EXPECTED_LOG_ERRORS]: expectedErrorsFile };
   if (process.env[ENV_GREP]) env[ENV_GREP] = process.env[ENV_GREP];
-  log(`${mode}: workspace ${workspace}`);
+  log(`${backend.host} ${mode}: workspace ${workspace}`);
   const untrackDir = trackCloser(() => fs.rmSync(sessionDir, { recursive: true, force: true }));
   try {
     const outcome =
       backend.kind === 'code-server'
-        ? await runWithCodeServer(backend.install, mode, sessionDir, env, resultsFile, workspace)
-        : await runWithElectron(backend.executable, mode, sessionDir, env, resultsFile, workspace);
+        ? await runWithCodeServer(backend, mode, sessionDir, env, resultsFile, workspace)
+        : await runWithElectron(backend, mode, sessionDir, env, resultsFile, workspace);
     const logsDir = path.join(sessionDir, 'user-data', 'logs');
     const { unexpected: logErrors, excused } = excuseExpectedErrors(findExtensionLogErrors(logsDir), expectedErrorsFile);
     if (excused.length > 0) log(`${mode}: ${excused.length} error line(s) in the logs were provoked on purpose by tests (declared with expectLogError)`);
@@ -230,11 +243,19 @@ async function main(): Promise<number> {
     log('out/test/integration/index.js or dist/extension.js is missing: run `npm run build` first');
     return 2;
   }
+  const hostArg = process.argv.includes('--host') ? process.argv[process.argv.indexOf('--host') + 1] : (process.env.PROMPTOPT_IT_HOST ?? 'both');
+  if (!['minimum', 'current', 'both'].includes(hostArg ?? '')) {
+    log(`unknown --host ${hostArg}; use minimum, current or both`);
+    return 2;
+  }
   const modes: TrustMode[] = modeArg === 'both' ? ['trusted', 'restricted'] : [modeArg as TrustMode];
+  const hosts: HostName[] = hostArg === 'both' ? ['minimum', 'current'] : [hostArg as HostName];
   const t0 = Date.now();
-  const backend = await chooseBackend();
-  const outcomes: Array<[TrustMode, RunOutcome]> = [];
-  for (const mode of modes) outcomes.push([mode, await runMode(backend, mode)]);
+  const outcomes: Array<[string, RunOutcome]> = [];
+  for (const host of hosts) {
+    const backend = await chooseBackend(host);
+    for (const mode of modes) outcomes.push([`${HOSTS[host].vscodeVersion} ${mode}`, await runMode(backend, mode)]);
+  }
 
   let failed = false;
   for (const [mode, o] of outcomes) {

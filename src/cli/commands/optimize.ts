@@ -38,7 +38,10 @@ prompts' bytes change) and records baselines and accepted versions under .optimi
 With no key the rule strategies run (the embedded default) and the output says so. With
 OPENAI_API_KEY (or PROMPTOPT_API_KEY) in the environment and no strategy chosen (flag, preset
 or .optimizer/config.yaml), ${DEFAULT_LLM_STRATEGIES.join(', ')} run; --base-url (or
-OPENAI_BASE_URL) points at any OpenAI-compatible endpoint; --model (or PROMPTOPT_MODEL).`;
+OPENAI_BASE_URL) points at any OpenAI-compatible endpoint; --model (or PROMPTOPT_MODEL).
+A local server on this machine (--base-url http://127.0.0.1:11434/v1 for Ollama, :1234 LM
+Studio, :8080 llama.cpp, :8000 vLLM) needs no key. Editor models (VS Code's, e.g. Copilot)
+exist only inside VS Code.`;
 
 /**
  * `--write`: puts the kept results into the file (on its current text, under its lock: see
@@ -139,7 +142,7 @@ export const optimizeCommand: CliCommand = {
           minConfidence: num(values['min-confidence'], 'min-confidence'),
         },
       ],
-      { modelAvailable: endpointFromEnv(io.env) !== undefined },
+      { modelAvailable: endpointFromEnv(io.env, { baseUrl: values['base-url'], model: values.model }) !== undefined },
     );
     const endpoint = endpointFromEnv(io.env, { baseUrl: values['base-url'], model: values.model, configModel: config.model.name });
     const costTable = costTableWith(config.pricing);

@@ -5,7 +5,7 @@ import type { EngineEvent } from '../../core/engine/events';
 import { CancelledError, toOptimizerError } from '../../core/errors';
 import type { LlmClient } from '../../core/llm/types';
 import { optimizeDocument, type OptimizeDocumentOutcome } from '../../core/service/optimize';
-import { costTableWith } from '../../core/llm/cost';
+import { costTableWith, unpricedNotes } from '../../core/llm/cost';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import type { StrategyName } from '../../core/strategies/types';
 import { Commands, ContextKeys } from '../constants';
@@ -14,7 +14,8 @@ import type { ApiKeyStore } from './apiKey';
 import type { DocumentCache } from './documentCache';
 import type { Logger } from './logger';
 import type { RunStatusTrace } from './trace';
-import { endpointSettings, engineOverrides } from './settings';
+import { engineOverrides } from './settings';
+import { clientFor, describeBackend, resolveBackend, type Backend } from './llmBackend';
 import { workflowOf, type StoreManager } from './stores';
 
 /** What to optimize. */
@@ -40,15 +41,6 @@ export interface RunSummary {
   recorded: boolean;
   /** Whether an LLM client was used. */
   usedLlm: boolean;
-}
-
-type CreateLlmClient = typeof import('../../core/llm/client').createLlmClient;
-
-/** Loads `dist/llm.js` (openai SDK + client) on first use. */
-function loadLlmClientFactory(): CreateLlmClient {
-  // A computed path: esbuild leaves it to the runtime, so the SDK is not in extension.js.
-  const mod = require(path.join(__dirname, 'llm.js')) as { createLlmClient: CreateLlmClient };
-  return mod.createLlmClient;
 }
 
 /**
@@ -112,21 +104,26 @@ export class OptimizationRunner implements vscode.Disposable {
     return this.status;
   }
 
-  private async llmFor(root: string, config: EngineConfig, notes: string[]): Promise<LlmClient | undefined> {
+  private async llmFor(root: string, config: EngineConfig, backend: Backend, notes: string[]): Promise<LlmClient | undefined> {
     if (!config.strategies.some(isLlmStrategy)) return undefined;
     if (!vscode.workspace.isTrusted) {
       notes.push('Restricted Mode: no LLM request is made in an untrusted workspace, so the rule strategies ran instead. Trust the workspace to use the LLM strategies.');
       return undefined;
     }
-    const key = await this.keys.get();
-    if (!key) return undefined; // the engine falls back to rules and its note says how to set a key
-    const ep = endpointSettings();
-    const createLlmClient = loadLlmClientFactory();
-    this.log.info(`LLM endpoint ${new URL(ep.baseUrl).host}, model ${ep.model}, key from ${key.source}`);
-    return createLlmClient(
-      { baseUrl: ep.baseUrl, apiKey: key.key, model: ep.model, concurrency: ep.concurrency, timeoutMs: ep.timeoutMs },
-      { cacheDir: llmCacheDir(root), budget: config.budget, costTable: costTableWith(config.pricing), logger: (level, msg) => this.log[level](`llm: ${msg}`) },
-    );
+    if (backend.kind === 'none') {
+      if (backend.note) notes.push(backend.note);
+      return undefined; // without a note of ours the engine falls back to rules and its note says how to set a key
+    }
+    this.log.info(`LLM ${describeBackend(backend)}`);
+    const costTable = costTableWith(config.pricing);
+    // A cost budget cannot limit a model without a price (editor models have none): say so.
+    if (backend.kind === 'editor') notes.push(...unpricedNotes([backend.ref], config.budget.maxCostUsd, costTable));
+    return clientFor(backend, {
+      cacheDir: llmCacheDir(root),
+      budget: config.budget,
+      costTable,
+      logger: (level, msg) => this.log[level](`llm: ${msg}`),
+    });
   }
 
   /** Optimizes; never throws (errors are shown once and returned as failures). */
@@ -160,9 +157,12 @@ export class OptimizationRunner implements vscode.Disposable {
     this.statusVisible = true;
     const text = doc.getText();
     try {
-      const modelAvailable = trusted && (await this.keys.get()) !== undefined;
-      const config = await loadEngineConfig(root, [engineOverrides(doc.uri), req.strategies ? { strategies: req.strategies } : undefined], { modelAvailable });
-      const llm = await this.llmFor(root, config, summary.notes);
+      const backend: Backend = trusted ? await resolveBackend(this.keys) : { kind: 'none' };
+      const overrides = engineOverrides(doc.uri);
+      // An editor model answers every request itself: the run (and what it records) names it, not the endpoint's model setting.
+      if (backend.kind === 'editor') overrides.model = { ...overrides.model, name: backend.ref };
+      const config = await loadEngineConfig(root, [overrides, req.strategies ? { strategies: req.strategies } : undefined], { modelAvailable: backend.kind !== 'none' });
+      const llm = await this.llmFor(root, config, backend, summary.notes);
       summary.usedLlm = !!llm;
       const store = trusted ? await this.stores.writer(root, 'Recording versions') : undefined;
       if (!trusted) summary.notes.push('Restricted Mode: proposals are shown for review but no version is recorded in .optimizer/.');

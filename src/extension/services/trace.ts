@@ -21,4 +21,15 @@ export interface RunStatusTrace {
 
 export class UiTrace {
   promptPick: PromptPickTrace | undefined;
+  modelPick: ModelPickTrace | undefined;
+}
+
+/** The Select Model quick pick as last shown: its items (choice ids) and the active one. */
+export interface ModelPickTrace {
+  title: string;
+  items: Array<{ label: string; description: string; id: string }>;
+  active?: string;
+  /** Whether the local-server probe is still running. */
+  probing: boolean;
+  closed: boolean;
 }
