@@ -10,6 +10,9 @@ import { DslError } from '../errors';
 import type { LlmClient } from '../llm/types';
 import { workflowKey, type PromptVersion, type VersionStore } from '../storage';
 import { runsDir } from './workspace';
+import { isLlmStrategy } from '../engine/config';
+import type { EvidenceGate } from '../engine/gate';
+import { gatherEvidence, promptContext } from '../evidence/gather';
 
 export interface OptimizeDocumentOptions {
   /** Absolute path of the workflow file (used for messages, the store key and the run log). */
@@ -76,9 +79,33 @@ export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<O
     log = await RunLog.open(path.join(runsDir(opts.workspaceRoot), `${runId}.jsonl`));
     log.append({ type: 'run_start', runId, workflow: rel, time: Date.now(), strategies: plan.strategies, prompts: prompts.length });
   }
+  // With a model, LLM proposals must show evidence on the prompt's test cases (see engine/gate).
+  const llm = opts.llm;
+  const gate: EvidenceGate | undefined =
+    llm && config.evidence.mode !== 'off' && plan.strategies.some(isLlmStrategy)
+      ? {
+          gather: async (prompt, candidate, signal) =>
+            (
+              await gatherEvidence(
+                {
+                  root: opts.workspaceRoot,
+                  workflowFile: opts.file,
+                  client: llm,
+                  count: config.evidence.cases,
+                  judgeModel: config.evidence.judgeModel,
+                  taskModel: config.evidence.taskModel,
+                  signal,
+                },
+                promptContext(doc, prompt),
+                candidate,
+              )
+            ).record,
+        }
+      : undefined;
   const engine = new OptimizationEngine({
     analyze: analyzePrompt,
     strategy: plan.resolve,
+    evidence: gate,
     events: fanOut(opts.events, log ? (e) => log!.append(e) : undefined),
   });
   let outcome: RunOutcome;
@@ -131,7 +158,14 @@ export async function recordResult(
       cost: { ...r.cost },
       iterations: r.iterations,
     },
-    metadata: { nodeTitle: r.nodeTitle, kind: r.kind, role: r.role, changes: r.changes },
+    metadata: {
+      nodeTitle: r.nodeTitle,
+      kind: r.kind,
+      role: r.role,
+      changes: r.changes,
+      ...(r.evidence ? { evidence: { ...r.evidence } } : {}),
+      ...(r.evidenceNote ? { evidenceNote: r.evidenceNote } : {}),
+    },
   });
   return { baseline, proposal };
 }
