@@ -73,8 +73,13 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** Calls and tokens `ensureCases` would spend (0 calls when the file exists). */
-export async function planCases(env: EvidenceEnv, ctx: PromptContext, file = casesFileFor(env.root, env.workflowFile, ctx.record.id)): Promise<CasesPlan & { file: string; reused: boolean }> {
-  if (await exists(file)) return { calls: 0, promptTokens: 0, completionTokens: 0, file, reused: true };
+export async function planCases(
+  env: EvidenceEnv,
+  ctx: PromptContext,
+  file = casesFileFor(env.root, env.workflowFile, ctx.record.id),
+  opts: { force?: boolean } = {},
+): Promise<CasesPlan & { file: string; reused: boolean }> {
+  if (!opts.force && (await exists(file))) return { calls: 0, promptTokens: 0, completionTokens: 0, file, reused: true };
   return { ...estimateCases({ record: ctx.record, nodeTexts: ctx.nodeTexts, inputs: ctx.inputs, count: env.count ?? DEFAULT_CASES }), file, reused: false };
 }
 
