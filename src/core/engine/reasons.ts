@@ -58,11 +58,16 @@ export interface CauseSummary {
 
 /**
  * "no candidate was kept — llm_guided: the rewrite changed a variable (dropped {{#sys.query#}});
- * hybrid: the answer could not be read (…)": the last refusal of each strategy.
+ * hybrid: the answer could not be read (…)": per strategy, the evidence's refusal, else its last one.
  */
 export function describeRejections(candidates: readonly CauseSummary[]): string {
+  // Per strategy: the evidence's refusal when there is one (it decided), else the last refusal.
   const last = new Map<string, CauseSummary>();
-  for (const c of candidates) if (!c.kept) last.set(c.strategy, c);
+  for (const c of candidates) {
+    if (c.kept) continue;
+    const prev = last.get(c.strategy);
+    if (!prev || !prev.cause?.startsWith('evidence-') || c.cause?.startsWith('evidence-')) last.set(c.strategy, c);
+  }
   if (last.size === 0) return 'no candidate improved the prompt';
   const parts = [...last.values()].map((c) => `${c.strategy}: ${c.cause ? plainCause(c.cause) : 'refused'}${c.reason ? ` (${c.reason.replace(/^Candidate from \S+ rejected: /, '').replace(/\.$/, '')})` : ''}`);
   return `no candidate was kept — ${parts.join('; ')}`;

@@ -6,6 +6,7 @@
  * costs nothing and a cancelled run resumes where it stopped.
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { PromptRecord } from '../dsl/types';
 import { CancelledError, isAbortError, isOptimizerError } from '../errors';
 import { scoreOutput, type Metric } from '../evaluation/metrics';
@@ -104,6 +105,8 @@ const labelled = (e: Example) => e.expected !== undefined || (e.labels?.length ?
 
 /** Runs current and candidate on every example and compares them. Throws CancelledError on cancel (what was answered is cached). */
 export async function evaluateCandidate(opts: EvaluateOptions): Promise<EvidenceReport> {
+  // Every case's requests listen on the one signal.
+  if (opts.signal) setMaxListeners(0, opts.signal);
   const usage = zeroUsage();
   const reqs: Requirement[] = opts.checklist?.requirements ?? [];
   const judged = reqs.filter((r) => r.check.type === 'judge');
