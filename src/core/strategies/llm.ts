@@ -144,7 +144,7 @@ export function createLlmStrategy(name: LlmStrategyName, client: LlmClient, opts
         throw new CandidateRejectedError(name, { reason: 'truncated', detail: `the answer was cut off (finish_reason "length")` }, answered && costOfResponse(answered));
       }
       if (e instanceof LlmError && e.code === 'LLM_BAD_RESPONSE') {
-        throw new CandidateRejectedError(name, { reason: 'unparseable', detail: `the answer could not be read (${e.message.replace(/\.$/, '')})` }, answered && costOfResponse(answered));
+        throw new CandidateRejectedError(name, { reason: 'unparseable', detail: e.message.replace(/\.$/, '') }, answered && costOfResponse(answered));
       }
       throw e;
     }

@@ -121,7 +121,7 @@ describe('LLM strategies against the loopback server', function () {
     const e = await rejectionOf(createLlmStrategy('llm_clarity', client()).apply(input(EN)));
     assert.equal(e.code, 'LLM_REJECTED_CANDIDATE');
     assert.equal((e as CandidateRejectedError).rejection.reason, 'unparseable');
-    assert.match(e.message, /could not be read.*not JSON/);
+    assert.match(e.message, /rejected: The model's answer is not JSON/);
     const cost = (e as CandidateRejectedError).cost!;
     assert.deepEqual([cost.calls, cost.promptTokens, cost.completionTokens], [1, 40, 9]);
   });
