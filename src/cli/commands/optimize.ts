@@ -8,6 +8,7 @@ import { replacePrompts } from '../../core/dsl';
 import { UsageError } from '../../core/errors';
 import { costTableWith, createLlmClient, unpricedNotes } from '../../core/llm';
 import { endpointFromEnv } from '../../core/service/endpoint';
+import { createEvidenceGate } from '../../core/evidence/gateFactory';
 import { optimizeDocument } from '../../core/service/optimize';
 import { DEFAULT_LLM_STRATEGIES, llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { resultsToPatchFile } from '../../core/engine/patch';
@@ -146,6 +147,7 @@ export const optimizeCommand: CliCommand = {
         store,
         recordAs: 'accepted',
         runLog: !!values.write,
+        evidenceGate: createEvidenceGate,
         events: progress,
         signal: io.signal,
       });

@@ -11,8 +11,7 @@ import type { LlmClient } from '../llm/types';
 import { workflowKey, type PromptVersion, type VersionStore } from '../storage';
 import { runsDir } from './workspace';
 import { isLlmStrategy } from '../engine/config';
-import type { EvidenceGate } from '../engine/gate';
-import { gatherEvidence, promptContext } from '../evidence/gather';
+import type { EvidenceGateFactory } from '../evidence/gateFactory';
 
 export interface OptimizeDocumentOptions {
   /** Absolute path of the workflow file (used for messages, the store key and the run log). */
@@ -34,6 +33,11 @@ export interface OptimizeDocumentOptions {
   runLog?: boolean;
   events?: EngineEventSink;
   signal?: AbortSignal;
+  /**
+   * Builds the evidence gate for LLM proposals (evidence/gateFactory's createEvidenceGate; the
+   * extension loads it lazily). Absent: the heuristic alone decides, whatever `config.evidence` says.
+   */
+  evidenceGate?: EvidenceGateFactory;
 }
 
 export interface RecordedVersions {
@@ -80,27 +84,9 @@ export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<O
     log.append({ type: 'run_start', runId, workflow: rel, time: Date.now(), strategies: plan.strategies, prompts: prompts.length });
   }
   // With a model, LLM proposals must show evidence on the prompt's test cases (see engine/gate).
-  const llm = opts.llm;
-  const gate: EvidenceGate | undefined =
-    llm && config.evidence.mode !== 'off' && plan.strategies.some(isLlmStrategy)
-      ? {
-          gather: async (prompt, candidate, signal) =>
-            (
-              await gatherEvidence(
-                {
-                  root: opts.workspaceRoot,
-                  workflowFile: opts.file,
-                  client: llm,
-                  count: config.evidence.cases,
-                  judgeModel: config.evidence.judgeModel,
-                  taskModel: config.evidence.taskModel,
-                  signal,
-                },
-                promptContext(doc, prompt),
-                candidate,
-              )
-            ).record,
-        }
+  const gate =
+    opts.llm && opts.evidenceGate && config.evidence.mode !== 'off' && plan.strategies.some(isLlmStrategy)
+      ? opts.evidenceGate({ root: opts.workspaceRoot, workflowFile: opts.file, doc, client: opts.llm, settings: config.evidence })
       : undefined;
   const engine = new OptimizationEngine({
     analyze: analyzePrompt,

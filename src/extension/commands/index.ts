@@ -7,6 +7,7 @@ import { compareWithCurrent } from './compareWithCurrent';
 import { compareWithParent } from './compareWithParent';
 import { copyVersionText } from './copyVersionText';
 import { deleteVersion } from './deleteVersion';
+import { generateTestCases } from './generateTestCases';
 import { nextProposal } from './nextProposal';
 import { optimizeAllPrompts } from './optimizeAllPrompts';
 import { optimizePrompt } from './optimizePrompt';
@@ -17,6 +18,7 @@ import { rejectProposal } from './rejectProposal';
 import { restoreVersion } from './restoreVersion';
 import { selectModel } from './selectModel';
 import { setApiKey } from './setApiKey';
+import { showEvidenceReport } from './showEvidenceReport';
 import { showLog } from './showLog';
 import { showVersions } from './showVersions';
 
@@ -42,4 +44,6 @@ export const ALL_COMMANDS: readonly CommandDef[] = [
   clearApiKey,
   selectModel,
   showLog,
+  generateTestCases,
+  showEvidenceReport,
 ];

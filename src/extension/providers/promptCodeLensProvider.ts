@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { Commands } from '../constants';
-import { fmtScore, type ProposalQueue } from '../review/proposals';
+import { evidenceLabel, fmtScore, type ProposalQueue } from '../review/proposals';
 import type { DocumentCache } from '../services/documentCache';
 import { codeLensEnabled } from '../services/settings';
 import { StoreManager, workflowOf } from '../services/stores';
@@ -58,6 +58,14 @@ export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.D
           arguments: [document.uri, p.id],
         }),
       );
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: 'Test cases',
+          tooltip: `Generate test cases for "${p.nodeTitle}" from the workflow (a dataset the evidence gate, eval and train use)`,
+          command: Commands.generateTestCases,
+          arguments: [document.uri, p.id],
+        }),
+      );
       const n = counts?.get(p.id) ?? 0;
       if (n > 0) {
         lenses.push(
@@ -73,7 +81,7 @@ export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.D
       if (pending) {
         lenses.push(
           new vscode.CodeLens(range, {
-            title: `Review proposal (${fmtScore(pending.scoreBefore)} → ${fmtScore(pending.scoreAfter)})`,
+            title: `Review proposal (${fmtScore(pending.scoreBefore)} → ${fmtScore(pending.scoreAfter)}${evidenceLabel(pending)})`,
             command: Commands.nextProposal,
             arguments: [pending.id],
           }),

@@ -27,6 +27,8 @@ export interface Proposal {
   version?: string;
   /** For a restore: the version whose text is proposed. */
   restoreOf?: string;
+  /** The evidence on the prompt's test cases (LLM proposals with the gate on); reportFile is absolute. */
+  evidence?: { verdict: string; winRate: number; lowerBound: number; cases: number; reportFile: string };
   /**
    * Runs once the proposal has been accepted and written to the document (never on reject),
    * e.g. to teach the embeddings index only versions the user accepted. Its failure is logged.
@@ -50,7 +52,12 @@ export function fmtScore(n: number): string {
 
 /** Diff editor title: "<node title> · <kind> · <strategy> · 72 → 86". */
 export function proposalTitle(p: Proposal): string {
-  return `${p.nodeTitle} · ${p.kind}${p.role ? ` (${p.role})` : ''} · ${p.strategy} · ${fmtScore(p.scoreBefore)} → ${fmtScore(p.scoreAfter)}`;
+  return `${p.nodeTitle} · ${p.kind}${p.role ? ` (${p.role})` : ''} · ${p.strategy} · ${fmtScore(p.scoreBefore)} → ${fmtScore(p.scoreAfter)}${evidenceLabel(p)}`;
+}
+
+/** " · better, win rate 0.92 on 12 cases" for a proposal with evidence, else "". */
+export function evidenceLabel(p: Pick<Proposal, 'evidence'>): string {
+  return p.evidence ? ` · ${p.evidence.verdict}, win rate ${p.evidence.winRate.toFixed(2)} on ${p.evidence.cases} cases` : '';
 }
 
 /** The pending proposals, in review order (the queue). */
