@@ -12,6 +12,7 @@
  * Requirements met: R1 by any non-empty answer; R2 ("cites the context") by answers that do.
  * Rewriter: `rewrite(prompt)` decides the candidate (default: the prompt plus one phrase).
  */
+import { parseDify } from '../../src/core/dsl';
 import { CASES_MARK, VARIABLES_CLOSE, VARIABLES_OPEN } from '../../src/core/evidence/cases';
 import { CHECKLIST_MARK } from '../../src/core/evidence/checklist';
 import { JUDGE_MARK } from '../../src/core/evidence/judge';
@@ -188,3 +189,13 @@ workflow:
           role: system
           text: "You are the support assistant for {{#1700000000001.product#}}. Answer the user's question about the product using the documentation below.\\n\\nDocumentation:\\n{{#context#}}\\n\\nCite the context you used. Keep the answer short."
 `;
+
+/** The system prompt of SUPPORT_CHATFLOW's llm node. */
+export const ORIGINAL_SYSTEM = parseDify(SUPPORT_CHATFLOW).prompts[0]!.text;
+/** Scores higher on the heuristic (headings, steps, output section) but drops "Cite the context you used.": loses on every case. */
+export const HEURISTIC_BETTER_LOSER = (p: string) =>
+  p.includes('## Task')
+    ? p
+    : `## Task\nYou are the support assistant for ${/\[\[VAR_\d+\]\]|\{\{#[^#]+#\}\}/.exec(p)![0]}.\n\n## Steps\n1. Read the documentation below.\n2. Answer the user's question about the product.\n\n## Documentation\n${[...p.matchAll(/\[\[VAR_\d+\]\]|\{\{#[^#]+#\}\}/g)][1]![0]}\n\n## Output\nA short, specific answer in plain words.`;
+/** Same heuristic score, one more thing the task model rewards: wins on every case. */
+export const HEURISTIC_NEUTRAL_WINNER = (p: string) => p.replace('Keep the answer short.', 'Ask one clarifying question when the request is unclear. Keep the answer short.');

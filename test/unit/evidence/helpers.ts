@@ -22,11 +22,4 @@ export function workspace(text = SUPPORT_CHATFLOW): { ws: string; file: string; 
   return { ws, file, promptId, cleanup: () => fs.rmSync(ws, { recursive: true, force: true }) };
 }
 
-export const ORIGINAL_SYSTEM = parseDify(SUPPORT_CHATFLOW).prompts[0]!.text;
-/** Scores higher on the heuristic (headings, steps, output section) but drops "Cite the context you used.": loses on every case. */
-export const HEURISTIC_BETTER_LOSER = (p: string) =>
-  p.includes('## Task')
-    ? p
-    : `## Task\nYou are the support assistant for ${/\[\[VAR_\d+\]\]|\{\{#[^#]+#\}\}/.exec(p)![0]}.\n\n## Steps\n1. Read the documentation below.\n2. Answer the user's question about the product.\n\n## Documentation\n${[...p.matchAll(/\[\[VAR_\d+\]\]|\{\{#[^#]+#\}\}/g)][1]![0]}\n\n## Output\nA short, specific answer in plain words.`;
-/** Same heuristic score, one more thing the task model rewards: wins on every case. */
-export const HEURISTIC_NEUTRAL_WINNER = (p: string) => p.replace('Keep the answer short.', 'Ask one clarifying question when the request is unclear. Keep the answer short.');
+export { ORIGINAL_SYSTEM, HEURISTIC_BETTER_LOSER, HEURISTIC_NEUTRAL_WINNER } from '../../support/evidenceModel';
