@@ -51,7 +51,9 @@ const VALUES: Record<string, string[]> = {
 function caseValue(key: string, kind: string, i: number): string {
   if (key === 'histories') return kind === 'edge' ? '[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello! How can I help?"}]' : '[]';
   const pool = VALUES[key];
-  if (pool) return kind === 'adversarial' && key === 'sys.query' ? pool[2]! : kind === 'edge' ? pool[1]! : pool[(i * 3) % pool.length]!;
+  // Every case differs (its number in the query), so no two cases make the same request.
+  const n = key === 'sys.query' ? ` (case ${i + 1})` : '';
+  if (pool) return `${kind === 'adversarial' && key === 'sys.query' ? pool[2]! : kind === 'edge' ? pool[1]! : pool[(i * 3) % pool.length]!}${n}`;
   return `${kind} value ${i + 1} for ${key}`;
 }
 

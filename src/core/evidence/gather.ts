@@ -128,14 +128,17 @@ const rel = (root: string, p: string) => path.relative(root, p).split(path.sep).
  */
 export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candidate: string, opts: { datasetFile?: string } = {}): Promise<GatheredEvidence> {
   let usage = zeroUsage();
-  const cases = opts.datasetFile ? { file: opts.datasetFile, usage: zeroUsage() } : await ensureCases(env, ctx);
-  usage = addUsage(usage, cases.usage);
+  const casesFile = opts.datasetFile ?? casesFileFor(env.root, env.workflowFile, ctx.record.id);
+  const checklistFile = checklistFileFor(casesFile);
+  // The checklist needs only the prompt: it is drawn while the cases are written.
+  env.onProgress?.('checklist', 0, 1);
+  const [cases, cl] = await Promise.all([
+    opts.datasetFile ? { file: opts.datasetFile, usage: zeroUsage() } : ensureCases(env, ctx, { file: casesFile }),
+    loadOrDrawChecklist(env.client, { file: checklistFile, promptId: ctx.record.id, prompt: ctx.record.text, structuredOutput: ctx.spec?.structuredOutput, model: env.judgeModel, signal: env.signal }),
+  ]);
+  usage = addUsage(addUsage(usage, cases.usage), cl.usage);
   const text = await fs.readFile(cases.file, 'utf8');
   const dataset = parseDataset(text, { file: cases.file });
-  const checklistFile = checklistFileFor(cases.file);
-  env.onProgress?.('checklist', 0, 1);
-  const cl = await loadOrDrawChecklist(env.client, { file: checklistFile, promptId: ctx.record.id, prompt: ctx.record.text, structuredOutput: ctx.spec?.structuredOutput, model: env.judgeModel, signal: env.signal });
-  usage = addUsage(usage, cl.usage);
   const report = await evaluateCandidate({
     client: env.client,
     record: ctx.record,
