@@ -98,6 +98,8 @@ describe('Evidence: Generate Test Cases and optimize with the evidence gate (tru
 
   it('Optimize refuses a heuristic-better rewrite that loses on the cases, and says why', async () => {
     rewrite = HEURISTIC_BETTER_LOSER;
+    // The rewrite request is the same as the previous test's: forget its cached answer.
+    fs.rmSync(path.join(workspaceDir(), '.optimizer', 'cache', 'llm'), { recursive: true, force: true });
     const file = chatflowCopy('lose');
     const editor = await open(file);
     const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, PROMPT);
