@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { PromptRecord } from '../dsl/types';
 import { CancelledError, isAbortError, isOptimizerError } from '../errors';
-import { scoreOutput, type Metric } from '../evaluation/metrics';
+import { createMetric, scoreOutput, type Metric } from '../evaluation/metrics';
 import { isFatal } from '../evaluation/run';
 import type { Example } from '../evaluation/types';
 import type { LlmClient } from '../llm/types';
@@ -111,7 +111,7 @@ export async function evaluateCandidate(opts: EvaluateOptions): Promise<Evidence
   const reqs: Requirement[] = opts.checklist?.requirements ?? [];
   const judged = reqs.filter((r) => r.check.type === 'judge');
   const method: EvidenceReport['method'] = opts.examples.length > 0 && opts.examples.every(labelled) ? 'metrics' : 'judge';
-  const metrics = opts.metrics?.length ? opts.metrics : [(await import('../evaluation/metrics')).createMetric({ type: 'exact' })];
+  const metrics = opts.metrics?.length ? opts.metrics : [createMetric({ type: 'exact' })];
   let done = 0;
   const total = opts.examples.length;
   const cases = await Promise.all(

@@ -223,9 +223,9 @@ export function inputsOf(view: WorkflowView, record: PromptRecord, spec: NodeSpe
       add({ key, source: 'sys', description: name === 'query' ? "the user's message" : name === 'files' ? 'files the user sent (as file names; files cannot be attached here)' : `system variable sys.${name}` });
       return;
     }
-    const startDef = view.nodes.get(head!) && str(dataOf(view.nodes.get(head!)).type) === 'start'
-      ? (Array.isArray(dataOf(view.nodes.get(head!)).variables) ? (dataOf(view.nodes.get(head!)).variables as unknown[]) : []).find((v): v is Obj => isObj(v) && v.variable === rest.join('.'))
-      : undefined;
+    const upstreamData = dataOf(view.nodes.get(head!));
+    const startVars = str(upstreamData.type) === 'start' && Array.isArray(upstreamData.variables) ? (upstreamData.variables as unknown[]) : [];
+    const startDef = startVars.find((v): v is Obj => isObj(v) && v.variable === rest.join('.'));
     if (startDef) {
       add({ ...inputFromDefinition(rest.join('.'), str(startDef.type) ?? 'text-input', startDef, 'start'), key });
       return;

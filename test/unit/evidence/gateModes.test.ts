@@ -5,7 +5,7 @@ import { judgePair } from '../../../src/core/evidence/judge';
 import { createLlmClient } from '../../../src/core/llm/client';
 import { evidenceHandler } from '../../support/evidenceModel';
 import { startFakeOpenAI } from '../../support/fakeOpenAI';
-import { ORIGINAL_SYSTEM, HEURISTIC_NEUTRAL_WINNER, cli, workspace } from './helpers';
+import { ORIGINAL_SYSTEM, HEURISTIC_BETTER_LOSER, HEURISTIC_NEUTRAL_WINNER, cli, workspace } from './helpers';
 
 const KEY = { OPENAI_API_KEY: 'sk-evidence-modes-0001' };
 
@@ -49,6 +49,29 @@ describe('evidence: auto and required when the cases cannot be run; labelled dat
       assert.equal(v.report.method, 'metrics');
       assert.equal(v.wins, 3);
       assert.equal(model.counts.judge, 0);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('eval --version compares a recorded version with the text in the file; the same text is refused', async () => {
+    const model = evidenceHandler({ rewrite: HEURISTIC_BETTER_LOSER });
+    const srv = await startFakeOpenAI({ handler: model.handler });
+    try {
+      // The heuristic alone writes the loser and records the original as version 1.0.0.
+      const opt = await cli(['optimize', 'support.yml', '--json', '--write', '--strategy', 'llm_guided', '--prompt', w.promptId, '--base-url', srv.url, '--evidence', 'off'], w.ws, KEY);
+      assert.equal(opt.code, 0, opt.err);
+      assert.equal((JSON.parse(opt.out) as { accepted: boolean }[])[0]!.accepted, true);
+      const c = await cli(['cases', 'support.yml', '--prompt', w.promptId, '--yes', '--base-url', srv.url], w.ws, KEY);
+      assert.equal(c.code, 0, c.err);
+      const ds = fs.readdirSync(path.join(w.ws, '.optimizer', 'datasets')).find((f) => f.endsWith('.jsonl'))!;
+      const e = await cli(['eval', 'support.yml', '--prompt', w.promptId, '--dataset', ds, '--version', '1.0.0', '--json', '--base-url', srv.url], w.ws, KEY);
+      assert.equal(e.code, 0, e.err);
+      assert.equal((JSON.parse(e.out) as { verdict: string }).verdict, 'better', 'the original beats the rewrite now in the file');
+      fs.writeFileSync(path.join(w.ws, 'same.txt'), fs.readFileSync(w.file, 'utf8').includes('## Task') ? HEURISTIC_BETTER_LOSER(ORIGINAL_SYSTEM) : ORIGINAL_SYSTEM);
+      const same = await cli(['eval', 'support.yml', '--prompt', w.promptId, '--dataset', ds, '--candidate-file', 'same.txt', '--json', '--base-url', srv.url], w.ws, KEY);
+      assert.equal(same.code, 2);
+      assert.match(same.err, /nothing to compare/);
     } finally {
       await srv.close();
     }
