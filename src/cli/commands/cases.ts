@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { CancelledError } from '../../core/errors';
 import { casesFileFor } from '../../core/evidence/cases';
 import { DEFAULT_CASES, ensureCases, planCases, promptContext } from '../../core/evidence/gather';
+import { termCell } from '../../core/evidence/report';
 import { parseCommandArgs } from '../args';
 import type { CliCommand } from '../io';
 import { confirmOnTty, intFlag, setupEvidence, type Confirm } from './evidenceArgs';
@@ -59,8 +60,8 @@ export function createCasesCommand(deps: { confirm?: Confirm } = {}): CliCommand
         return 0;
       }
       if (!values.json) {
-        io.stdout(`Prompt ${s.record.id} (${s.record.nodeTitle}) receives ${ctx.inputs.length} input(s):\n`);
-        for (const i of ctx.inputs) io.stdout(`  ${i.key}: ${i.description}${i.options ? ` [options: ${i.options.join(', ')}]` : ''}${i.maxLength ? ` [max ${i.maxLength} chars]` : ''}\n`);
+        io.stdout(`Prompt ${termCell(s.record.id, 200)} (${termCell(s.record.nodeTitle, 120)}) receives ${ctx.inputs.length} input(s):\n`);
+        for (const i of ctx.inputs) io.stdout(`  ${termCell(i.key, 120)}: ${termCell(i.description, 400)}${i.options ? ` [options: ${termCell(i.options.join(', '), 200)}]` : ''}${i.maxLength ? ` [max ${i.maxLength} chars]` : ''}\n`);
         io.stdout(`Generating ${env.count} case(s) with ${s.config.evidence.judgeModel ?? s.model} takes at most ${plan.calls} call(s), about ${plan.promptTokens + plan.completionTokens} tokens (answers already in the cache cost nothing).\n`);
         if (!values.yes && !(await (deps.confirm ?? ((q, o) => confirmOnTty('cases', q, o)))('Generate them? [y/N] ', io))) {
           io.stdout('Not run.\n');
@@ -72,7 +73,7 @@ export function createCasesCommand(deps: { confirm?: Confirm } = {}): CliCommand
         if (values.json) {
           io.stdout(`${JSON.stringify({ file, reused: false, inputs: ctx.inputs, cases: out.cases, usage: out.usage, problems: out.problems }, null, 2)}\n`);
         } else {
-          for (const c of out.cases ?? []) io.stdout(`  ${c.id}  ${c.kind.padEnd(11)}  ${c.note.replace(/\s+/g, ' ').slice(0, 90)}\n`);
+          for (const c of out.cases ?? []) io.stdout(`  ${c.id}  ${c.kind.padEnd(11)}  ${termCell(c.note, 90)}\n`);
           for (const p of out.problems) io.stderr(`warning: ${p}\n`);
           io.stdout(`${out.cases?.length ?? 0} case(s) written to ${shown}. Calls: ${out.usage.calls} sent, ${out.usage.cachedCalls} from the cache.\n`);
         }

@@ -6,7 +6,7 @@ import { createMetric, parseMetricArg } from '../../core/evaluation/metrics';
 import { checklistFileFor, readChecklist, sha256 } from '../../core/evidence/checklist';
 import { estimateEvalCalls } from '../../core/evidence/evaluate';
 import { gatherEvidence, promptContext } from '../../core/evidence/gather';
-import { evidenceTable } from '../../core/evidence/report';
+import { evidenceTable, termCell } from '../../core/evidence/report';
 import { VersionStore, workflowKey } from '../../core/storage';
 import { parseCommandArgs } from '../args';
 import type { CliCommand } from '../io';
@@ -84,7 +84,7 @@ export function createEvalCommand(deps: { confirm?: Confirm } = {}): CliCommand 
         const draw = !cl || cl.promptSha256 !== sha256(s.record.text) ? 1 : 0;
         const labelled = dataset.examples.every((e) => e.expected !== undefined || e.labels?.length);
         io.stdout(
-          `Prompt ${s.record.id} (${s.record.nodeTitle}) on ${dataset.examples.length} case(s) of ${path.relative(io.cwd, datasetFile) || datasetFile}; ` +
+          `Prompt ${termCell(s.record.id, 200)} (${termCell(s.record.nodeTitle, 120)}) on ${dataset.examples.length} case(s) of ${path.relative(io.cwd, datasetFile) || datasetFile}; ` +
             `task model ${taskModel ?? ctx.spec?.model ?? s.model}, ${labelled ? 'compared by the metrics' : `judge ${judgeModel ?? s.model}`}.\n` +
             `At most ${estimateEvalCalls(dataset.examples.length, labelled ? 'metrics' : 'judge') + draw} call(s) (answers already in the cache cost nothing).\n`,
         );

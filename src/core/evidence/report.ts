@@ -13,6 +13,15 @@ function cell(text: string, max = 60): string {
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
+/** One line for a terminal: control characters (ESC sequences included) shown as \u escapes, never sent raw. */
+export function termCell(text: string, max = 60): string {
+  const one = text
+    .replace(/\s+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .trim();
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
 const mark = (v: boolean | null | undefined) => (v === true ? '✓' : v === false ? '✗' : '–');
 
 export function evidenceMarkdown(
@@ -50,14 +59,14 @@ export function evidenceMarkdown(
 
 /** A compact table for the terminal: one row per case, then the verdict. */
 export function evidenceTable(r: EvidenceReport): string {
-  const rows = r.cases.map((c) => [c.id, c.kind ?? '', c.winner === 'candidate' ? 'win' : c.winner === 'current' ? 'loss' : 'tie', cell(c.reason, 70)]);
+  const rows = r.cases.map((c) => [termCell(c.id, 30), termCell(c.kind ?? '', 12), c.winner === 'candidate' ? 'win' : c.winner === 'current' ? 'loss' : 'tie', termCell(c.reason, 70)]);
   const head = ['case', 'kind', 'result', 'reason'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const fmt = (row: string[]) => row.map((v, i) => (i === row.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
   const out = [fmt(head), ...rows.map(fmt)];
   if (r.requirements.length) {
     out.push('');
-    for (const q of r.requirements) out.push(`${q.id}  ${cell(q.text, 60).padEnd(60)}  ${q.cases ? `${Math.round(q.current * 100)}% → ${Math.round(q.candidate * 100)}%` : 'not checked'}${r.dropped.includes(q.id) ? '  (dropped)' : ''}`);
+    for (const q of r.requirements) out.push(`${q.id}  ${termCell(q.text, 60).padEnd(60)}  ${q.cases ? `${Math.round(q.current * 100)}% → ${Math.round(q.candidate * 100)}%` : 'not checked'}${r.dropped.includes(q.id) ? '  (dropped)' : ''}`);
   }
   out.push('', `Verdict: ${evidenceSummary(r)}`, `Calls: ${r.usage.calls} sent, ${r.usage.cachedCalls} from the cache; tokens ${r.usage.promptTokens + r.usage.completionTokens}; cost $${r.usage.costUsd.toFixed(4)}`);
   return `${out.join('\n')}\n`;
