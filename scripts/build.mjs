@@ -32,6 +32,8 @@ const builds = [
   { ...common, entryPoints: ['src/extension/llmEntry.ts'], outfile: 'dist/llm.js', external: ['vscode'] },
   // Datasets and the dataset optimizers, required only by "Optimize Prompt with Dataset…".
   { ...common, entryPoints: ['src/extension/trainingEntry.ts'], outfile: 'dist/training.js' },
+  // Test cases and the evidence gate, required only when a run gathers evidence or "Generate Test Cases…" runs.
+  { ...common, entryPoints: ['src/extension/evidenceEntry.ts'], outfile: 'dist/evidence.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 

@@ -24,6 +24,8 @@ export const Commands = {
   clearApiKey: 'promptOptimizer.clearApiKey',
   selectModel: 'promptOptimizer.selectModel',
   showLog: 'promptOptimizer.showLog',
+  generateTestCases: 'promptOptimizer.generateTestCases',
+  showEvidenceReport: 'promptOptimizer.showEvidenceReport',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -71,6 +73,9 @@ export const Settings = {
   localServerPorts: 'llm.localServerPorts',
   diagnosticsEnabled: 'diagnostics.enabled',
   codeLensEnabled: 'codeLens.enabled',
+  evidenceMode: 'evidence.mode',
+  evidenceCases: 'evidence.cases',
+  evidenceJudgeModel: 'evidence.judgeModel',
 } as const;
 
 /** SecretStorage key of the API key. */

@@ -1,6 +1,8 @@
 import type { CliCommand } from '../io';
 import { analyzeCommand } from './analyze';
 import { applyCommand } from './apply';
+import { casesCommand } from './cases';
+import { evalCommand } from './eval';
 import { extractCommand } from './extract';
 import { optimizeCommand } from './optimize';
 import { rollbackCommand } from './rollback';
@@ -14,6 +16,8 @@ export const commands: CliCommand[] = [
   analyzeCommand,
   optimizeCommand,
   trainCommand,
+  casesCommand,
+  evalCommand,
   applyCommand,
   setCommand,
   versionsCommand,

@@ -1,12 +1,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { STRATEGY_NAMES, PRESETS, PRESET_NAMES, type ConfigOverrides, type PresetName } from '../../core/engine/config';
+import { EVIDENCE_MODES, STRATEGY_NAMES, PRESETS, PRESET_NAMES, isLlmStrategy, type ConfigOverrides, type EvidenceMode, type PresetName } from '../../core/engine/config';
+import { UNUSABLE_CAUSES } from '../../core/engine/reasons';
 import type { EngineEvent } from '../../core/engine/events';
 import { parseDify, replacePrompts } from '../../core/dsl';
 import { UsageError } from '../../core/errors';
 import { costTableWith, createLlmClient, unpricedNotes } from '../../core/llm';
 import { endpointFromEnv } from '../../core/service/endpoint';
+import { createEvidenceGate } from '../../core/evidence/gateFactory';
 import { optimizeDocument } from '../../core/service/optimize';
 import { DEFAULT_LLM_STRATEGIES, llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { resultsToPatchFile } from '../../core/engine/patch';
@@ -24,6 +26,7 @@ import { readTextFile } from './fileInput';
 const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... [--iterations n]
                    [--min-confidence x] [--preset p] [--write] [--json]
                    [--patches out.json] [--base-url url] [--model m] [--workspace dir] [--no-cache]
+                   [--evidence auto|off|required] [--cases n] [--judge-model m] [--task-model m]
 
 Improve the prompts of a Dify export. Without --write, prints a unified diff per improved
 prompt and changes nothing. With --write, applies the kept results to the file (only those
@@ -35,6 +38,12 @@ prompts' bytes change) and records baselines and accepted versions under .optimi
   --preset p           ${PRESET_NAMES.join(', ')}
   --json               print an array of results (id, original, optimized, strategy, improvement, confidence, …)
   --patches out.json   also write the kept results as PromptPatch JSON, for review or 'promptopt apply'
+Evidence (with a key): an LLM proposal is kept only when it beats the current prompt on the
+prompt's test cases (generated once into .optimizer/datasets/, then reused), judged pairwise in
+both orders: 90% Wilson lower bound of the win rate above 0.5 and no requirement dropping.
+  --evidence m         auto (default: evidence when a model is set; the heuristic decides, and says
+                       so, when the cases cannot be run), required (no evidence, no proposal), off
+  --cases n            test cases per prompt (default 12); --judge-model / --task-model pick models
 With no key the rule strategies run (the embedded default) and the output says so. With
 OPENAI_API_KEY (or PROMPTOPT_API_KEY) in the environment and no strategy chosen (flag, preset
 or .optimizer/config.yaml), ${DEFAULT_LLM_STRATEGIES.join(', ')} run; --base-url (or
@@ -114,6 +123,10 @@ export const optimizeCommand: CliCommand = {
         workspace: { type: 'string' },
         'no-cache': { type: 'boolean' },
         patches: { type: 'string' },
+        evidence: { type: 'string' },
+        cases: { type: 'string' },
+        'judge-model': { type: 'string' },
+        'task-model': { type: 'string' },
       },
       usage,
     );
@@ -130,6 +143,9 @@ export const optimizeCommand: CliCommand = {
     if (values.preset && !(PRESET_NAMES as readonly string[]).includes(values.preset)) {
       throw new UsageError('USAGE', `unknown preset '${values.preset}'. Known: ${PRESET_NAMES.join(', ')}.`);
     }
+    if (values.evidence && !(EVIDENCE_MODES as readonly string[]).includes(values.evidence)) {
+      throw new UsageError('USAGE', `--evidence must be ${EVIDENCE_MODES.join(', ')}, not '${values.evidence}'.`);
+    }
     const root = values.workspace ? path.resolve(io.cwd, values.workspace) : findWorkspaceRoot(abs);
     const preset: ConfigOverrides | undefined = values.preset ? PRESETS[values.preset as PresetName] : undefined;
     const config = await loadEngineConfig(
@@ -140,6 +156,12 @@ export const optimizeCommand: CliCommand = {
           strategies: values.strategy?.length ? (values.strategy as StrategyName[]) : undefined,
           maxIterations: num(values.iterations, 'iterations'),
           minConfidence: num(values['min-confidence'], 'min-confidence'),
+          evidence: {
+            mode: values.evidence as EvidenceMode | undefined,
+            cases: num(values.cases, 'cases'),
+            judgeModel: values['judge-model'],
+            taskModel: values['task-model'],
+          },
         },
       ],
       { modelAvailable: endpointFromEnv(io.env, { baseUrl: values['base-url'], model: values.model }) !== undefined },
@@ -160,8 +182,10 @@ export const optimizeCommand: CliCommand = {
       if (values.json) return;
       if (e.type === 'optimization_complete') {
         io.stderr(
-          `  ${e.accepted ? '✓' : '·'} ${e.promptId}: ${e.accepted ? `${e.scoreBefore} → ${e.scoreAfter} (${e.strategy}, confidence ${e.confidence.toFixed(2)})` : (e.skippedReason ?? 'no change')}\n`,
+          `  ${e.accepted ? '✓' : '·'} ${e.promptId}: ${e.accepted ? `${e.scoreBefore} → ${e.scoreAfter} (${e.strategy}, confidence ${e.confidence.toFixed(2)}${e.evidence ? `; evidence ${e.evidence.verdict}, win rate ${e.evidence.winRate.toFixed(2)}, lower bound ${e.evidence.lowerBound.toFixed(2)}` : ''})` : (e.skippedReason ?? 'no change')}\n`,
         );
+      } else if (e.type === 'candidate_evidence') {
+        io.stderr(`    ${e.strategy}: ${e.verdict ? `evidence ${e.verdict}${e.winRate !== undefined ? ` (win rate ${e.winRate.toFixed(2)}, lower bound ${e.lowerBound!.toFixed(2)}, ${e.cases} cases in ${e.casesFile})` : ''}` : (e.reason ?? '')}\n`);
       } else if (e.type === 'optimization_error') io.stderr(`  ✗ ${e.promptId}: ${e.message}\n`);
     };
     try {
@@ -177,6 +201,7 @@ export const optimizeCommand: CliCommand = {
         // Recorded as proposed; made accepted only once the file on disk holds the text (writeKept).
         recordAs: 'proposed',
         runLog: !!values.write,
+        evidenceGate: createEvidenceGate,
         events: progress,
         signal: io.signal,
       });
@@ -214,6 +239,10 @@ export const optimizeCommand: CliCommand = {
               confidence: r.confidence,
               rationale: r.rationale,
               skippedReason: r.skippedReason,
+              causes: r.causes,
+              candidates: r.candidates.map((c) => ({ strategy: c.strategy, iteration: c.iteration, kept: c.kept, score: c.score, confidence: c.confidence, cause: c.cause, reason: c.reason, evidence: c.evidence })),
+              evidence: r.evidence,
+              evidenceNote: r.evidenceNote,
               cost: r.cost,
               version: out.versions.get(r.promptId)?.proposal?.version,
             })),
@@ -242,8 +271,13 @@ export const optimizeCommand: CliCommand = {
         );
         for (const f of out.failures) io.stderr(`error: ${f.error.message} [${f.error.code}]\n`);
       }
+      // Every answer the model gave was unusable (dropped a variable, unreadable, cut off, empty): the job failed.
+      const llmTries = out.results.flatMap((r) => r.candidates).filter((c) => isLlmStrategy(c.strategy));
+      const allUnusable = llmTries.length > 0 && llmTries.every((c) => !c.kept && c.cause && UNUSABLE_CAUSES.has(c.cause));
+      if (allUnusable && !values.json) io.stderr('error: every answer of the model was unusable (see the reasons above); nothing was improved by it.\n');
+      if (!values.json) for (const r of kept) if (r.evidenceNote) io.stderr(`note: ${r.promptId}: ${r.evidenceNote}\n`);
       // Any failed prompt fails the run (exit 1), whatever the others did.
-      return out.failures.length ? 1 : 0;
+      return out.failures.length || allUnusable ? 1 : 0;
     } finally {
       await store?.close();
     }

@@ -38,6 +38,29 @@ export const ModelPriceSchema = z
   })
   .strict();
 
+export const EVIDENCE_MODES = ['auto', 'off', 'required'] as const;
+export type EvidenceMode = (typeof EVIDENCE_MODES)[number];
+
+/**
+ * The evidence gate for LLM proposals. `auto`: with a model, a proposal is kept only when its
+ * runs on the prompt's test cases say it is better (when the cases cannot be run, the heuristic
+ * decides and the result says so); `required`: kept only with that evidence; `off`: the
+ * heuristic alone decides.
+ */
+export const EvidenceSchema = z
+  .object({
+    mode: z.enum(EVIDENCE_MODES).default('auto'),
+    /** Test cases generated per prompt (once; reused after). */
+    cases: z.number().int().min(2).max(100).default(12),
+    /** Model of the judge and of the case and checklist generators (default: the configured model). */
+    judgeModel: z.string().min(1).optional(),
+    /** Model that runs the prompt on the cases (default: the node's own model). */
+    taskModel: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const DEFAULT_EVIDENCE = { mode: 'auto', cases: 12 } as const satisfies z.input<typeof EvidenceSchema>;
+
 export const EngineConfigSchema = z
   .object({
     strategies: z.array(StrategyNameSchema).min(1),
@@ -54,6 +77,7 @@ export const EngineConfigSchema = z
     model: ModelSchema.default({}),
     /** Prices by model name (or name prefix), added to the built-in list prices for cost accounting and cost budgets. */
     pricing: z.record(z.string().min(1), ModelPriceSchema).default({}),
+    evidence: EvidenceSchema.default({ ...DEFAULT_EVIDENCE }),
   })
   .strict();
 
@@ -74,6 +98,7 @@ export const PRESETS: Record<PresetName, EngineConfig> = {
     budget: {},
     model: {},
     pricing: {},
+    evidence: { ...DEFAULT_EVIDENCE },
   },
   balanced: {
     strategies: ['llm_guided', 'hybrid'],
@@ -85,6 +110,7 @@ export const PRESETS: Record<PresetName, EngineConfig> = {
     budget: {},
     model: {},
     pricing: {},
+    evidence: { ...DEFAULT_EVIDENCE },
   },
   aggressive: {
     strategies: ['llm_guided', 'llm_clarity', 'hybrid'],
@@ -96,6 +122,7 @@ export const PRESETS: Record<PresetName, EngineConfig> = {
     budget: {},
     model: {},
     pricing: {},
+    evidence: { ...DEFAULT_EVIDENCE },
   },
 };
 
@@ -110,6 +137,7 @@ export const DEFAULT_CONFIG: EngineConfig = {
   budget: {},
   model: {},
   pricing: {},
+  evidence: { ...DEFAULT_EVIDENCE },
 };
 
 /** Keys that would let a cloned repository redirect requests or read a key: refused in config files. */
@@ -141,6 +169,20 @@ const FileSchema = z
       })
       .strict()
       .optional(),
+    /** `evidence: off`, or `evidence: {mode, cases, judge_model, task_model}`. */
+    evidence: z
+      .union([
+        z.enum(EVIDENCE_MODES),
+        z
+          .object({
+            mode: z.enum(EVIDENCE_MODES).optional(),
+            cases: z.number().int().min(2).max(100).optional(),
+            judge_model: z.string().min(1).optional(),
+            task_model: z.string().min(1).optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
     /** Model name (or name prefix) → USD per million tokens. */
     pricing: z
       .record(
@@ -156,8 +198,9 @@ const FileSchema = z
   })
   .strict();
 
-export type ConfigOverrides = Partial<Omit<EngineConfig, 'budget' | 'model' | 'pricing'>> & {
+export type ConfigOverrides = Partial<Omit<EngineConfig, 'budget' | 'model' | 'pricing' | 'evidence'>> & {
   budget?: Partial<EngineConfig['budget']>;
+  evidence?: Partial<EngineConfig['evidence']>;
   model?: Partial<EngineConfig['model']>;
   /** Merged model by model onto the prices already configured. */
   pricing?: EngineConfig['pricing'];
@@ -165,10 +208,11 @@ export type ConfigOverrides = Partial<Omit<EngineConfig, 'budget' | 'model' | 'p
 
 /** Merges overrides onto a base config (undefined values do not override) and validates the result. */
 export function resolveConfig(base: EngineConfig, ...overrides: (ConfigOverrides | undefined)[]): EngineConfig {
-  let cfg: EngineConfig = { ...base, budget: { ...base.budget }, model: { ...base.model }, pricing: { ...base.pricing } };
+  let cfg: EngineConfig = { ...base, budget: { ...base.budget }, model: { ...base.model }, pricing: { ...base.pricing }, evidence: { ...DEFAULT_EVIDENCE, ...base.evidence } };
   for (const o of overrides) {
     if (!o) continue;
-    const { budget, model, pricing, ...rest } = o;
+    const { budget, model, pricing, evidence, ...rest } = o;
+    if (evidence) cfg.evidence = { ...cfg.evidence, ...definedOnly(evidence) };
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) (cfg as Record<string, unknown>)[k] = v;
     if (budget) cfg.budget = { ...cfg.budget, ...definedOnly(budget) };
     if (model) cfg.model = { ...cfg.model, ...definedOnly(model) };
@@ -234,6 +278,12 @@ export function parseConfigFile(text: string, file = '.optimizer/config.yaml'): 
       ? { maxCalls: f.budget.max_calls, maxTokens: f.budget.max_tokens, maxCostUsd: f.budget.max_cost_usd }
       : undefined,
     model: f.model ? { name: f.model.name, temperature: f.model.temperature, embeddingModel: f.model.embedding_model } : undefined,
+    evidence:
+      typeof f.evidence === 'string'
+        ? { mode: f.evidence }
+        : f.evidence
+          ? { mode: f.evidence.mode, cases: f.evidence.cases, judgeModel: f.evidence.judge_model, taskModel: f.evidence.task_model }
+          : undefined,
     pricing: f.pricing
       ? Object.fromEntries(Object.entries(f.pricing).map(([m, p]) => [m, { inputPerM: p.input_per_million, outputPerM: p.output_per_million }]))
       : undefined,

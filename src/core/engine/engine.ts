@@ -8,6 +8,10 @@ import type { Strategy, StrategyCost, StrategyName } from '../strategies/types';
 import { createLimiter } from '../util/limit';
 import type { EngineConfig } from './config';
 import type { EngineEvent, EngineEventSink } from './events';
+import type { EvidenceRecord } from '../evidence/gather';
+import { PREFILTER_TOLERANCE, type EvidenceGate } from './gate';
+import { better, gateChains, type Chain } from './choice';
+import { causeOfError, describeRejections, type RejectCause } from './reasons';
 
 /** The scores kept with a result (a slice of Analysis). */
 export interface Scores {
@@ -25,6 +29,10 @@ export interface CandidateSummary {
   kept: boolean;
   /** Why a candidate was not kept, in plain words. */
   reason?: string;
+  /** Why a candidate was not kept, as a stable code. */
+  cause?: RejectCause;
+  /** The evidence gathered on this candidate's test cases (LLM strategies with the gate on). */
+  evidence?: EvidenceRecord;
 }
 
 export interface OptimizationResult {
@@ -47,8 +55,14 @@ export interface OptimizationResult {
   confidence: number;
   /** true when a candidate was kept: improved, confident and variable-safe. */
   accepted: boolean;
-  /** When not accepted: why (already good, empty, nothing improved …). */
+  /** When not accepted: why (already good, empty, and per strategy the cause of each refusal). */
   skippedReason?: string;
+  /** The causes of the refusals (one per refused candidate, in order), for machines. */
+  causes: RejectCause[];
+  /** The evidence that let the kept LLM proposal through (verdict, win rate, cases file and hash). */
+  evidence?: EvidenceRecord;
+  /** Set when the kept proposal was decided without evidence (the cases could not be run). */
+  evidenceNote?: string;
   lineChanges: { added: number; removed: number };
   rationale: string;
   changes: string[];
@@ -78,6 +92,8 @@ export interface EngineDeps {
   strategy: (name: StrategyName) => Strategy;
   events?: EngineEventSink;
   now?: () => number;
+  /** The evidence gate for LLM proposals (absent: the heuristic decides, as without a model). */
+  evidence?: EvidenceGate;
 }
 
 export interface OptimizeOptions {
@@ -106,15 +122,6 @@ function scoresOf(a: Analysis): Scores {
   return { overall: a.overall, clarity: a.clarity, efficiency: a.efficiency, structure: a.structure };
 }
 
-interface Chain {
-  strategy: StrategyName;
-  text: string;
-  analysis: Analysis;
-  confidence: number;
-  iterations: number;
-  rationale: string[];
-  changes: string[];
-}
 
 /**
  * The multi-strategy × iteration loop. For each prompt: baseline analysis → for each strategy,
@@ -244,17 +251,29 @@ export class OptimizationEngine {
       let cost = ZERO_COST;
       let best: Chain | undefined;
       let budget: OptimizerError | undefined;
+      const chains: Chain[] = [];
       for (const run of runs) {
         if (run.status === 'rejected') throw new CancelledError();
         candidates.push(...run.value.candidates);
         cost = addCost(cost, run.value.cost);
         budget ??= run.value.budget;
-        const { chain } = run.value;
-        if (chain && (!best || better(chain, best))) best = chain;
+        if (run.value.chain) chains.push(run.value.chain);
       }
+      let evidence: { record?: EvidenceRecord; note?: string } = {};
+      if (this.gateOn(config)) {
+        const gated = await gateChains(
+          { evidence: this.deps.evidence!, typeOf: (n) => this.deps.strategy(n).type, emit: (e) => this.emit(e), now: () => this.now() },
+          { prompt, baseline, chains, candidates, config, runId: opts.runId, signal: opts.signal },
+        );
+        best = gated.best;
+        evidence = { record: gated.evidence, note: gated.note };
+        cost = addCost(cost, gated.cost);
+      } else for (const chain of chains) if (!best || better(chain, best)) best = chain;
       // Nothing found before the budget ran out: that is the answer to give, not "no improvement".
       if (!best && budget) throw budget;
-      const r = result(best, candidates, cost, best ? undefined : 'no candidate improved the prompt with enough confidence');
+      const r = result(best, candidates, cost, best ? undefined : describeRejections(candidates));
+      if (best && evidence.record) r.evidence = evidence.record;
+      if (best && evidence.note) r.evidenceNote = evidence.note;
       this.complete(r, runId, started);
       return r;
     } catch (e) {
@@ -298,13 +317,13 @@ export class OptimizationEngine {
         // A refused candidate (variables changed, truncated, bad answer) ends this strategy, not the prompt.
         if (CANDIDATE_FAULTS.has(err.code)) {
           cost = addCost(cost, (err as { cost?: StrategyCost }).cost);
-          candidates.push({ strategy: strategy.name, iteration, kept: false, reason: err.message });
+          candidates.push({ strategy: strategy.name, iteration, kept: false, reason: err.message, cause: causeOfError(err) });
           this.emit({ type: 'candidate_evaluated', ...base, iteration, time: this.now(), kept: false, reason: err.message });
           break;
         }
         // The budget ran out: this strategy stops with what it has; the others keep theirs.
         if (err.code === 'LLM_BUDGET_EXCEEDED') {
-          candidates.push({ strategy: strategy.name, iteration, kept: false, reason: err.message });
+          candidates.push({ strategy: strategy.name, iteration, kept: false, reason: err.message, cause: 'budget' });
           this.emit({ type: 'candidate_evaluated', ...base, iteration, time: this.now(), kept: false, reason: err.message });
           return { chain, cost, budget: err };
         }
@@ -321,8 +340,8 @@ export class OptimizationEngine {
         cost: out.cost,
       });
 
-      const reject = (reason: string, score?: number) => {
-        candidates.push({ strategy: strategy.name, iteration, score, confidence: out.confidence, kept: false, reason });
+      const reject = (reason: string, cause: RejectCause, score?: number) => {
+        candidates.push({ strategy: strategy.name, iteration, score, confidence: out.confidence, kept: false, reason, cause });
         this.emit({
           type: 'candidate_evaluated',
           ...base,
@@ -336,11 +355,11 @@ export class OptimizationEngine {
       };
 
       if (out.text === current.text) {
-        reject('no change');
+        reject('no change', 'no-change');
         break;
       }
       if (!out.text.trim()) {
-        reject('the candidate is empty');
+        reject('the candidate is empty', 'empty');
         break;
       }
       const vd = diffVariables(prompt.text, out.text);
@@ -349,17 +368,26 @@ export class OptimizationEngine {
           [vd.missing.length ? `lost ${vd.missing.join(', ')}` : '', vd.added.length ? `added ${vd.added.join(', ')}` : '']
             .filter(Boolean)
             .join('; '),
+          'variables-changed',
         );
         break;
       }
       const analysis = this.deps.analyze({ text: out.text, kind: prompt.kind, role: prompt.role });
       const gain = analysis.overall - current.analysis.overall;
       if (out.confidence < config.minConfidence) {
-        reject(`confidence ${out.confidence.toFixed(2)} is below ${config.minConfidence}`, analysis.overall);
+        reject(`confidence ${out.confidence.toFixed(2)} is below ${config.minConfidence}`, 'below-confidence', analysis.overall);
         break;
       }
-      if (gain < config.minImprovement || gain <= 0) {
-        reject(`score ${round(analysis.overall)} does not improve on ${round(current.analysis.overall)}`, analysis.overall);
+      // With the evidence gate, the heuristic only filters out clear drops: the cases decide.
+      const gated = strategy.type === 'llm' && this.gateOn(config);
+      if (gated ? gain < -PREFILTER_TOLERANCE : gain < config.minImprovement || gain <= 0) {
+        reject(
+          gated
+            ? `score ${round(analysis.overall)} drops more than ${PREFILTER_TOLERANCE} points below ${round(current.analysis.overall)} (pre-filter before the test cases)`
+            : `score ${round(analysis.overall)} does not improve on ${round(current.analysis.overall)}`,
+          'worse-score',
+          analysis.overall,
+        );
         break;
       }
       candidates.push({ strategy: strategy.name, iteration, score: analysis.overall, confidence: out.confidence, kept: true });
@@ -382,6 +410,8 @@ export class OptimizationEngine {
         changes: [...(chain?.changes ?? []), ...out.changes],
       };
       current = { text: out.text, analysis };
+      // A step the heuristic sees as no gain goes to the cases as it is; refining it further would be blind.
+      if (gated && gain < config.minImprovement) break;
     }
     return { chain, cost };
   }
@@ -425,9 +455,14 @@ export class OptimizationEngine {
       changes: chain?.changes ?? [],
       cost,
       candidates,
+      causes: candidates.filter((c) => !c.kept && c.cause).map((c) => c.cause!),
       analysisBefore: baseline,
       analysisAfter: after,
     };
+  }
+
+  private gateOn(config: EngineConfig): boolean {
+    return !!this.deps.evidence && config.evidence.mode !== 'off';
   }
 
   private complete(r: OptimizationResult, runId: string, started: number): void {
@@ -445,16 +480,13 @@ export class OptimizationEngine {
       scoreBefore: r.before.overall,
       scoreAfter: r.after.overall,
       skippedReason: r.skippedReason,
+      causes: r.causes,
+      ...(r.evidence ? { evidence: { verdict: r.evidence.verdict, winRate: r.evidence.winRate, lowerBound: r.evidence.lowerBound, casesFile: r.evidence.casesFile } } : {}),
       cost: r.cost,
     });
   }
 }
 
-function better(a: Chain, b: Chain): boolean {
-  if (a.analysis.overall !== b.analysis.overall) return a.analysis.overall > b.analysis.overall;
-  if (a.confidence !== b.confidence) return a.confidence > b.confidence;
-  return a.text.length < b.text.length;
-}
 
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CancelledError();

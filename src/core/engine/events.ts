@@ -54,7 +54,24 @@ export type EngineEvent =
       scoreBefore: number;
       scoreAfter: number;
       skippedReason?: string;
+      /** Causes of the refused candidates (engine/reasons RejectCause). */
+      causes?: string[];
+      /** The evidence of the kept LLM proposal. */
+      evidence?: { verdict: string; winRate: number; lowerBound: number; casesFile: string };
       cost: StrategyCost;
+    })
+  | (Base & {
+      /** The evidence gate's decision on an LLM strategy's proposal (see engine/gate). */
+      type: 'candidate_evidence';
+      strategy: StrategyName | string;
+      kept: boolean;
+      verdict?: 'better' | 'no evidence' | 'worse';
+      winRate?: number;
+      lowerBound?: number;
+      cases?: number;
+      casesFile?: string;
+      reason?: string;
+      cause?: string;
     })
   | (Base & { type: 'optimization_error'; code: string; message: string });
 

@@ -8,7 +8,7 @@ import { findVariables } from '../dsl/variables';
 import type { Dataset, DatasetSplit, Example, SplitName } from './types';
 
 /** Field names with a meaning of their own; every other field is a variable value. */
-const RESERVED = new Set(['id', 'expected', 'labels', 'split', 'inputs', 'vars', 'metadata']);
+const RESERVED = new Set(['id', 'expected', 'labels', 'split', 'inputs', 'vars', 'metadata', 'source']);
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const value = z.union([scalar, z.null(), z.array(z.unknown()), z.record(z.string(), z.unknown())]);
@@ -23,6 +23,8 @@ const rawExampleSchema = z
     inputs: z.record(z.string(), value).optional(),
     vars: z.record(z.string(), value).optional(),
     metadata: z.unknown().optional(),
+    /** "generated": test cases written by `promptopt cases` (inputs only, no expected answer). */
+    source: z.string().optional(),
   })
   .catchall(value);
 
@@ -77,7 +79,7 @@ function toExample(raw: unknown, file: string, line: number, labelSep: RegExp): 
   if (typeof r.labels === 'string') labels = r.labels.split(labelSep).map((s) => s.trim()).filter(Boolean);
   else if (Array.isArray(r.labels)) labels = r.labels.map((l) => String(l));
   if (labels && labels.length === 0) labels = undefined;
-  if ((expected === undefined || expected === '') && !labels) {
+  if ((expected === undefined || expected === '') && !labels && r.source !== 'generated') {
     throw new DatasetError('DATASET_INVALID', 'the example has neither "expected" nor "labels".', { file, line });
   }
   const split = r.split === undefined ? undefined : normalizeSplit(r.split, file, line);

@@ -70,7 +70,8 @@ export interface ChatJsonResult<T> {
  *
  * Errors (LlmError): LLM_TRUNCATED when the answer was cut off (finish_reason `length`);
  * LLM_BAD_RESPONSE with a short excerpt when no JSON can be read or it does not match the
- * schema. In both cases the cached answer, if any, is dropped so the next run asks again.
+ * schema. In both cases the cached answer, if any, is dropped so the next run asks again, and
+ * the error carries the answer as `response` (see {@link responseOf}) so the call is counted.
  */
 export async function chatJson<S extends z.ZodType>(
   client: LlmClient,
@@ -81,6 +82,8 @@ export async function chatJson<S extends z.ZodType>(
   const response = await client.chat(full);
   const fail = async (err: LlmError): Promise<never> => {
     await client.forget?.(full).catch(() => undefined);
+    // The call was made: callers count it (usage) from the answer that came back.
+    (err as LlmError & { response?: ChatResponse }).response = response;
     throw err;
   };
   if (response.finishReason === 'length') {
@@ -104,4 +107,10 @@ export async function chatJson<S extends z.ZodType>(
     return fail(new LlmError('LLM_BAD_RESPONSE', `The model's JSON does not have the expected shape (${issues}): "${excerpt(response.text)}"`));
   }
   return { value: checked.data as z.infer<S>, response };
+}
+
+/** The answer an LLM_TRUNCATED / LLM_BAD_RESPONSE error of chatJson came with (undefined for other errors). */
+export function responseOf(e: unknown): ChatResponse | undefined {
+  const r = (e as { response?: unknown } | null)?.response;
+  return r && typeof r === 'object' && typeof (r as ChatResponse).finishReason === 'string' ? (r as ChatResponse) : undefined;
 }

@@ -10,6 +10,8 @@ import { DslError } from '../errors';
 import type { LlmClient } from '../llm/types';
 import { workflowKey, type PromptVersion, type VersionStore } from '../storage';
 import { runsDir } from './workspace';
+import { isLlmStrategy } from '../engine/config';
+import type { EvidenceGateFactory } from '../evidence/gateFactory';
 
 export interface OptimizeDocumentOptions {
   /** Absolute path of the workflow file (used for messages, the store key and the run log). */
@@ -31,6 +33,11 @@ export interface OptimizeDocumentOptions {
   runLog?: boolean;
   events?: EngineEventSink;
   signal?: AbortSignal;
+  /**
+   * Builds the evidence gate for LLM proposals (evidence/gateFactory's createEvidenceGate; the
+   * extension loads it lazily). Absent: the heuristic alone decides, whatever `config.evidence` says.
+   */
+  evidenceGate?: EvidenceGateFactory;
 }
 
 export interface RecordedVersions {
@@ -76,9 +83,15 @@ export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<O
     log = await RunLog.open(path.join(runsDir(opts.workspaceRoot), `${runId}.jsonl`));
     log.append({ type: 'run_start', runId, workflow: rel, time: Date.now(), strategies: plan.strategies, prompts: prompts.length });
   }
+  // With a model, LLM proposals must show evidence on the prompt's test cases (see engine/gate).
+  const gate =
+    opts.llm && opts.evidenceGate && config.evidence.mode !== 'off' && plan.strategies.some(isLlmStrategy)
+      ? opts.evidenceGate({ root: opts.workspaceRoot, workflowFile: opts.file, doc, client: opts.llm, settings: config.evidence })
+      : undefined;
   const engine = new OptimizationEngine({
     analyze: analyzePrompt,
     strategy: plan.resolve,
+    evidence: gate,
     events: fanOut(opts.events, log ? (e) => log!.append(e) : undefined),
   });
   let outcome: RunOutcome;
@@ -131,7 +144,14 @@ export async function recordResult(
       cost: { ...r.cost },
       iterations: r.iterations,
     },
-    metadata: { nodeTitle: r.nodeTitle, kind: r.kind, role: r.role, changes: r.changes },
+    metadata: {
+      nodeTitle: r.nodeTitle,
+      kind: r.kind,
+      role: r.role,
+      changes: r.changes,
+      ...(r.evidence ? { evidence: { ...r.evidence } } : {}),
+      ...(r.evidenceNote ? { evidenceNote: r.evidenceNote } : {}),
+    },
   });
   return { baseline, proposal };
 }

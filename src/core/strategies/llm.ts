@@ -11,8 +11,8 @@ import * as z from 'zod';
 import { EngineError, LlmError } from '../errors';
 import type { Analysis, AnalysisInput } from '../analysis/types';
 import { diffVariables, protectVariables, restoreVariables, sameVariables } from '../dsl/variables';
-import { chatJson } from '../llm/json';
-import type { ChatRequest, LlmClient } from '../llm/types';
+import { chatJson, responseOf } from '../llm/json';
+import type { ChatRequest, ChatResponse, LlmClient } from '../llm/types';
 import { SYSTEM_PROMPT, buildUserMessage } from './llmPrompts';
 import type {
   CandidateRejection,
@@ -82,6 +82,15 @@ export function checkCandidate(original: string, candidate: string, slots: Map<s
   return { ok: true, text: restored.text };
 }
 
+function costOfResponse(r: ChatResponse): StrategyCost {
+  return {
+    calls: r.cached ? 0 : 1,
+    promptTokens: r.cached ? 0 : r.usage.promptTokens,
+    completionTokens: r.cached ? 0 : r.usage.completionTokens,
+    costUsd: r.costUsd,
+  };
+}
+
 const CJK_RE = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/g;
 
 function cjkShare(text: string): number {
@@ -127,16 +136,15 @@ export function createLlmStrategy(name: LlmStrategyName, client: LlmClient, opts
     try {
       const res = await chatJson(client, req, CandidateAnswerSchema);
       answer = res.value;
-      const r = res.response;
-      cost = {
-        calls: r.cached ? 0 : 1,
-        promptTokens: r.cached ? 0 : r.usage.promptTokens,
-        completionTokens: r.cached ? 0 : r.usage.completionTokens,
-        costUsd: r.costUsd,
-      };
+      cost = costOfResponse(res.response);
     } catch (e) {
+      // The request was sent and answered, just not usably: it is counted like any other.
+      const answered = responseOf(e);
       if (e instanceof LlmError && e.code === 'LLM_TRUNCATED') {
-        throw new CandidateRejectedError(name, { reason: 'truncated', detail: `the answer was cut off (finish_reason "length")` });
+        throw new CandidateRejectedError(name, { reason: 'truncated', detail: `the answer was cut off (finish_reason "length")` }, answered && costOfResponse(answered));
+      }
+      if (e instanceof LlmError && e.code === 'LLM_BAD_RESPONSE') {
+        throw new CandidateRejectedError(name, { reason: 'unparseable', detail: e.message.replace(/\.$/, '') }, answered && costOfResponse(answered));
       }
       throw e;
     }

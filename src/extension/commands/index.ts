@@ -7,6 +7,7 @@ import { compareWithCurrent } from './compareWithCurrent';
 import { compareWithParent } from './compareWithParent';
 import { copyVersionText } from './copyVersionText';
 import { deleteVersion } from './deleteVersion';
+import { generateTestCases } from './generateTestCases';
 import { nextProposal } from './nextProposal';
 import { optimizeAllPrompts } from './optimizeAllPrompts';
 import { optimizePrompt } from './optimizePrompt';
@@ -18,6 +19,7 @@ import { restoreVersion } from './restoreVersion';
 import { selectModel } from './selectModel';
 import { setApiKey } from './setApiKey';
 import { showInlineView } from './showInlineView';
+import { showEvidenceReport } from './showEvidenceReport';
 import { showLog } from './showLog';
 import { showSideBySideView } from './showSideBySideView';
 import { showVersions } from './showVersions';
@@ -46,4 +48,6 @@ export const ALL_COMMANDS: readonly CommandDef[] = [
   clearApiKey,
   selectModel,
   showLog,
+  generateTestCases,
+  showEvidenceReport,
 ];

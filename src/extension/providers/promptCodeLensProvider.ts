@@ -77,6 +77,12 @@ export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.D
             command: Commands.optimizePrompt,
             arguments: [document.uri, p.id],
           }),
+          new vscode.CodeLens(range, {
+            title: 'Test cases',
+            tooltip: `Generate test cases for "${p.nodeTitle}" from the workflow (a dataset the evidence gate, eval and train use)`,
+            command: Commands.generateTestCases,
+            arguments: [document.uri, p.id],
+          }),
         );
       }
       const n = counts?.get(p.id) ?? 0;

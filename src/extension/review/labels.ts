@@ -16,6 +16,8 @@ export interface ProposalLabelFields {
   editedScore?: number;
   /** The prompt in the workflow file no longer holds the text the proposal was made from. */
   stale?: boolean;
+  /** The evidence on the prompt's test cases (LLM proposals with the gate on). */
+  evidence?: { verdict: string; winRate: number; cases: number };
 }
 
 /** Rounds a score for display (one decimal, no trailing .0). */
@@ -30,14 +32,19 @@ export function scoreChange(p: ProposalLabelFields): string {
     : `${fmtScore(p.scoreBefore)} → ${fmtScore(p.editedScore)} (edited)`;
 }
 
+/** " · better, win rate 0.92 on 12 cases" for a proposal with evidence, else "". */
+export function evidenceLabel(p: Pick<ProposalLabelFields, 'evidence'>): string {
+  return p.evidence ? ` · ${p.evidence.verdict}, win rate ${p.evidence.winRate.toFixed(2)} on ${p.evidence.cases} cases` : '';
+}
+
 /** Diff editor title: "<node title> · <kind> (role) · <strategy> · 72 → 86" (" · stale" when the prompt changed). */
 export function proposalTitle(p: ProposalLabelFields): string {
-  return `${p.nodeTitle} · ${p.kind}${p.role ? ` (${p.role})` : ''} · ${p.strategy} · ${scoreChange(p)}${p.stale ? ' · stale' : ''}`;
+  return `${p.nodeTitle} · ${p.kind}${p.role ? ` (${p.role})` : ''} · ${p.strategy} · ${scoreChange(p)}${evidenceLabel(p)}${p.stale ? ' · stale' : ''}`;
 }
 
 /** First CodeLens of a pending proposal: "Proposal 72 → 86" (followed by the Review · Accept · Reject lenses). */
 export function pendingLensTitle(p: ProposalLabelFields): string {
-  return `Proposal ${scoreChange(p)}${p.stale ? ' · stale: the prompt changed' : ''}`;
+  return `Proposal ${scoreChange(p)}${evidenceLabel(p)}${p.stale ? ' · stale: the prompt changed' : ''}`;
 }
 
 /** Tooltip of that CodeLens. */

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { PromptKind, PromptRole } from '../../core/dsl';
 import { ContextKeys } from '../constants';
 
-export { fmtScore, proposalTitle } from './labels';
+export { evidenceLabel, fmtScore, proposalTitle } from './labels';
 
 /** A rewrite of one prompt waiting for the user's review. */
 export interface Proposal {
@@ -29,6 +29,8 @@ export interface Proposal {
   version?: string;
   /** For a restore: the version whose text is proposed. */
   restoreOf?: string;
+  /** The evidence on the prompt's test cases (LLM proposals with the gate on); reportFile is absolute. */
+  evidence?: { verdict: string; winRate: number; lowerBound: number; cases: number; reportFile: string };
   /**
    * Runs once the proposal has been accepted and written to the document (never on reject),
    * e.g. to teach the embeddings index only versions the user accepted. Its failure is logged.

@@ -43,6 +43,13 @@ export interface RunSummary {
   usedLlm: boolean;
 }
 
+type EvidenceBundle = typeof import('../evidenceEntry');
+
+/** Loads `dist/evidence.js` (test cases, checklist, judge) on first use. */
+export function loadEvidence(): EvidenceBundle {
+  return require(path.join(__dirname, 'evidence.js')) as EvidenceBundle;
+}
+
 /**
  * Runs the engine for a document with progress (per-prompt steps, Cancel aborts requests in
  * flight), a status bar item while active, and turns kept results into proposals for review.
@@ -102,6 +109,15 @@ export class OptimizationRunner implements vscode.Disposable {
       this.status.tooltip = 'Prompt Optimizer is optimizing prompts. Click to cancel.';
     }
     return this.status;
+  }
+
+  /**
+   * A client for the chosen backend (endpoint with the stored key, a local server, or an editor
+   * model) with the workspace's cache and budget, or undefined with the reason in `notes`.
+   */
+  async clientFor(root: string, config: EngineConfig, notes: string[]): Promise<LlmClient | undefined> {
+    const backend: Backend = vscode.workspace.isTrusted ? await resolveBackend(this.keys) : { kind: 'none' };
+    return this.llmFor(root, { ...config, strategies: ['llm_guided'] }, backend, notes);
   }
 
   private async llmFor(root: string, config: EngineConfig, backend: Backend, notes: string[]): Promise<LlmClient | undefined> {
@@ -183,6 +199,9 @@ export class OptimizationRunner implements vscode.Disposable {
               status.text = `$(sync~spin) Optimizing prompts ${done}/${total}`;
               progress.report({ increment: 100 / Math.max(1, total), message: `${done}/${total} done` });
               this.log.info(`done ${e.promptId}: ${e.accepted ? `${e.scoreBefore} → ${e.scoreAfter} (${e.strategy})` : `unchanged (${e.skippedReason ?? 'no improvement'})`} in ${e.durationMs} ms`);
+            } else if (e.type === 'candidate_evidence') {
+              progress.report({ message: `${e.strategy}: ${e.verdict ? `evidence ${e.verdict}` : 'no evidence'}` });
+              this.log.info(`evidence ${e.promptId} ${e.strategy}: ${e.kept ? 'kept' : 'not kept'}${e.verdict ? `, ${e.verdict}, win rate ${e.winRate?.toFixed(2)} (lower bound ${e.lowerBound?.toFixed(2)}) on ${e.cases} cases of ${e.casesFile}` : ''}${e.reason ? ` — ${e.reason}` : ''}`);
             } else if (e.type === 'optimization_error') {
               // A budget the user set running out is an outcome, not a fault of the extension.
               if (e.code === 'LLM_BUDGET_EXCEEDED') this.log.warn(`stopped ${e.promptId}: ${e.code} ${e.message}`);
@@ -199,6 +218,8 @@ export class OptimizationRunner implements vscode.Disposable {
             llm,
             store,
             recordAs: 'proposed',
+            // Only a run with a model gathers evidence: only then is the evidence bundle loaded.
+            evidenceGate: llm && config.evidence.mode !== 'off' ? loadEvidence().createEvidenceGate : undefined,
             events: onEvent,
             signal: controller.signal,
           });
@@ -259,7 +280,11 @@ export class OptimizationRunner implements vscode.Disposable {
         confidence: r.confidence,
         rationale: r.rationale,
         version: outcome.versions.get(r.promptId)?.proposal?.version,
+        ...(r.evidence
+          ? { evidence: { verdict: r.evidence.verdict, winRate: r.evidence.winRate, lowerBound: r.evidence.lowerBound, cases: r.evidence.cases, reportFile: path.join(root, r.evidence.reportFile) } }
+          : {}),
       });
+      if (r.evidenceNote) summary.notes.push(`${r.nodeTitle}: ${r.evidenceNote}`);
     }
     if (summary.failures.length) {
       void vscode.window.showErrorMessage(`Prompt Optimizer: ${summary.failures.length} prompt(s) failed: ${summary.failures[0].message}`);

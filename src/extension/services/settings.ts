@@ -36,6 +36,11 @@ export function engineOverrides(scope?: vscode.Uri): ConfigOverrides {
       maxCostUsd: num(c, Settings.budgetMaxCostUsd),
     },
     model: { name: c.get<string>(Settings.model) || undefined },
+    evidence: {
+      mode: ((m) => (m === 'auto' || m === 'off' || m === 'required' ? m : undefined))(c.get<string>(Settings.evidenceMode)),
+      cases: num(c, Settings.evidenceCases),
+      judgeModel: c.get<string>(Settings.evidenceJudgeModel) || undefined,
+    },
   };
 }
 

@@ -109,7 +109,7 @@ describe('cli: analyze / optimize / apply', function () {
     try {
       const key = 'sk-secret-test-key-123456';
       const r = await cli(
-        ['optimize', '--json', '--strategy', 'llm_guided', '--prompt', SYSTEM_ID, '--base-url', srv.url, '--model', 'fake', 'support_bot.yml'],
+        ['optimize', '--json', '--strategy', 'llm_guided', '--evidence', 'off', '--prompt', SYSTEM_ID, '--base-url', srv.url, '--model', 'fake', 'support_bot.yml'],
         ws,
         { OPENAI_API_KEY: key },
       );
@@ -122,7 +122,7 @@ describe('cli: analyze / optimize / apply', function () {
       // The LLM answers are cached under .optimizer/cache: the same run again makes no call.
       const n = srv.chatRequests().length;
       const again = await cli(
-        ['optimize', '--json', '--strategy', 'llm_guided', '--prompt', SYSTEM_ID, '--base-url', srv.url, '--model', 'fake', 'support_bot.yml'],
+        ['optimize', '--json', '--strategy', 'llm_guided', '--evidence', 'off', '--prompt', SYSTEM_ID, '--base-url', srv.url, '--model', 'fake', 'support_bot.yml'],
         ws,
         { OPENAI_API_KEY: key },
       );

@@ -116,10 +116,14 @@ describe('LLM strategies against the loopback server', function () {
     assert.equal((e as CandidateRejectedError).rejection.reason, 'truncated');
   });
 
-  it('malformed answers surface as LLM_BAD_RESPONSE', async () => {
-    srv.enqueue({ content: 'I improved it! The new prompt is great.' });
+  it('a malformed answer is refused as unreadable, and the call it took is counted', async () => {
+    srv.enqueue({ content: 'I improved it! The new prompt is great.', usage: { prompt_tokens: 40, completion_tokens: 9 } });
     const e = await rejectionOf(createLlmStrategy('llm_clarity', client()).apply(input(EN)));
-    assert.equal(e.code, 'LLM_BAD_RESPONSE');
+    assert.equal(e.code, 'LLM_REJECTED_CANDIDATE');
+    assert.equal((e as CandidateRejectedError).rejection.reason, 'unparseable');
+    assert.match(e.message, /rejected: The model's answer is not JSON/);
+    const cost = (e as CandidateRejectedError).cost!;
+    assert.deepEqual([cost.calls, cost.promptTokens, cost.completionTokens], [1, 40, 9]);
   });
 
   it('confidence is bounded to 0..1 (a percentage is read as such); language switch lowers it', async () => {

@@ -1,0 +1,29 @@
+/** The engine's evidence gate over this module's pieces (kept apart so hosts can load it lazily). */
+import type { DifyDocument } from '../dsl/parse';
+import type { EngineConfig } from '../engine/config';
+import type { EvidenceGate } from '../engine/gate';
+import type { LlmClient } from '../llm/types';
+import { gatherEvidence, promptContext } from './gather';
+
+export interface EvidenceGateParams {
+  root: string;
+  /** Absolute path of the workflow file. */
+  workflowFile: string;
+  doc: DifyDocument;
+  client: LlmClient;
+  settings: EngineConfig['evidence'];
+}
+
+export type EvidenceGateFactory = (p: EvidenceGateParams) => EvidenceGate;
+
+/** Cases generated once per prompt (then reused), the checklist, the comparison; the record a version keeps. */
+export const createEvidenceGate: EvidenceGateFactory = (p) => ({
+  gather: async (prompt, candidate, signal) =>
+    (
+      await gatherEvidence(
+        { root: p.root, workflowFile: p.workflowFile, client: p.client, count: p.settings.cases, judgeModel: p.settings.judgeModel, taskModel: p.settings.taskModel, signal },
+        promptContext(p.doc, prompt),
+        candidate,
+      )
+    ).record,
+});

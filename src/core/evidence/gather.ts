@@ -1,0 +1,181 @@
+/**
+ * Evidence for one candidate of one prompt, end to end: the cases (generated once per prompt
+ * and reused, or a dataset the user names), the checklist beside them, the comparison, and the
+ * report written under `.optimizer/evidence/` (JSON and a readable markdown file).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { DifyDocument } from '../dsl/parse';
+import type { PromptRecord } from '../dsl/types';
+import { parseDataset } from '../evaluation/dataset';
+import type { Metric } from '../evaluation/metrics';
+import type { LlmClient } from '../llm/types';
+import { atomicWriteFile } from '../util/atomicWrite';
+import { casesFileFor, estimateCases, generateCases, readCaseMeta, writeCases, type CasesPlan, type TestCase } from './cases';
+import { checklistFileFor, loadOrDrawChecklist, sha256, type Checklist } from './checklist';
+import { evaluateCandidate, type EvidenceReport } from './evaluate';
+import { evidenceMarkdown } from './report';
+import { addUsage, zeroUsage, type EvidenceUsage } from './usage';
+import { inputsOf, nodeSpecOf, readWorkflow, type InputSpec, type NodeSpec } from './workflow';
+
+export const DEFAULT_CASES = 12;
+
+export interface PromptContext {
+  record: PromptRecord;
+  spec?: NodeSpec;
+  inputs: InputSpec[];
+  /** Every text of the node, for the case generator. */
+  nodeTexts: string[];
+}
+
+/** What the prompt's node receives and how it calls its model. */
+export function promptContext(doc: DifyDocument, record: PromptRecord): PromptContext {
+  const view = readWorkflow(doc);
+  const spec = record.nodeId === 'app' ? undefined : nodeSpecOf(view, record);
+  let inputs = inputsOf(view, record, spec);
+  if (inputs.length === 0 || (!spec?.messages && !spec?.completion && !inputs.some((i) => i.key === 'sys.query'))) {
+    // An instruction outside an llm node is run with the user's message as the user turn.
+    inputs = [...inputs, { key: 'sys.query', source: 'sys', description: "the user's message" }];
+  }
+  const nodeTexts = spec?.messages?.map((m) => `[${m.role}] ${m.text}`) ?? (spec?.completion ? [spec.completion.text] : [record.text]);
+  return { record, spec, inputs, nodeTexts };
+}
+
+export interface EvidenceEnv {
+  root: string;
+  /** Absolute path of the workflow file (names the cases file). */
+  workflowFile: string;
+  client: LlmClient;
+  /** Cases to generate when there are none yet (default 12). */
+  count?: number;
+  judgeModel?: string;
+  /** Model that runs the prompt; default the node's own model. */
+  taskModel?: string;
+  metrics?: Metric[];
+  signal?: AbortSignal;
+  onProgress?: (phase: 'cases' | 'checklist' | 'eval', done: number, total: number) => void;
+}
+
+export interface CasesOutcome {
+  file: string;
+  /** true when the file already existed and was reused (nothing generated). */
+  reused: boolean;
+  cases?: TestCase[];
+  usage: EvidenceUsage;
+  problems: string[];
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Calls and tokens `ensureCases` would spend (0 calls when the file exists). */
+export async function planCases(
+  env: EvidenceEnv,
+  ctx: PromptContext,
+  file = casesFileFor(env.root, env.workflowFile, ctx.record.id),
+  opts: { force?: boolean } = {},
+): Promise<CasesPlan & { file: string; reused: boolean }> {
+  if (!opts.force && (await exists(file))) return { calls: 0, promptTokens: 0, completionTokens: 0, file, reused: true };
+  return { ...estimateCases({ record: ctx.record, nodeTexts: ctx.nodeTexts, inputs: ctx.inputs, count: env.count ?? DEFAULT_CASES }), file, reused: false };
+}
+
+/** The prompt's cases file: reused when it exists, else generated and written. `force` generates again. */
+export async function ensureCases(env: EvidenceEnv, ctx: PromptContext, opts: { file?: string; force?: boolean } = {}): Promise<CasesOutcome> {
+  const file = opts.file ?? casesFileFor(env.root, env.workflowFile, ctx.record.id);
+  if (!opts.force && (await exists(file))) return { file, reused: true, usage: zeroUsage(), problems: [] };
+  env.onProgress?.('cases', 0, 1);
+  const g = await generateCases(env.client, { record: ctx.record, nodeTexts: ctx.nodeTexts, inputs: ctx.inputs, count: env.count ?? DEFAULT_CASES, model: env.judgeModel, signal: env.signal });
+  await writeCases(file, g.cases, ctx.record.id);
+  env.onProgress?.('cases', 1, 1);
+  return { file, reused: false, cases: g.cases, usage: g.usage, problems: g.problems };
+}
+
+/** What a version records of its evidence. */
+export interface EvidenceRecord {
+  verdict: EvidenceReport['verdict'];
+  winRate: number;
+  lowerBound: number;
+  wins: number;
+  ties: number;
+  losses: number;
+  cases: number;
+  /** Relative to the workspace root, with forward slashes. */
+  casesFile: string;
+  casesSha256: string;
+  checklistFile: string;
+  reportFile: string;
+  dropped: string[];
+  usage: EvidenceUsage;
+}
+
+export interface GatheredEvidence {
+  report: EvidenceReport;
+  checklist: Checklist;
+  record: EvidenceRecord;
+  /** Absolute paths. */
+  files: { cases: string; checklist: string; reportJson: string; reportMarkdown: string };
+}
+
+const rel = (root: string, p: string) => path.relative(root, p).split(path.sep).join('/');
+
+/**
+ * Cases (ensured), checklist (drawn once), comparison of `candidate` with the current text,
+ * report written. `datasetFile` names a dataset to use instead of the prompt's generated cases.
+ */
+export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candidate: string, opts: { datasetFile?: string } = {}): Promise<GatheredEvidence> {
+  let usage = zeroUsage();
+  const casesFile = opts.datasetFile ?? casesFileFor(env.root, env.workflowFile, ctx.record.id);
+  const checklistFile = checklistFileFor(casesFile);
+  // The checklist needs only the prompt: it is drawn while the cases are written.
+  env.onProgress?.('checklist', 0, 1);
+  const [cases, cl] = await Promise.all([
+    opts.datasetFile ? { file: opts.datasetFile, usage: zeroUsage() } : ensureCases(env, ctx, { file: casesFile }),
+    loadOrDrawChecklist(env.client, { file: checklistFile, promptId: ctx.record.id, prompt: ctx.record.text, structuredOutput: ctx.spec?.structuredOutput, model: env.judgeModel, signal: env.signal }),
+  ]);
+  usage = addUsage(addUsage(usage, cases.usage), cl.usage);
+  const text = await fs.readFile(cases.file, 'utf8');
+  const dataset = parseDataset(text, { file: cases.file });
+  const report = await evaluateCandidate({
+    client: env.client,
+    record: ctx.record,
+    spec: ctx.spec,
+    examples: dataset.examples,
+    candidate,
+    checklist: cl.checklist,
+    metrics: env.metrics,
+    taskModel: env.taskModel,
+    judgeModel: env.judgeModel,
+    caseMeta: readCaseMeta(text),
+    signal: env.signal,
+    onProgress: (d, t) => env.onProgress?.('eval', d, t),
+  });
+  report.usage = addUsage(report.usage, usage);
+  const stem = path.basename(cases.file).replace(/\.[^.]+$/, '');
+  const dir = path.join(env.root, '.optimizer', 'evidence');
+  const base = path.join(dir, `${stem}--${report.candidateSha256.slice(0, 12)}`);
+  const files = { cases: cases.file, checklist: checklistFile, reportJson: `${base}.json`, reportMarkdown: `${base}.md` };
+  const casesSha256 = sha256(text);
+  const record: EvidenceRecord = {
+    verdict: report.verdict,
+    winRate: report.stats.winRate,
+    lowerBound: report.stats.lower,
+    wins: report.stats.wins,
+    ties: report.stats.ties,
+    losses: report.stats.losses,
+    cases: report.stats.cases,
+    casesFile: rel(env.root, files.cases),
+    casesSha256,
+    checklistFile: rel(env.root, files.checklist),
+    reportFile: rel(env.root, files.reportMarkdown),
+    dropped: report.dropped,
+    usage: report.usage,
+  };
+  await fs.mkdir(dir, { recursive: true });
+  await atomicWriteFile(files.reportJson, `${JSON.stringify({ ...report, casesFile: record.casesFile, casesSha256, checklist: cl.checklist, current: ctx.record.text, candidate }, null, 2)}\n`);
+  await atomicWriteFile(files.reportMarkdown, evidenceMarkdown(report, { checklist: cl.checklist, current: ctx.record.text, candidate, casesFile: record.casesFile, nodeTitle: ctx.record.nodeTitle }));
+  return { report, checklist: cl.checklist, record, files };
+}

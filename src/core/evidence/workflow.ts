@@ -1,0 +1,259 @@
+/**
+ * What one prompt's node receives and how Dify calls its model, read from the export itself:
+ * the node's messages and settings (model, completion params, memory, context, jinja2
+ * variables, structured output), the start node's variable definitions, and what the upstream
+ * nodes are (knowledge retrieval, llm, code …), so test cases can give every variable a value
+ * of the right kind.
+ */
+import { load } from 'js-yaml';
+import type { DifyDocument } from '../dsl/parse';
+import type { PromptRecord } from '../dsl/types';
+import { findVariables } from '../dsl/variables';
+import type { NodeMessage } from '../evaluation/render';
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** The settings of the node a prompt belongs to, as Dify uses them to build its request. */
+export interface NodeSpec {
+  nodeId: string;
+  nodeType: string;
+  title: string;
+  /** chat (a list of messages) or completion (one text sent as the user message). */
+  mode: 'chat' | 'completion';
+  provider?: string;
+  model?: string;
+  /** `completion_params`: temperature, max_tokens, top_p, response_format … as written. */
+  completionParams: Record<string, unknown>;
+  /** chat mode: every message of prompt_template, in order. */
+  messages?: NodeMessage[];
+  /** completion mode: the one template. */
+  completion?: { text: string; editionType: 'basic' | 'jinja2' };
+  memory?: { queryTemplate?: string; rolePrefix?: { user: string; assistant: string }; windowSize?: number };
+  /** `{{#context#}}` is filled from this selector (a knowledge retrieval's result, usually). */
+  context?: { selector: string[] };
+  /** jinja2 messages read these names; each is bound to a selector. */
+  jinja2Variables: Array<{ name: string; selector: string[] }>;
+  /** The JSON schema of the node's structured output, when enabled. */
+  structuredOutput?: Obj;
+}
+
+/** One value a test case must give. `key` is how a dataset names it (see evaluation/types Example.vars). */
+export interface InputSpec {
+  key: string;
+  /** What the value is, in plain words, for the case generator and the reader. */
+  description: string;
+  source: 'start' | 'sys' | 'context' | 'upstream-llm' | 'upstream-code' | 'upstream' | 'memory' | 'app-input';
+  type?: string;
+  required?: boolean;
+  options?: string[];
+  maxLength?: number;
+}
+
+export interface WorkflowView {
+  mode: string;
+  nodes: Map<string, Obj>;
+  /** Node ids that feed each node (graph edges). */
+  upstream: Map<string, string[]>;
+  appInputs: InputSpec[];
+  modelConfig?: Obj;
+}
+
+/** Reads the app's graph (nodes, edges, app inputs) from a parsed document's YAML text. */
+export function readWorkflow(doc: DifyDocument): WorkflowView {
+  let root: unknown;
+  try {
+    root = load(doc.text, { json: true });
+  } catch {
+    root = {};
+  }
+  const r = isObj(root) ? root : {};
+  const app = isObj(r.app) ? r.app : {};
+  const wf = isObj(r.workflow) ? r.workflow : {};
+  const graph = isObj(wf.graph) ? wf.graph : {};
+  const nodes = new Map<string, Obj>();
+  for (const n of Array.isArray(graph.nodes) ? graph.nodes : []) {
+    if (isObj(n) && (typeof n.id === 'string' || typeof n.id === 'number')) nodes.set(String(n.id), n);
+  }
+  const upstream = new Map<string, string[]>();
+  for (const e of Array.isArray(graph.edges) ? graph.edges : []) {
+    if (!isObj(e)) continue;
+    const s = e.source === undefined ? undefined : String(e.source);
+    const t = e.target === undefined ? undefined : String(e.target);
+    if (s && t) upstream.set(t, [...(upstream.get(t) ?? []), s]);
+  }
+  const modelConfig = isObj(r.model_config) ? r.model_config : undefined;
+  const appInputs: InputSpec[] = [];
+  for (const item of Array.isArray(modelConfig?.user_input_form) ? modelConfig.user_input_form : []) {
+    if (!isObj(item)) continue;
+    for (const [type, def] of Object.entries(item)) {
+      if (!isObj(def) || !str(def.variable)) continue;
+      appInputs.push(inputFromDefinition(def.variable as string, type, def, 'app-input'));
+    }
+  }
+  return { mode: str(app.mode) ?? '', nodes, upstream, appInputs, modelConfig };
+}
+
+function inputFromDefinition(key: string, type: string, def: Obj, source: InputSpec['source']): InputSpec {
+  const label = str(def.label) ?? key;
+  const options = Array.isArray(def.options) ? def.options.filter((o): o is string => typeof o === 'string') : undefined;
+  const maxLength = num(def.max_length);
+  const kind = type === 'paragraph' ? 'a paragraph of text' : type === 'select' ? 'one of the options' : type === 'number' ? 'a number' : type.startsWith('file') ? 'file names (files cannot be attached here)' : 'a short text';
+  return {
+    key,
+    description: `user input "${label}": ${kind}`,
+    source,
+    type,
+    required: def.required === true,
+    ...(options?.length ? { options } : {}),
+    ...(maxLength ? { maxLength } : {}),
+  };
+}
+
+function dataOf(node: Obj | undefined): Obj {
+  return node && isObj(node.data) ? node.data : {};
+}
+
+function selectorOf(v: unknown): string[] | undefined {
+  return Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' || typeof s === 'number') ? v.map(String) : undefined;
+}
+
+/** The node spec of `record`'s node; undefined for app-level prompts and unknown nodes. */
+export function nodeSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec | undefined {
+  const node = view.nodes.get(record.nodeId);
+  if (!node) return undefined;
+  const data = dataOf(node);
+  const model = isObj(data.model) ? data.model : {};
+  const tpl = data.prompt_template;
+  const spec: NodeSpec = {
+    nodeId: record.nodeId,
+    nodeType: str(data.type) ?? record.nodeType,
+    title: str(data.title) ?? record.nodeTitle,
+    mode: Array.isArray(tpl) ? 'chat' : isObj(tpl) ? 'completion' : str(model.mode) === 'completion' ? 'completion' : 'chat',
+    provider: str(model.provider),
+    model: str(model.name),
+    completionParams: isObj(model.completion_params) ? { ...model.completion_params } : {},
+    jinja2Variables: [],
+  };
+  if (Array.isArray(tpl)) {
+    spec.messages = [];
+    for (const m of tpl) {
+      if (!isObj(m)) continue;
+      const role = str(m.role);
+      if (role !== 'system' && role !== 'user' && role !== 'assistant') continue;
+      const jinja = m.edition_type === 'jinja2';
+      spec.messages.push({ role, text: (jinja ? str(m.jinja2_text) : str(m.text)) ?? '', editionType: jinja ? 'jinja2' : 'basic' });
+    }
+  } else if (isObj(tpl)) {
+    const jinja = tpl.edition_type === 'jinja2';
+    spec.completion = { text: (jinja ? str(tpl.jinja2_text) : str(tpl.text)) ?? '', editionType: jinja ? 'jinja2' : 'basic' };
+  }
+  if (isObj(data.memory)) {
+    const mem = data.memory;
+    const rp = isObj(mem.role_prefix) ? mem.role_prefix : undefined;
+    const win = isObj(mem.window) ? mem.window : undefined;
+    spec.memory = {
+      queryTemplate: str(mem.query_prompt_template) || undefined,
+      ...(rp ? { rolePrefix: { user: str(rp.user) ?? 'Human', assistant: str(rp.assistant) ?? 'Assistant' } } : {}),
+      ...(win?.enabled === true && num(win.size) ? { windowSize: num(win.size) } : {}),
+    };
+  }
+  const ctx = isObj(data.context) ? data.context : undefined;
+  const ctxSel = selectorOf(ctx?.variable_selector);
+  if (ctx?.enabled === true && ctxSel) spec.context = { selector: ctxSel };
+  const pc = isObj(data.prompt_config) ? data.prompt_config : undefined;
+  for (const v of Array.isArray(pc?.jinja2_variables) ? pc.jinja2_variables : []) {
+    const sel = isObj(v) ? selectorOf(v.value_selector) : undefined;
+    if (isObj(v) && str(v.variable) && sel) spec.jinja2Variables.push({ name: v.variable as string, selector: sel });
+  }
+  const soOn = data.structured_output_enabled === true || data.structured_output_switch_on === true;
+  const so = isObj(data.structured_output) ? data.structured_output : undefined;
+  if (soOn && so && isObj(so.schema)) spec.structuredOutput = so.schema;
+  return spec;
+}
+
+function excerpt(s: string, max = 240): string {
+  const one = s.replace(/\s+/g, ' ').trim();
+  return one.length > max ? `${one.slice(0, max)}…` : one;
+}
+
+/** What the output `name` of node `id` is, in plain words, from that node's kind. */
+function describeUpstream(view: WorkflowView, id: string, name: string): Pick<InputSpec, 'description' | 'source'> {
+  const node = view.nodes.get(id);
+  const data = dataOf(node);
+  const type = str(data.type) ?? 'unknown';
+  const title = str(data.title) ?? id;
+  if (type === 'knowledge-retrieval') return { source: 'context', description: `passages retrieved by the knowledge retrieval node "${title}" (a few paragraphs of reference text)` };
+  if (type === 'llm') {
+    const tpl = data.prompt_template;
+    const texts = Array.isArray(tpl) ? tpl.filter(isObj).map((m) => str(m.text) ?? str(m.jinja2_text) ?? '') : isObj(tpl) ? [str(tpl.text) ?? ''] : [];
+    return { source: 'upstream-llm', description: `text written by the LLM node "${title}", whose prompt says: ${excerpt(texts.join(' / '))}` };
+  }
+  if (type === 'code') return { source: 'upstream-code', description: `output "${name}" of the code node "${title}", whose code is: ${excerpt(str(data.code) ?? '', 300)}` };
+  if (type === 'start') {
+    const def = (Array.isArray(data.variables) ? data.variables : []).find((v): v is Obj => isObj(v) && v.variable === name);
+    if (def) {
+      const spec = inputFromDefinition(name, str(def.type) ?? 'text-input', def, 'start');
+      return { source: 'start', description: spec.description };
+    }
+  }
+  return { source: 'upstream', description: `output "${name}" of the ${type} node "${title}"` };
+}
+
+/**
+ * Every value the prompt's node receives, with what kind of value it is: the variables its
+ * texts use (all messages, the query template), `sys.query` for a node with memory,
+ * `context` when context is on, and `histories` (earlier turns) when it has memory.
+ */
+export function inputsOf(view: WorkflowView, record: PromptRecord, spec: NodeSpec | undefined): InputSpec[] {
+  const texts = spec?.messages?.map((m) => m.text) ?? (spec?.completion ? [spec.completion.text] : [record.text]);
+  if (!texts.includes(record.text)) texts.push(record.text);
+  if (spec?.memory?.queryTemplate) texts.push(spec.memory.queryTemplate);
+  const out = new Map<string, InputSpec>();
+  const add = (s: InputSpec) => {
+    if (!out.has(s.key)) out.set(s.key, s);
+  };
+  const bySelector = (sel: string[], key = sel.join('.')) => {
+    const [head, ...rest] = sel;
+    if (head === 'sys') {
+      const name = rest.join('.');
+      add({ key, source: 'sys', description: name === 'query' ? "the user's message" : name === 'files' ? 'files the user sent (as file names; files cannot be attached here)' : `system variable sys.${name}` });
+      return;
+    }
+    const upstreamData = dataOf(view.nodes.get(head!));
+    const startVars = str(upstreamData.type) === 'start' && Array.isArray(upstreamData.variables) ? (upstreamData.variables as unknown[]) : [];
+    const startDef = startVars.find((v): v is Obj => isObj(v) && v.variable === rest.join('.'));
+    if (startDef) {
+      add({ ...inputFromDefinition(rest.join('.'), str(startDef.type) ?? 'text-input', startDef, 'start'), key });
+      return;
+    }
+    add({ key, ...describeUpstream(view, head!, rest.join('.')) });
+  };
+  for (const t of texts) {
+    for (const v of findVariables(t)) {
+      if (v.kind === 'node' || v.kind === 'sys') bySelector(v.selector);
+      else if (v.kind === 'context') {
+        const from = spec?.context?.selector;
+        add({ key: 'context', source: 'context', description: from ? describeUpstream(view, from[0]!, from.slice(1).join('.')).description : 'reference passages (the node\'s context)' });
+      } else if (v.kind === 'mention') add({ key: v.selector.join('.'), source: 'upstream', description: `the value of @${v.selector.join('.')}` });
+      else if (v.kind === 'input') {
+        const app = view.appInputs.find((a) => a.key === v.selector[0]);
+        const bound = spec?.jinja2Variables.find((j) => j.name === v.selector[0]);
+        if (bound) bySelector(bound.selector, v.selector[0]);
+        else add(app ?? { key: v.selector[0]!, source: 'app-input', description: `the input "${v.selector[0]}"` });
+      }
+    }
+  }
+  // jinja2 messages name their variables through prompt_config.jinja2_variables.
+  for (const j of spec?.jinja2Variables ?? []) {
+    if (texts.some((t) => new RegExp(`\\b${j.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(t) && /\{\{|\{%/.test(t))) bySelector(j.selector, j.name);
+  }
+  if (spec?.memory) {
+    add({ key: 'sys.query', source: 'sys', description: "the user's message (this node has conversation memory: it is sent as the last user turn)" });
+    add({ key: 'histories', source: 'memory', description: 'earlier turns of the conversation: a JSON list of {"role": "user"|"assistant", "content": "…"} (may be empty)' });
+  }
+  return [...out.values()];
+}
