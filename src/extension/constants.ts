@@ -63,6 +63,7 @@ export const Settings = {
   llmTimeoutSeconds: 'llm.timeoutSeconds',
   diagnosticsEnabled: 'diagnostics.enabled',
   codeLensEnabled: 'codeLens.enabled',
+  includeLabels: 'includeLabels',
 } as const;
 
 /** SecretStorage key of the API key. */

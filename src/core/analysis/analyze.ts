@@ -182,8 +182,12 @@ function detect(model: TextModel, language: Language, role: PromptRole): { issue
     } else seenLines.set(key, l.start);
   }
   const seenSentences = new Set<string>();
+  // Sentences come in order: one cursor over the lines finds each sentence's line (linear; a
+  // lastIndexOf per sentence was quadratic on a long single-line prompt).
+  let li = 0;
   for (const s of sentences) {
-    const lineStart = text.lastIndexOf('\n', s.start - 1) + 1;
+    while (li + 1 < lines.length && lines[li + 1].start <= s.start) li++;
+    const lineStart = lines[li].start;
     if (dupLineStarts.has(lineStart)) continue;
     if (wordUnits(model.masked.slice(s.start, s.end)) < 6) continue;
     const key = text
