@@ -36,7 +36,7 @@ function python(): string {
 
 describe('dsl/replacePrompts read back by PyYAML (what Dify imports with)', () => {
   it('every prompt of every fixture, with hard texts, decodes to exactly the text written', function () {
-    this.timeout(120000);
+    this.timeout(300000);
     const exe = python();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promptopt-pyyaml-'));
     try {
