@@ -76,6 +76,7 @@ export const Settings = {
   evidenceMode: 'evidence.mode',
   evidenceCases: 'evidence.cases',
   evidenceJudgeModel: 'evidence.judgeModel',
+  includeLabels: 'includeLabels',
 } as const;
 
 /** SecretStorage key of the API key. */

@@ -1,13 +1,15 @@
 /**
- * Test helper (nodeId is '' for app pre_prompt, as in EXPECTED.json): every non-empty prompt of the Dify corpus in test/fixtures/dify/*.yml, read with
- * the `yaml` package following the extraction contract of GUIDE §3 (the export-API wrapper
- * `{"data": "<yaml>"}` is unwrapped first).
+ * Test helper (nodeId is '' for app-level fields, as in EXPECTED.json): the non-empty prompts of
+ * the Dify corpus in test/fixtures/dify/ (*.yml, *.yaml), read with the real DSL extractor
+ * (contract v2; the export-API wrapper `{"data": "<yaml>"}` is unwrapped by it).
  *
- * The lead will swap the body for the real DSL extractor; keep the signature.
+ * By default only the kinds of contract v1 (messages, completion prompts, node instructions, app
+ * pre-prompts): the instruction-like texts the analysis and rule calibrations are made for.
+ * `{ all: true }` gives every kind (query templates, agent queries, labels…).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { parseDify } from '../../src/core/dsl/parse';
 
 export interface CorpusPrompt {
   file: string;
@@ -28,70 +30,26 @@ export function corpusDir(): string {
   throw new Error('test/fixtures/dify not found above ' + __dirname);
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const V1_KINDS = new Set(['llm-message', 'llm-completion', 'classifier-instruction', 'extractor-instruction', 'agent-instruction', 'app-pre-prompt']);
 
 let cache: CorpusPrompt[] | undefined;
 
-/** All non-empty prompt fields of every corpus file, in file order then document order. */
-export function loadCorpusPrompts(): CorpusPrompt[] {
-  if (cache) return cache;
-  const dir = corpusDir();
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.yml'))
-    .sort();
-  const out: CorpusPrompt[] = [];
-  for (const file of files) {
-    let doc: unknown = parse(fs.readFileSync(path.join(dir, file), 'utf8'), { maxAliasCount: -1 });
-    if (isObj(doc) && typeof doc.data === 'string' && Object.keys(doc).length === 1) {
-      doc = parse(doc.data, { maxAliasCount: -1 });
-    }
-    if (!isObj(doc)) continue;
-    const push = (nodeId: string, kind: string, role: string | null, text: string): void => {
-      if (text !== '') out.push({ file, nodeId, kind, role, text });
-    };
-    const mc = doc.model_config;
-    if (isObj(mc)) push('', 'app-pre-prompt', null, str(mc.pre_prompt));
-    const wf = doc.workflow;
-    const graph = isObj(wf) ? wf.graph : undefined;
-    const nodes = isObj(graph) && Array.isArray(graph.nodes) ? graph.nodes : [];
-    for (const node of nodes) {
-      if (!isObj(node) || !isObj(node.data)) continue;
-      const id = String(node.id ?? '');
-      const data = node.data;
-      const textOf = (m: Obj): string => str(data.edition_type === 'jinja2' || m.edition_type === 'jinja2' ? m.jinja2_text : m.text);
-      switch (data.type) {
-        case 'llm': {
-          const pt = data.prompt_template;
-          if (Array.isArray(pt)) {
-            for (const m of pt) {
-              if (!isObj(m) || typeof m.role !== 'string' || m.role === '') continue;
-              push(id, 'llm-message', m.role, str(m.edition_type === 'jinja2' ? m.jinja2_text : m.text));
-            }
-          } else if (isObj(pt)) {
-            push(id, 'llm-completion', null, textOf(pt));
-          }
-          break;
-        }
-        case 'question-classifier':
-          push(id, 'classifier-instruction', null, str(data.instruction ?? data.instructions));
-          break;
-        case 'parameter-extractor':
-          push(id, 'extractor-instruction', null, str(data.instruction));
-          break;
-        case 'agent': {
-          const ap = data.agent_parameters;
-          const ins = isObj(ap) ? ap.instruction : undefined;
-          push(id, 'agent-instruction', null, isObj(ins) ? str(ins.value) : '');
-          break;
-        }
-        default:
-          break;
+/** Non-empty prompt fields of every corpus file, in file order then document order. */
+export function loadCorpusPrompts(opts: { all?: boolean } = {}): CorpusPrompt[] {
+  if (!cache) {
+    const dir = corpusDir();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
+    const out: CorpusPrompt[] = [];
+    for (const file of files) {
+      const doc = parseDify(fs.readFileSync(path.join(dir, file), 'utf8'), { file });
+      for (const p of doc.prompts) {
+        if (p.text !== '') out.push({ file, nodeId: p.nodeId === 'app' ? '' : p.nodeId, kind: p.kind, role: p.role, text: p.text });
       }
     }
+    cache = out;
   }
-  cache = out;
-  return out;
+  return opts.all ? cache : cache.filter((p) => V1_KINDS.has(p.kind));
 }

@@ -1,4 +1,4 @@
-import { analyzePrompt } from '../../core/analysis';
+import { analysisInput, analyzePrompt } from '../../core/analysis';
 import { parseDify } from '../../core/dsl';
 import { UsageError } from '../../core/errors';
 import { parseCommandArgs } from '../args';
@@ -21,7 +21,7 @@ export const analyzeCommand: CliCommand = {
     const file = positionals[0];
     const { text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
     const doc = parseDify(text, { file });
-    const rows = doc.prompts.map((p) => ({ prompt: p, analysis: analyzePrompt({ text: p.text, kind: p.kind, role: p.role }) }));
+    const rows = doc.prompts.map((p) => ({ prompt: p, analysis: analyzePrompt(analysisInput(p, doc.prompts)) }));
     if (values.json) {
       io.stdout(
         `${JSON.stringify(

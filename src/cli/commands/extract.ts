@@ -1,4 +1,4 @@
-import { parseDify, type PromptRecord } from '../../core/dsl/index';
+import { formatWarning, isLabel, parseDify, type PromptRecord } from '../../core/dsl/index';
 import { UsageError } from '../../core/errors';
 import { parseCommandArgs } from '../args';
 import type { CliCommand } from '../io';
@@ -7,8 +7,11 @@ import { readTextFile } from './fileInput';
 const usage = `promptopt extract <file> [--json]
 
 List every prompt in a Dify app export (.yml, or the export API's JSON wrapper).
-  --json   print a JSON array of prompt records (id, nodeId, nodeType, kind, role, text,
-           variables, range, …) instead of a table`;
+  --json   print a JSON array of prompt records (id, nodeId, nodeType, kind, label, role,
+           text, variables, range, …) instead of a table
+Labels (class names, parameter descriptions, structured-output descriptions) are listed with
+"label: true" (LABEL in the table). Each odd field that was skipped (a list where text belongs,
+a message without a role, an unknown node type…) is a warning on stderr, naming file:line:col.`;
 
 /** `promptopt extract`: a table of the prompts, or their records as JSON. */
 export const extractCommand: CliCommand = {
@@ -23,8 +26,9 @@ export const extractCommand: CliCommand = {
     const file = positionals[0];
     const { text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
     const doc = parseDify(text, { file });
+    for (const w of doc.warnings) io.stderr(`warning: ${escapeControls(formatWarning(w))} [${w.code}]\n`);
     if (values.json) {
-      io.stdout(`${JSON.stringify(doc.prompts, null, 2)}\n`);
+      io.stdout(`${JSON.stringify(doc.prompts.map((p) => ({ ...p, label: isLabel(p) })), null, 2)}\n`);
       return 0;
     }
     io.stdout(renderTable(doc.prompts, `${doc.app.name || file} (${doc.app.mode}${doc.app.version ? `, DSL ${doc.app.version}` : ''})`));
@@ -36,7 +40,7 @@ export const extractCommand: CliCommand = {
 export function renderTable(prompts: PromptRecord[], title: string): string {
   const rows = prompts.map((p) => [
     p.nodeTitle || p.nodeId,
-    p.kind,
+    isLabel(p) ? `${p.kind} LABEL` : p.kind,
     p.role ?? '-',
     String([...p.text].length),
     p.variables.length ? unique(p.variables.map((v) => v.raw)).join(' ') : '-',
@@ -48,6 +52,11 @@ export function renderTable(prompts: PromptRecord[], title: string): string {
   const lines = all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i] - displayWidth(c)))).join('  ').trimEnd());
   const summary = `${prompts.length} prompt${prompts.length === 1 ? '' : 's'}`;
   return `${title}: ${summary}\n${prompts.length ? `${lines.join('\n')}\n` : ''}`;
+}
+
+/** Control characters of a file (ESC sequences…) never reach the terminal raw. */
+function escapeControls(s: string): string {
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function unique(xs: string[]): string[] {

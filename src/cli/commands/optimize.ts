@@ -24,7 +24,7 @@ import type { CliCommand } from '../io';
 import { readTextFile } from './fileInput';
 
 const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... [--iterations n]
-                   [--min-confidence x] [--preset p] [--write] [--json]
+                   [--min-confidence x] [--preset p] [--include-labels] [--write] [--json]
                    [--patches out.json] [--base-url url] [--model m] [--workspace dir] [--no-cache]
                    [--evidence auto|off|required] [--cases n] [--judge-model m] [--task-model m]
 
@@ -32,6 +32,8 @@ Improve the prompts of a Dify export. Without --write, prints a unified diff per
 prompt and changes nothing. With --write, applies the kept results to the file (only those
 prompts' bytes change) and records baselines and accepted versions under .optimizer/.
   --prompt <id>        only this prompt (repeatable; ids from 'promptopt extract'); forces it even if it already scores well
+  --include-labels     also rewrite labels (class names, parameter descriptions, structured-output
+                       descriptions); without it they are skipped, as a rewrite changes routing or extraction
   --strategy <s>       ${STRATEGY_NAMES.join(', ')} (repeatable)
   --iterations n       refinements per strategy (1-10)
   --min-confidence x   keep a step only at or above this confidence (0-1)
@@ -127,6 +129,7 @@ export const optimizeCommand: CliCommand = {
         cases: { type: 'string' },
         'judge-model': { type: 'string' },
         'task-model': { type: 'string' },
+        'include-labels': { type: 'boolean' },
       },
       usage,
     );
@@ -196,6 +199,7 @@ export const optimizeCommand: CliCommand = {
         config,
         promptIds: values.prompt,
         force: !!values.prompt?.length,
+        includeLabels: !!values['include-labels'],
         llm,
         store,
         // Recorded as proposed; made accepted only once the file on disk holds the text (writeKept).

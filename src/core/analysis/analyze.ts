@@ -1,4 +1,6 @@
-import type { PromptRole } from '../dsl/types';
+import { isLabelKind, isUserTurnKind } from '../dsl/kinds';
+import type { PromptKind, PromptRole } from '../dsl/types';
+import { labelIssues, withLabelIssues } from './labels';
 import { findVariables } from '../dsl/variables';
 import { FILLER_PHRASES, VAGUE_TERMS } from './lexicon';
 import { findLexMatches } from './match';
@@ -90,13 +92,23 @@ export function explainPrompt(input: AnalysisInput): Explained {
       penalties: [],
     };
   }
-  const { issues, stats } = detect(model, language, input.role ?? null);
+  const { issues, stats } = detect(model, language, input.role ?? null, input.kind);
   const scores = computeScores(stats);
   issues.sort((a, b) => a.start - b.start || a.end - b.end || a.kind.localeCompare(b.kind));
-  return { analysis: { ...scores, issues, ...base }, stats, penalties: scoreBreakdown(stats) };
+  let analysis: Analysis = { ...scores, issues, ...base };
+  if (isLabelKind(input.kind)) analysis = withLabelIssues(analysis, labelIssues({ text, kind: input.kind!, siblings: input.siblings }));
+  return { analysis, stats, penalties: scoreBreakdown(stats) };
 }
 
-function detect(model: TextModel, language: Language, role: PromptRole): { issues: PromptIssue[]; stats: ScoreStats } {
+/**
+ * How the text is judged: an instruction (system messages, node instructions, app prompts), a
+ * user turn (user messages, memory query templates, agent queries: no role asked; a long one is
+ * judged as a request), or a label (class names, parameter and output descriptions: judged by
+ * labels.ts, never asked for a role, task or format).
+ */
+function detect(model: TextModel, language: Language, role: PromptRole, kind: PromptKind | undefined): { issues: PromptIssue[]; stats: ScoreStats } {
+  const label = isLabelKind(kind);
+  if (isUserTurnKind(kind) && role === null) role = 'user';
   const { text, lines } = model;
   const issues: PromptIssue[] = [];
   const prose = lines.filter((l) => !l.block);
@@ -182,8 +194,12 @@ function detect(model: TextModel, language: Language, role: PromptRole): { issue
     } else seenLines.set(key, l.start);
   }
   const seenSentences = new Set<string>();
+  // Sentences come in order: one cursor over the lines finds each sentence's line (linear; a
+  // lastIndexOf per sentence was quadratic on a long single-line prompt).
+  let li = 0;
   for (const s of sentences) {
-    const lineStart = text.lastIndexOf('\n', s.start - 1) + 1;
+    while (li + 1 < lines.length && lines[li + 1].start <= s.start) li++;
+    const lineStart = lines[li].start;
     if (dupLineStarts.has(lineStart)) continue;
     if (wordUnits(model.masked.slice(s.start, s.end)) < 6) continue;
     const key = text
@@ -266,14 +282,14 @@ function detect(model: TextModel, language: Language, role: PromptRole): { issue
   const sectionText = prose.map((l) => l.masked).join('\n');
   const sections = prose.filter((l) => l.header || isLabelLine(l.masked) || XML_TAG_LINE.test(l.text)).length;
   const listItems = prose.filter((l) => l.listMarker !== '').length;
-  const instruction = role !== 'user' && role !== 'assistant';
+  const instruction = !label && role !== 'user' && role !== 'assistant';
   const carrier = model.variableCount > 0 && units < CARRIER_UNITS;
   const hasRole = ROLE_RE.test(sectionText);
   const hasTask = TASK_RE.test(sectionText);
   const hasOutput = OUTPUT_RE.test(sectionText);
   const hasConstraints = listItems >= 2 || CONSTRAINT_RE.test(sectionText);
   const hasExamples = model.fences.length > 0 || EXAMPLE_RE.test(sectionText);
-  const userRequest = role === 'user' && units >= USER_REQUEST_UNITS;
+  const userRequest = !label && role === 'user' && units >= USER_REQUEST_UNITS;
   const firstEnd = lines[0].end;
   let wallParagraphs = 0;
   if (units >= MIN_STRUCTURED_UNITS) {

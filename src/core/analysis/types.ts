@@ -35,4 +35,6 @@ export interface AnalysisInput {
   text: string;
   kind?: PromptKind;
   role?: PromptRole;
+  /** For a label: the other labels of the same kind in the same node (other class names), for duplicate / overlap checks. */
+  siblings?: readonly string[];
 }

@@ -10,8 +10,11 @@ import { getScalarValue, parseEvents, EVENT_SCALAR, type Event } from 'js-yaml';
 /** Characters that must be escaped in YAML (non-printable, BOM, line separators, NEL, lone surrogates). */
 const NEEDS_ESCAPE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** A one-line YAML double-quoted scalar for `text` (quotes included). */
-export function encodeDoubleQuoted(text: string): string {
+/**
+ * A one-line YAML double-quoted scalar for `text` (quotes included). With `json`, only escapes
+ * JSON also has (`\uXXXX` instead of `\0`, `\xXX`), so a JSON file stays valid JSON.
+ */
+export function encodeDoubleQuoted(text: string, json = false): string {
   let out = '"';
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -21,6 +24,7 @@ export function encodeDoubleQuoted(text: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\t') out += '\\t';
     else if (ch === '\r') out += '\\r';
+    else if (json && (c < 0x20 || (c >= 0x7f && c <= 0x9f))) out += `\\u${c.toString(16).toUpperCase().padStart(4, '0')}`;
     else if (c === 0) out += '\\0';
     else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += `\\x${c.toString(16).toUpperCase().padStart(2, '0')}`;
     else if (c === 0x2028 || c === 0x2029 || c === 0xfeff || c === 0xfffe || c === 0xffff) out += `\\u${c.toString(16).toUpperCase()}`;

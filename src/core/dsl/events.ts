@@ -23,6 +23,8 @@ import {
 export class EventTree {
   /** anchor name -> index of the anchored node's event; built lazily, only when an alias is met. */
   private anchors: Map<string, number> | undefined;
+  /** anchor name -> indexes of the alias events that repeat it; built lazily. */
+  private aliasUses: Map<string, number[]> | undefined;
   /** Memo of `skip` for collection events (index -> index after the node). */
   private readonly ends = new Map<number, number>();
 
@@ -84,6 +86,53 @@ export class EventTree {
     return m;
   }
 
+  /** Name of the anchor (`&name`) on the node at event `i`, or undefined. */
+  anchorName(i: number): string | undefined {
+    const e = this.events[i];
+    if ((e.type === EVENT_SCALAR || e.type === EVENT_MAPPING || e.type === EVENT_SEQUENCE) && e.anchorStart >= 0) {
+      return this.source.slice(e.anchorStart, e.anchorEnd);
+    }
+    return undefined;
+  }
+
+  /** Name of the anchor an alias event (`*name`) repeats. */
+  aliasName(i: number): string {
+    const e = this.events[i];
+    return e.type === EVENT_ALIAS ? this.source.slice(e.anchorStart, e.anchorEnd) : '';
+  }
+
+  /** Alias events (`*name`) that repeat the anchor `name`, in document order. */
+  usesOf(name: string): number[] {
+    if (!this.aliasUses) {
+      const m = new Map<string, number[]>();
+      const ev = this.events;
+      for (let i = 0; i < ev.length; i++) {
+        const e = ev[i];
+        if (e.type !== EVENT_ALIAS) continue;
+        const n = this.source.slice(e.anchorStart, e.anchorEnd);
+        const list = m.get(n);
+        if (list) list.push(i);
+        else m.set(n, [i]);
+      }
+      this.aliasUses = m;
+    }
+    return this.aliasUses.get(name) ?? [];
+  }
+
+  /** Offset in the source where the node at event `i` starts (its anchor/tag included where known). */
+  startOf(i: number): number {
+    const e = this.events[i];
+    if (e.type === EVENT_SCALAR) {
+      const s = [e.anchorStart >= 0 ? e.anchorStart - 1 : -1, e.tagStart, e.valueStart].filter((x) => x >= 0);
+      return s.length ? Math.min(...s) : 0;
+    }
+    if (e.type === EVENT_ALIAS) return e.anchorStart - 1;
+    if (e.type === EVENT_MAPPING || e.type === EVENT_SEQUENCE) {
+      return e.anchorStart >= 0 ? e.anchorStart - 1 : e.start;
+    }
+    return 0;
+  }
+
   isMapping(i: number): boolean {
     return this.events[i].type === EVENT_MAPPING;
   }
@@ -132,6 +181,26 @@ export class EventTree {
       if (text === key) found = { key: k, value: v };
     }
     return found;
+  }
+
+  /**
+   * Like `get`, and also looks through YAML merge keys (`<<: *base`, `<<: [*a, *b]`) as PyYAML
+   * does: an explicit key wins over a merged one; of several merged mappings the first that has
+   * the key wins. `merge` is the event of the `<<` value the key came through.
+   */
+  getMerged(mapIndex: number, key: string, depth = 0): { key: number; value: number; merge?: number } | undefined {
+    const direct = this.get(mapIndex, key);
+    if (direct || depth > 50) return direct;
+    const m = this.get(mapIndex, '<<');
+    if (!m) return undefined;
+    const target = this.deref(m.value);
+    const sources = this.isSequence(target) ? this.items(target) : [m.value];
+    for (const src of sources) {
+      if (!this.isMapping(this.deref(src))) continue;
+      const hit = this.getMerged(src, key, depth + 1);
+      if (hit) return { key: hit.key, value: hit.value, merge: hit.merge ?? src };
+    }
+    return undefined;
   }
 
   /** Item indexes of a sequence. */

@@ -14,6 +14,8 @@ export { encodeDoubleQuoted, encodeBlockLiteral, blockLiteralSafe } from './enco
 export { sourceOffsetOf } from './sourceMap';
 export { LineIndex } from './positions';
 export * from './types';
+export { LABEL_KINDS, KIND_TITLES, isLabel, isLabelKind, isUserTurnKind, rewritable } from './kinds';
+export { formatWarning } from './warnings';
 export * from './variables';
 
 /** The prompt with this id; throws DslError DSL_UNKNOWN_PROMPT naming the id when there is none. */

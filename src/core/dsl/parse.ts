@@ -1,38 +1,23 @@
 /**
  * Reading a Dify app export: parse, validate the shape, extract every prompt field with its
- * exact source range.
+ * exact source range (extract.ts; the id scheme is described there).
  *
- * Pipeline: js-yaml `parseEvents` (one pass, source offsets for every node) → js-yaml
- * `constructFromEvents` with the YAML 1.1 schema (the values PyYAML's `safe_load` gives; it also
- * rejects duplicate keys and counts aliases) → zod shape check → a walk over the event stream
- * along the few paths that hold prompts, to take each value's range.
- *
- * Prompt ids (stable across text edits, unique in the file):
- * - `<nodeId>/msg:<messageId>`       llm chat message that carries Dify's own `id`
- * - `<nodeId>/prompt_template/<i>`   llm chat message without an id (i = index in the list)
- * - `<nodeId>/prompt_template`       llm completion-mode prompt
- * - `<nodeId>/instruction`           question-classifier / parameter-extractor instruction
- * - `<nodeId>/agent_instruction`     agent node instruction
- * - `app/pre_prompt`                 chat / completion / agent-chat app prompt
- * A clash (two nodes with one id) gets `#2`, `#3`… appended in document order.
+ * Pipeline: js-yaml `parseEvents` (one pass, source offsets for every node; when it refuses
+ * under-indented continuation lines of quoted scalars, which PyYAML reads, lenient.ts) → js-yaml
+ * `constructFromEvents` with the YAML 1.1 schema (the values PyYAML's `safe_load` gives, merge
+ * keys included; it also rejects duplicate keys and counts aliases) → zod shape check → a walk
+ * over the event stream along the paths that hold prompts, to take each value's range.
  */
-import {
-  constructFromEvents,
-  parseEvents,
-  YAML11_SCHEMA,
-  YAMLException,
-  SCALAR_STYLE_DOUBLE_QUOTED,
-  SCALAR_STYLE_SINGLE_QUOTED,
-  SCALAR_STYLE_LITERAL_BLOCK,
-  SCALAR_STYLE_FOLDED_BLOCK,
-  type Event,
-} from 'js-yaml';
+import { constructFromEvents, parseEvents, YAML11_SCHEMA, YAMLException, COLLECTION_STYLE_FLOW, type Event } from 'js-yaml';
 import { DslError, type DslErrorCode } from '../errors';
 import { EventTree } from './events';
+import { Extractor, type ValueSlot } from './extract';
+import { isDeficientIndentation, lenientEvents } from './lenient';
 import { LineIndex } from './positions';
 import { DifyRootSchema, describeShapeProblems } from './schema';
-import type { DifyAppInfo, ModelInfo, PromptKind, PromptRecord, PromptRole } from './types';
-import { findVariables } from './variables';
+import type { DifyAppInfo, DslWarning, PromptRecord } from './types';
+
+export type { ValueSlot } from './extract';
 
 export const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 100;
@@ -62,20 +47,13 @@ export interface DifyDocument {
   text: string;
   /** Only for the JSON wrapper: the file's own text (the JSON), which `text` was decoded from. */
   fileText?: string;
-}
-
-/** How a prompt's value is written in the file; what write-back and offset mapping need. */
-export interface ValueSlot {
-  style: 'plain' | 'single' | 'double' | 'literal' | 'folded' | 'alias' | 'empty' | 'missing';
-  /** Range replaced on write-back (quotes, block header, alias token included). */
-  start: number;
-  end: number;
-  /** Column (0-based) of the key: the parent block mapping's indentation. */
-  keyColumn: number;
-  /** The value sits in a flow mapping (`{…}`): block scalars are not allowed there. */
-  inFlow: boolean;
-  /** Reached through a YAML alias of an enclosing node: the value is shared, write-back refuses. */
-  shared: boolean;
+  /** Odd fields that were skipped (each names the field, with line:column); the rest was read. */
+  warnings: DslWarning[];
+  /**
+   * true when js-yaml refused the file and it was read the way PyYAML reads it (quoted scalars
+   * with under-indented continuation lines, see lenient.ts).
+   */
+  lenient?: boolean;
 }
 
 const slotsByDoc = new WeakMap<DifyDocument, Map<string, ValueSlot>>();
@@ -134,8 +112,17 @@ function parseYamlApp(text: string, opts: ParseOptions, wrapped: boolean): DifyD
   const where = wrapped ? ' (in the YAML inside the JSON `data` field)' : '';
   let events: Event[];
   let docs: unknown[];
+  let lenient = false;
   try {
-    events = parseEvents(text, { maxDepth: opts.maxDepth ?? DEFAULT_MAX_DEPTH });
+    const parserOpts = { maxDepth: opts.maxDepth ?? DEFAULT_MAX_DEPTH };
+    try {
+      events = parseEvents(text, parserOpts);
+    } catch (e) {
+      const alt = isDeficientIndentation(e) ? lenientEvents(text, parserOpts) : undefined;
+      if (!alt) throw e;
+      events = alt;
+      lenient = true;
+    }
     docs = constructFromEvents(events, {
       source: text,
       schema: YAML11_SCHEMA,
@@ -174,14 +161,20 @@ function parseYamlApp(text: string, opts: ParseOptions, wrapped: boolean): DifyD
     ...(r.version != null ? { version: String(r.version) } : {}),
     wrapped,
   };
-  const doc: DifyDocument = { ...(file !== undefined ? { file } : {}), app, prompts: [], text };
-  const ex = new Extractor(new EventTree(text, events), new LineIndex(text), file);
-  const rootEv = ROOT_EVENT;
-  if (r.workflow) ex.workflow(rootEv, rootObj);
-  if (rootObj.model_config && typeof rootObj.model_config === 'object' && (chatLike || 'pre_prompt' in (rootObj.model_config as object))) {
-    ex.prePrompt(rootEv, rootObj, app);
-  }
-  doc.prompts = ex.records;
+  const tree = new EventTree(text, events);
+  const json = !wrapped && tree.isFlow(ROOT_EVENT) && events[ROOT_EVENT].type === 3 && (events[ROOT_EVENT] as { style: number }).style === COLLECTION_STYLE_FLOW;
+  const ex = new Extractor(tree, new LineIndex(text), file, json);
+  const rootCur = { ev: ROOT_EVENT, val: rootObj, path: [] };
+  if (r.workflow) ex.workflow(rootCur);
+  ex.modelConfig(rootCur, app);
+  const doc: DifyDocument = {
+    ...(file !== undefined ? { file } : {}),
+    app,
+    prompts: ex.records,
+    text,
+    warnings: ex.warnings,
+    ...(lenient ? { lenient: true } : {}),
+  };
   slotsByDoc.set(doc, ex.slots);
   return doc;
 }
@@ -219,298 +212,6 @@ function formatBytes(n: number): string {
   if (n >= 1024 * 1024) return `${+(n / (1024 * 1024)).toFixed(1)} MB`;
   if (n >= 1024) return `${+(n / 1024).toFixed(1)} KB`;
   return `${n} bytes`;
-}
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-const ROLES = new Set(['system', 'user', 'assistant']);
-
-interface FieldSpec {
-  id: string;
-  nodeId: string;
-  nodeTitle: string;
-  nodeType: string;
-  kind: PromptKind;
-  role: PromptRole;
-  messageId?: string;
-  messageIndex?: number;
-  editionType: 'basic' | 'jinja2';
-  model?: ModelInfo;
-}
-
-/** Walks the event stream next to the constructed value and collects prompt records. */
-class Extractor {
-  readonly records: PromptRecord[] = [];
-  readonly slots = new Map<string, ValueSlot>();
-  private readonly idCount = new Map<string, number>();
-
-  constructor(
-    private readonly tree: EventTree,
-    private readonly lines: LineIndex,
-    private readonly file: string | undefined,
-  ) {}
-
-  workflow(rootEv: number, root: Obj): void {
-    const t = this.tree;
-    const wf = t.get(rootEv, 'workflow');
-    const graph = wf && t.get(t.deref(wf.value), 'graph');
-    const nodesEv = graph && t.get(t.deref(graph.value), 'nodes');
-    if (!nodesEv) return;
-    const shared = t.isAlias(wf.value) || t.isAlias(graph.value) || t.isAlias(nodesEv.value);
-    const jsNodes = ((root.workflow as Obj).graph as Obj).nodes as Obj[];
-    const evNodes = t.items(nodesEv.value);
-    const base: (string | number)[] = ['workflow', 'graph', 'nodes'];
-    for (let i = 0; i < jsNodes.length; i++) {
-      const node = jsNodes[i];
-      const data = node.data as Obj;
-      const nodeEv = evNodes[i];
-      const dataEv = t.get(t.deref(nodeEv), 'data');
-      if (!dataEv) continue;
-      const nodeShared = shared || t.isAlias(nodeEv) || t.isAlias(dataEv.value);
-      const nodeId = String(node.id);
-      const spec = {
-        nodeId,
-        nodeTitle: typeof data.title === 'string' ? data.title : String(data.title ?? ''),
-        nodeType: String(data.type),
-        model: modelOf(data.model),
-      };
-      const path = [...base, i, 'data'];
-      const d = dataEv.value;
-      switch (data.type) {
-        case 'llm':
-          this.llm(d, data, path, spec, nodeShared);
-          break;
-        case 'question-classifier': {
-          const key = 'instruction' in data || !('instructions' in data) ? 'instruction' : 'instructions';
-          this.field(d, data, [key], path, { ...spec, id: `${nodeId}/instruction`, kind: 'classifier-instruction', role: null, editionType: 'basic' }, nodeShared);
-          break;
-        }
-        case 'parameter-extractor':
-          this.field(d, data, ['instruction'], path, { ...spec, id: `${nodeId}/instruction`, kind: 'extractor-instruction', role: null, editionType: 'basic' }, nodeShared);
-          break;
-        case 'agent': {
-          const ap = isObj(data.agent_parameters) ? data.agent_parameters : undefined;
-          const model = ap && isObj(ap.model) ? agentModelOf(ap.model.value) : undefined;
-          this.field(
-            d,
-            data,
-            ['agent_parameters', 'instruction', 'value'],
-            path,
-            { ...spec, model: model ?? spec.model, id: `${nodeId}/agent_instruction`, kind: 'agent-instruction', role: null, editionType: 'basic' },
-            nodeShared,
-          );
-          break;
-        }
-        default:
-          break;
-      }
-    }
-  }
-
-  prePrompt(rootEv: number, root: Obj, app: DifyAppInfo): void {
-    const t = this.tree;
-    const mc = t.get(rootEv, 'model_config');
-    if (!mc) return;
-    this.field(mc.value, root.model_config as Obj, ['pre_prompt'], ['model_config'], {
-      id: 'app/pre_prompt',
-      nodeId: 'app',
-      nodeTitle: app.name,
-      nodeType: String(app.mode),
-      kind: 'app-pre-prompt',
-      role: null,
-      editionType: 'basic',
-      model: modelOf((root.model_config as Obj).model),
-    }, t.isAlias(mc.value));
-  }
-
-  private llm(dataEv: number, data: Obj, path: (string | number)[], spec: Omit<FieldSpec, 'id' | 'kind' | 'role' | 'editionType'>, shared: boolean): void {
-    const t = this.tree;
-    const pt = data.prompt_template;
-    const ptEv = t.get(t.deref(dataEv), 'prompt_template');
-    if (!ptEv) return;
-    const ptPath = [...path, 'prompt_template'];
-    const ptShared = shared || t.isAlias(ptEv.value);
-    if (Array.isArray(pt)) {
-      const items = t.items(ptEv.value);
-      for (let j = 0; j < pt.length; j++) {
-        const item = pt[j];
-        if (!isObj(item) || typeof item.role !== 'string' || !ROLES.has(item.role)) continue;
-        const jinja = item.edition_type === 'jinja2';
-        const msgId = typeof item.id === 'string' && item.id !== '' ? item.id : undefined;
-        this.field(items[j], item, [jinja ? 'jinja2_text' : 'text'], [...ptPath, j], {
-          ...spec,
-          id: msgId ? `${spec.nodeId}/msg:${msgId}` : `${spec.nodeId}/prompt_template/${j}`,
-          kind: 'llm-message',
-          role: item.role as PromptRole,
-          ...(msgId ? { messageId: msgId } : {}),
-          messageIndex: j,
-          editionType: jinja ? 'jinja2' : 'basic',
-        }, ptShared || t.isAlias(items[j]));
-      }
-    } else if (isObj(pt)) {
-      const jinja = pt.edition_type === 'jinja2';
-      this.field(ptEv.value, pt, [jinja ? 'jinja2_text' : 'text'], ptPath, {
-        ...spec,
-        id: `${spec.nodeId}/prompt_template`,
-        kind: 'llm-completion',
-        role: null,
-        editionType: jinja ? 'jinja2' : 'basic',
-      }, ptShared);
-    }
-  }
-
-  /** Records the value at `keys` below the mapping `mapEv` (whose constructed value is `obj`). */
-  private field(mapEv: number, obj: Obj, keys: string[], path: (string | number)[], spec: FieldSpec, shared: boolean): void {
-    const t = this.tree;
-    let ev = mapEv;
-    let cur: unknown = obj;
-    let parentEv = t.deref(mapEv);
-    let keyEv = -1;
-    let valueEv = -1;
-    const fullPath = [...path, ...keys];
-    for (let k = 0; k < keys.length; k++) {
-      parentEv = t.deref(ev);
-      const hit = isObj(cur) ? t.get(parentEv, keys[k]) : undefined;
-      if (!hit) {
-        this.add(spec, fullPath, '', undefined);
-        return;
-      }
-      if (k < keys.length - 1 && t.isAlias(hit.value)) shared = true;
-      cur = (cur as Obj)[keys[k]];
-      keyEv = hit.key;
-      valueEv = hit.value;
-      ev = hit.value;
-    }
-    const text = this.textOf(cur, valueEv, fullPath, spec.id);
-    const slot = this.slot(keyEv, valueEv, parentEv, shared);
-    this.add(spec, fullPath, text, slot);
-  }
-
-  private textOf(value: unknown, valueEv: number, path: (string | number)[], id: string): string {
-    if (typeof value === 'string') return value;
-    if (value === null || value === undefined) return '';
-    const s = this.tree.scalar(this.tree.deref(valueEv));
-    if (s && (typeof value === 'number' || typeof value === 'boolean' || value instanceof Date)) {
-      // A plain scalar the YAML 1.1 schema reads as a number/bool/date: its text is its source.
-      return this.tree.source.slice(s.valueStart, s.valueEnd);
-    }
-    throw new DslError(
-      'DSL_NOT_DIFY_APP',
-      `Not a Dify app export: prompt field \`${path.join('.')}\` holds ${Array.isArray(value) ? 'a list' : 'a mapping'}, expected text.`,
-      { file: this.file, promptId: id, ...this.where(valueEv) },
-    );
-  }
-
-  private where(ev: number): { line?: number; column?: number } {
-    const e = this.tree.events[ev];
-    const off = e.type === 4 ? e.valueStart : e.type === 2 || e.type === 3 ? e.start : -1;
-    if (off < 0) return {};
-    const p = this.lines.position(off);
-    return { line: p.line, column: p.column };
-  }
-
-  private slot(keyEv: number, valueEv: number, parentEv: number, shared: boolean): ValueSlot {
-    const t = this.tree;
-    const src = t.source;
-    const key = t.scalar(keyEv);
-    let keyStart = key ? key.valueStart : 0;
-    if (key && (key.style === SCALAR_STYLE_DOUBLE_QUOTED || key.style === SCALAR_STYLE_SINGLE_QUOTED)) keyStart--;
-    if (key && key.anchorStart >= 0) keyStart = Math.min(keyStart, key.anchorStart - 1);
-    if (key && key.tagStart >= 0) keyStart = Math.min(keyStart, key.tagStart);
-    const keyColumn = keyStart - (src.lastIndexOf('\n', keyStart - 1) + 1);
-    const inFlow = t.isFlow(parentEv);
-    const base = { keyColumn, inFlow, shared };
-    const e = t.events[valueEv];
-    if (e.type === 5) return { ...base, style: 'alias', start: e.anchorStart - 1, end: e.anchorEnd };
-    if (e.type !== 4) return { ...base, style: 'missing', start: 0, end: 0 };
-    switch (e.style) {
-      case SCALAR_STYLE_DOUBLE_QUOTED:
-        return { ...base, style: 'double', start: e.valueStart - 1, end: e.valueEnd + 1 };
-      case SCALAR_STYLE_SINGLE_QUOTED:
-        return { ...base, style: 'single', start: e.valueStart - 1, end: e.valueEnd + 1 };
-      case SCALAR_STYLE_LITERAL_BLOCK:
-      case SCALAR_STYLE_FOLDED_BLOCK: {
-        const header = blockHeaderStart(src, e.valueStart, key ? key.valueEnd : 0);
-        // Header not found (never seen in practice): report the content, refuse write-back.
-        if (header < 0) return { ...base, style: 'missing', start: e.valueStart, end: e.valueEnd };
-        return { ...base, style: e.style === SCALAR_STYLE_LITERAL_BLOCK ? 'literal' : 'folded', start: header, end: e.valueEnd };
-      }
-      default: {
-        if (e.valueStart >= 0) return { ...base, style: 'plain', start: e.valueStart, end: e.valueEnd };
-        // `key:` with no value: an empty range just after the colon (after the value's props, if any).
-        let p = Math.max(key ? key.valueEnd : 0, e.anchorEnd, e.tagEnd);
-        if (p === (key ? key.valueEnd : 0)) {
-          const colon = src.indexOf(':', p);
-          p = colon >= 0 ? colon + 1 : p;
-        }
-        return { ...base, style: 'empty', start: p, end: p };
-      }
-    }
-  }
-
-  private add(spec: FieldSpec, yamlPath: (string | number)[], text: string, slot: ValueSlot | undefined): void {
-    const n = (this.idCount.get(spec.id) ?? 0) + 1;
-    this.idCount.set(spec.id, n);
-    const id = n === 1 ? spec.id : `${spec.id}#${n}`;
-    const rec: PromptRecord = {
-      id,
-      nodeId: spec.nodeId,
-      nodeTitle: spec.nodeTitle,
-      nodeType: spec.nodeType,
-      kind: spec.kind,
-      role: spec.role,
-      ...(spec.messageId !== undefined ? { messageId: spec.messageId } : {}),
-      ...(spec.messageIndex !== undefined ? { messageIndex: spec.messageIndex } : {}),
-      yamlPath,
-      editionType: spec.editionType,
-      text,
-      variables: findVariables(text),
-      ...(slot ? { range: this.lines.range(slot.start, slot.end) } : {}),
-      ...(spec.model ? { model: spec.model } : {}),
-    };
-    this.records.push(rec);
-    if (slot) this.slots.set(id, slot);
-  }
-}
-
-/**
- * Start of a block scalar's header (`|`, `>-`, `|2+` …). js-yaml reports the content start, which
- * is the line after the header; the header is the first `|`/`>` on that previous line after the
- * key that is followed only by indicators, blanks and an optional comment.
- */
-function blockHeaderStart(src: string, contentStart: number, keyEnd: number): number {
-  let lineEnd = contentStart - 1;
-  if (lineEnd > 0 && src[lineEnd - 1] === '\r') lineEnd--;
-  if (contentStart >= src.length || src[contentStart - 1] !== '\n') lineEnd = contentStart; // header on the last line
-  const lineStart = src.lastIndexOf('\n', lineEnd - 1) + 1;
-  const from = keyEnd > lineStart && keyEnd <= lineEnd ? keyEnd : lineStart;
-  const line = src.slice(from, lineEnd);
-  const m = /(^|[\s:])[|>](?:[1-9][+-]?|[+-][1-9]?)?[ \t]*(?:#.*)?$/.exec(line);
-  if (m) return from + m.index + m[1].length;
-  return -1;
-}
-
-function modelOf(m: unknown): ModelInfo | undefined {
-  if (!isObj(m)) return undefined;
-  const out: ModelInfo = {};
-  if (m.provider != null) out.provider = String(m.provider);
-  if (m.name != null) out.name = String(m.name);
-  if (m.mode != null) out.mode = String(m.mode);
-  return Object.keys(out).length ? out : undefined;
-}
-
-function agentModelOf(v: unknown): ModelInfo | undefined {
-  if (!isObj(v)) return undefined;
-  const out: ModelInfo = {};
-  if (v.provider != null) out.provider = String(v.provider);
-  if (v.model != null) out.name = String(v.model);
-  else if (v.name != null) out.name = String(v.name);
-  if (v.mode != null) out.mode = String(v.mode);
-  return Object.keys(out).length ? out : undefined;
 }
 
 /**

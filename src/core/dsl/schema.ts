@@ -21,7 +21,9 @@ export const DifyRootSchema = z.looseObject({
   workflow: z
     .looseObject({
       graph: z.looseObject({
-        nodes: z.array(DifyNodeSchema),
+        // Each node is checked on its own while extracting: an odd node gives a warning, it
+        // never makes the whole file unreadable.
+        nodes: z.array(z.unknown()),
       }),
     })
     .optional(),

@@ -1,15 +1,29 @@
 import type { Variable } from './variables';
 
-/** The prompt-bearing fields of the extraction contract (GUIDE §3). */
+/** The prompt-bearing fields of the extraction contract, version 2 (GUIDE §3; see kinds.ts). */
 export type PromptKind =
   | 'llm-message'
   | 'llm-completion'
+  | 'llm-query-template'
   | 'classifier-instruction'
   | 'extractor-instruction'
   | 'agent-instruction'
-  | 'app-pre-prompt';
+  | 'agent-query'
+  | 'app-pre-prompt'
+  | 'app-chat-message'
+  | 'app-completion-prompt'
+  | 'app-agent-prompt'
+  | 'followup-prompt'
+  // Labels an LLM reads verbatim (a rewrite changes routing or extraction): rewriting is opt-in.
+  | 'classifier-class'
+  | 'extractor-parameter'
+  | 'output-description';
 
-export type PromptRole = 'system' | 'user' | 'assistant' | null;
+/**
+ * The chat role of a message (llm-message, app-chat-message), or for app-agent-prompt which of
+ * the ReAct prompts it is; null for every other kind.
+ */
+export type PromptRole = 'system' | 'user' | 'assistant' | 'first_prompt' | 'next_iteration' | null;
 
 export type AppMode = 'workflow' | 'advanced-chat' | 'chat' | 'completion' | 'agent-chat';
 
@@ -58,9 +72,36 @@ export interface PromptRecord {
   /** Decoded text (equals PyYAML safe_load). Empty string for empty fields. */
   text: string;
   variables: Variable[];
+  /** true for a label kind (classifier-class, extractor-parameter, output-description). */
+  label?: boolean;
   /** Range of the value in the file; absent only when the field is missing in the file. */
   range?: SourceRange;
   model?: ModelInfo;
+}
+
+export type DslWarningCode =
+  /** A prompt-bearing field holds something other than text (a list, a mapping). */
+  | 'DSL_FIELD_NOT_TEXT'
+  /** A prompt-bearing structure has a shape Dify does not write (e.g. prompt_template is a string). */
+  | 'DSL_FIELD_SHAPE'
+  /** An llm message without a usable role (Dify needs system, user or assistant). */
+  | 'DSL_MESSAGE_ROLE'
+  /** A node whose data.type this version does not know, or a node without data/type. */
+  | 'DSL_UNKNOWN_NODE';
+
+/** Something odd about one field: reported, and the rest of the file is still read. */
+export interface DslWarning {
+  code: DslWarningCode;
+  /** Plain words, naming the field; without the location prefix (see formatWarning). */
+  message: string;
+  file?: string;
+  /** 1-based, where the odd value sits. */
+  line?: number;
+  column?: number;
+  /** Offset (UTF-16 units) in the YAML text, for editors. */
+  offset?: number;
+  yamlPath: (string | number)[];
+  nodeId?: string;
 }
 
 export interface DifyAppInfo {

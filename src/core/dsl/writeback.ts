@@ -63,7 +63,13 @@ export function replacePrompts(source: string | DifyDocument, edits: PromptEdit[
       throw new DslError('DSL_WRITE_UNSUPPORTED', `Prompt ${rec.id} has no value in the file (the field \`${rec.yamlPath.join('.')}\` is missing), so there is nothing to replace.`, { file, promptId: rec.id });
     }
     if (slot.shared) {
-      throw new DslError('DSL_WRITE_UNSUPPORTED', `Prompt ${rec.id} is shared with other nodes through a YAML alias; replacing it would change them too.`, { file, promptId: rec.id });
+      const lc = `line ${rec.range?.start.line}, column ${rec.range?.start.column}`;
+      const why = slot.sharedNote ?? 'is shared with another field through a YAML alias';
+      throw new DslError(
+        'DSL_WRITE_UNSUPPORTED',
+        `Prompt ${rec.id} (\`${rec.yamlPath.join('.')}\` at ${lc}) ${why}; replacing it would change the other place too, so nothing was written. Give each field its own text in the file (replace the alias with a copy of the text), then edit it.`,
+        { file, promptId: rec.id },
+      );
     }
     const value = encodeFor(text, slot, edit.text);
     if (value === undefined) {
@@ -95,7 +101,7 @@ export function encodeFor(text: string, slot: ValueSlot, value: string): string 
   // Block originals end after their last line break (or at the end of the file).
   const endsWithBreak = isBlockOriginal && slot.end > slot.start && text[slot.end - 1] === '\n';
   const lead = slot.style === 'empty' ? ' ' : '';
-  if (!slot.inFlow && blockLiteralSafe(value) && blockFits(text, slot, value, isBlockOriginal)) {
+  if (!slot.inFlow && !slot.json && blockLiteralSafe(value) && blockFits(text, slot, value, isBlockOriginal)) {
     const enc = encodeBlockLiteral(value, slot.keyColumn, eol);
     if (decodeAsValue(enc, slot.keyColumn) === value) {
       // After a flow/plain value the file's own line break follows (blockFits checked it): drop ours.
@@ -103,7 +109,7 @@ export function encodeFor(text: string, slot: ValueSlot, value: string): string 
       return lead + (fileBreakFollows ? enc.slice(0, -eol.length) : enc);
     }
   }
-  const dq = encodeDoubleQuoted(value);
+  const dq = encodeDoubleQuoted(value, slot.json === true);
   if (decodeAsValue(dq, slot.keyColumn) !== value) return undefined;
   return lead + dq + (endsWithBreak ? eol : '');
 }

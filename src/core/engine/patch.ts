@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parseDify, replacePrompts } from '../dsl';
+import { isLabel, parseDify, replacePrompts } from '../dsl';
 import type { PromptRecord } from '../dsl/types';
 import { diffVariables } from '../dsl/variables';
 import { DslError } from '../errors';
@@ -92,10 +92,12 @@ export function selectPrompts(prompts: PromptRecord[], sel: PromptSelector): Pro
   switch (sel.by) {
     case 'id':
       return prompts.filter((p) => p.id === sel.value);
+    // A node title or node type selects the node's prompts, not its labels (class names,
+    // parameter and output descriptions): those only by id, path or their own kind.
     case 'label':
-      return prompts.filter((p) => p.nodeTitle === sel.value && (!sel.role || p.role === sel.role));
+      return prompts.filter((p) => p.nodeTitle === sel.value && !isLabel(p) && (!sel.role || p.role === sel.role));
     case 'type':
-      return prompts.filter((p) => p.nodeType === sel.value || p.kind === sel.value);
+      return prompts.filter((p) => p.kind === sel.value || (p.nodeType === sel.value && !isLabel(p)));
     case 'path':
       return prompts.filter((p) => pathString(p.yamlPath) === sel.value);
   }

@@ -5,7 +5,7 @@ import { OptimizationEngine, type OptimizationResult, type RunOutcome } from '..
 import { fanOut, type EngineEventSink } from '../engine/events';
 import { RunLog, newRunId } from '../engine/runLog';
 import { planStrategies } from '../engine/strategies';
-import { parseDify, type DifyDocument } from '../dsl';
+import { isLabel, parseDify, type DifyDocument } from '../dsl';
 import { DslError } from '../errors';
 import type { LlmClient } from '../llm/types';
 import { workflowKey, type PromptVersion, type VersionStore } from '../storage';
@@ -24,6 +24,12 @@ export interface OptimizeDocumentOptions {
   promptIds?: string[];
   /** Optimize even prompts already at or above the score threshold (explicit single-prompt requests). */
   force?: boolean;
+  /**
+   * Without `promptIds`, also rewrite labels (class names, parameter descriptions, structured
+   * output descriptions: a rewrite changes routing or extraction). Default false: they are
+   * skipped, with a note. Prompts named in `promptIds` are always optimized.
+   */
+  includeLabels?: boolean;
   llm?: LlmClient;
   /** Where baselines and proposals are recorded; absent in Restricted Mode or dry runs. */
   store?: VersionStore;
@@ -64,6 +70,16 @@ export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<O
   const rel = workflowKey(opts.workspaceRoot, opts.file);
   const doc = parseDify(opts.text, { file: rel });
   let prompts = doc.prompts;
+  const labelNotes: string[] = [];
+  if (!opts.promptIds?.length && !opts.includeLabels) {
+    const labels = prompts.filter((p) => isLabel(p)).length;
+    if (labels) {
+      prompts = prompts.filter((p) => !isLabel(p));
+      labelNotes.push(
+        `${labels} label${labels === 1 ? '' : 's'} (class names, parameter descriptions, structured-output descriptions) left as ${labels === 1 ? 'it is' : 'they are'}: rewriting a label changes routing or extraction. Turn on the setting promptOptimizer.includeLabels (CLI: --include-labels) to rewrite them.`,
+      );
+    }
+  }
   if (opts.promptIds?.length) {
     const byId = new Map(prompts.map((p) => [p.id, p]));
     prompts = opts.promptIds.map((id) => {
@@ -109,7 +125,7 @@ export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<O
       versions.set(r.promptId, await recordResult(opts.store, rel, r, opts.recordAs ?? 'proposed'));
     }
   }
-  return { ...outcome, doc, notes: plan.notes, strategies: plan.strategies, versions, runLogFile: log?.file };
+  return { ...outcome, doc, notes: [...labelNotes, ...plan.notes], strategies: plan.strategies, versions, runLogFile: log?.file };
 }
 
 /** Saves the baseline (once per distinct original text) and, for an accepted result, the proposal. */

@@ -29,6 +29,32 @@ const GOALS: Record<LlmStrategyName, string> = {
     'Improve the prompt overall: fix the issues listed below first, then make the instructions clear, specific and well structured. Keep every requirement and constraint it states.',
 };
 
+/**
+ * What the model must know about the field it rewrites (contract v2 kinds): where Dify puts the
+ * text, and what the rewrite must stay. A label stays a label; a user turn stays a user turn.
+ */
+const KIND_RULES: Partial<Record<PromptKind, string>> = {
+  'llm-query-template':
+    'This text is the user turn Dify sends on every chat request (an llm node\'s memory query template), not a system prompt: keep it a user message, keep the user\'s query placeholder, do not add a role or persona, and keep it short.',
+  'agent-query': 'This text is the query an agent node receives (the user turn), not its instruction: keep it a user message with the same placeholders, no role or persona.',
+  'classifier-class':
+    'This text is a class name of a question classifier: the model picks it verbatim to route the question. Return a short label (a few words, no sentence, no markdown, no list); keep its meaning exactly so the same questions land in it, only make it clearer and distinct from the other classes.',
+  'extractor-parameter':
+    'This text is the description of one parameter a parameter extractor fills: return one or two plain sentences (no markdown, no sections) that say what the value is and its type, unit or format; do not change which value is extracted.',
+  'output-description':
+    'This text is the description of one field of a structured output (JSON schema): return one plain sentence (no markdown) saying what the field must hold; do not change which content goes there.',
+  'app-agent-prompt':
+    'This text is a ReAct agent prompt of a Dify agent app: keep the Thought / Action / Observation format and every placeholder, since the agent parses the model\'s answers by that format.',
+  'followup-prompt': 'This text asks the model for follow-up questions after an answer: keep the number and form of questions it asks for.',
+  'app-chat-message': 'This text is one message of an expert-mode Dify chat app: keep its role and every placeholder (they stand for the retrieved knowledge, the chat history and the question).',
+  'app-completion-prompt': 'This text is the whole prompt of an expert-mode Dify completion app: keep every placeholder in place.',
+};
+
+/** The kind rule for a field, or undefined. */
+export function kindRule(kind: PromptKind | undefined): string | undefined {
+  return kind ? KIND_RULES[kind] : undefined;
+}
+
 const LANGUAGE_NAMES: Partial<Record<Language, string>> = { zh: 'Chinese', ja: 'Japanese', ko: 'Korean', en: 'English' };
 
 export const SYSTEM_PROMPT = [
@@ -91,6 +117,8 @@ export function buildUserMessage(i: UserMessageInput): string {
   if (i.role) ctx.push(`message role: ${i.role}`);
   if (i.iteration > 1) ctx.push(`refinement step ${i.iteration} (this prompt is already a rewrite)`);
   if (ctx.length) lines.push(`Context: ${ctx.join('; ')}.`);
+  const rule = kindRule(i.kind);
+  if (rule) lines.push(`Field rule: ${rule}`);
   const lang = LANGUAGE_NAMES[a.language];
   if (lang && a.language !== 'en') lines.push(`The prompt is written in ${lang}: write the improved prompt in ${lang}.`);
   const phs = [...i.slots.keys()];

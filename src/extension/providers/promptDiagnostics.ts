@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { PromptIssue } from '../../core/analysis';
-import { sourceOffsetOf } from '../../core/dsl';
+import { sourceOffsetOf, type DslWarning } from '../../core/dsl';
 import type { OptimizerError } from '../../core/errors';
 import { DIAGNOSTIC_SOURCE } from '../constants';
 import { isCandidate, type DocumentCache } from '../services/documentCache';
@@ -86,6 +86,8 @@ export class PromptDiagnostics implements vscode.Disposable {
     // A document that looks like an export but cannot be read (broken YAML, a duplicate key, a
     // missing field): say why, where, instead of silently showing no CodeLens.
     if (parsed.error) diags.push(readErrorDiagnostic(doc, parsed.error));
+    // Odd fields the reader skipped (a list where text belongs, a message without a role…).
+    if (parsed.doc && !parsed.doc.app.wrapped) for (const w of parsed.doc.warnings) diags.push(fieldWarningDiagnostic(doc, w));
     this.collection.set(doc.uri, diags);
     return diags;
   }
@@ -99,6 +101,15 @@ export class PromptDiagnostics implements vscode.Disposable {
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** A field the reader skipped, as a Warning at the field (to the end of its line). */
+function fieldWarningDiagnostic(doc: vscode.TextDocument, w: DslWarning): vscode.Diagnostic {
+  const start = doc.positionAt(w.offset ?? 0);
+  const d = new vscode.Diagnostic(new vscode.Range(start, doc.lineAt(start.line).range.end), `Prompt Optimizer skipped a field: ${w.message}`, vscode.DiagnosticSeverity.Warning);
+  d.source = DIAGNOSTIC_SOURCE;
+  d.code = w.code;
+  return d;
 }
 
 /** The reason a Dify export cannot be read, at its line:column (the first line when unknown). */

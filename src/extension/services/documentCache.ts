@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { analyzePrompt, type Analysis } from '../../core/analysis';
+import { analysisInput, analyzePrompt, type Analysis } from '../../core/analysis';
 import { looksLikeDifyExport, parseDify, type DifyDocument, type PromptRecord } from '../../core/dsl';
 import { toOptimizerError, type OptimizerError } from '../../core/errors';
 
@@ -91,7 +91,10 @@ export class DocumentCache implements vscode.Disposable {
   analysis(rec: PromptRecord): Analysis {
     let a = this.analyses.get(rec);
     if (!a) {
-      a = analyzePrompt({ text: rec.text, kind: rec.kind, role: rec.role });
+      // A class name is judged against the other classes of its node.
+      let prompts: readonly PromptRecord[] = [rec];
+      if (rec.kind === 'classifier-class') for (const p of this.parsed.values()) if (p.doc?.prompts.includes(rec)) prompts = p.doc.prompts;
+      a = analyzePrompt(analysisInput(rec, prompts));
       this.analyses.set(rec, a);
     }
     return a;

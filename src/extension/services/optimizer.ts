@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { rewritable } from '../../core/dsl/kinds';
 import { isLlmStrategy, type EngineConfig } from '../../core/engine/config';
 import type { EngineEvent } from '../../core/engine/events';
 import { CancelledError, toOptimizerError } from '../../core/errors';
@@ -27,6 +28,8 @@ export interface RunRequest {
   force?: boolean;
   /** Strategies for this run only (e.g. a quick fix's rule strategy). */
   strategies?: StrategyName[];
+  /** Without promptIds: also rewrite labels (the promptOptimizer.includeLabels setting). */
+  includeLabels?: boolean;
 }
 
 /** What a run produced (returned by the commands; tests read it). */
@@ -166,7 +169,7 @@ export class OptimizationRunner implements vscode.Disposable {
     this.controller = controller;
     void vscode.commands.executeCommand('setContext', ContextKeys.running, true);
     const status = this.statusItem();
-    const total = req.promptIds?.length ?? parsed.doc.prompts.length;
+    const total = req.promptIds?.length ?? (req.includeLabels ? parsed.doc.prompts : rewritable(parsed.doc.prompts, false)).length;
     let done = 0;
     status.text = `$(sync~spin) Optimizing prompts 0/${total}`;
     status.show();
@@ -215,6 +218,7 @@ export class OptimizationRunner implements vscode.Disposable {
             config,
             promptIds: req.promptIds,
             force: req.force,
+            includeLabels: req.includeLabels,
             llm,
             store,
             recordAs: 'proposed',

@@ -63,3 +63,8 @@ export function diagnosticsEnabled(): boolean {
 export function codeLensEnabled(): boolean {
   return cfg().get<boolean>(Settings.codeLensEnabled, true);
 }
+
+/** Whether "Optimize Prompts in File" also rewrites labels (class names, parameter and output descriptions). */
+export function includeLabels(scope?: vscode.Uri): boolean {
+  return cfg(scope).get<boolean>(Settings.includeLabels) === true;
+}

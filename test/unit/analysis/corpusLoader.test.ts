@@ -10,7 +10,7 @@ describe('test support: corpus prompts', () => {
       string,
       { nodeId: string; kind: string; role: string | null; sha1: string }[]
     >;
-    const got = loadCorpusPrompts();
+    const got = loadCorpusPrompts({ all: true });
     for (const [file, list] of Object.entries(expected)) {
       const mine = got
         .filter((p) => p.file === file)

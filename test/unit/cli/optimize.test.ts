@@ -35,7 +35,9 @@ describe('cli: analyze / optimize / apply', function () {
     const r = await cli(['analyze', '--json', 'support_bot.yml'], ws);
     assert.equal(r.code, 0, r.err);
     const rows = JSON.parse(r.out) as { id: string; scores: { overall: number }; issues: { kind: string }[] }[];
-    assert.equal(rows.length, 4);
+    // 4 prompts and the classifier's 2 class names (labels: analysed, only rewritten on request).
+    assert.equal(rows.length, 6);
+    assert.equal(rows.filter((x) => /\/class:/.test(x.id)).length, 2);
     const sys = rows.find((x) => x.id === SYSTEM_ID)!;
     assert.ok(sys.scores.overall < 90);
     assert.ok(sys.issues.some((i) => i.kind === 'vague-term'));

@@ -46,8 +46,28 @@ describe('cli: promptopt extract / set', () => {
     const recs = JSON.parse(r.out) as Record<string, unknown>[];
     const doc = parseDify(readFixture('basic_llm_chat_workflow.yml'));
     assert.equal(recs.length, doc.prompts.length);
-    for (const key of ['id', 'nodeId', 'nodeType', 'kind', 'role', 'text', 'variables', 'range']) assert.ok(key in recs[0], key);
-    assert.deepEqual(recs, JSON.parse(JSON.stringify(doc.prompts)));
+    for (const key of ['id', 'nodeId', 'nodeType', 'kind', 'label', 'role', 'text', 'variables', 'range']) assert.ok(key in recs[0], key);
+    assert.deepEqual(recs, JSON.parse(JSON.stringify(doc.prompts.map((p) => ({ ...p, label: false })))));
+  });
+
+  it('extract marks labels (--json label: true, LABEL in the table) and prints each skipped odd field on stderr with file:line:col', async () => {
+    const src = path.resolve(__dirname, '../../../../test/fixtures/dify-source');
+    fs.copyFileSync(path.join(src, 'chatflow_labels.yml'), path.join(tmp, 'labels.yml'));
+    fs.copyFileSync(path.join(src, 'odd_fields.yml'), path.join(tmp, 'odd.yml'));
+    const j = await cli(['extract', '--json', 'labels.yml'], tmp);
+    assert.equal(j.code, 0, j.err);
+    const recs = JSON.parse(j.out) as { id: string; kind: string; label: boolean }[];
+    assert.deepEqual(recs.filter((r) => r.label).map((r) => r.kind), ['classifier-class', 'classifier-class', 'classifier-class', 'extractor-parameter', 'extractor-parameter', 'output-description', 'output-description']);
+    assert.ok(recs.filter((r) => !r.label).every((r) => !['classifier-class', 'extractor-parameter', 'output-description'].includes(r.kind)));
+    const t = await cli(['extract', 'labels.yml'], tmp);
+    assert.match(t.out, /classifier-class LABEL/);
+    const odd = await cli(['extract', '--json', 'odd.yml'], tmp);
+    assert.equal(odd.code, 0, odd.err);
+    assert.equal((JSON.parse(odd.out) as unknown[]).length, 3);
+    const lines = odd.err.trim().split('\n');
+    assert.equal(lines.length, 4, odd.err);
+    assert.match(lines[0], /^warning: odd\.yml:17:20: .*holds a list.*\[DSL_FIELD_NOT_TEXT\]$/);
+    assert.match(lines[1], /odd\.yml:26:11: .*has no role/);
   });
 
   it('bad input: exit 2 and one line on stderr, no stack trace', async () => {

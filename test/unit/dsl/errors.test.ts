@@ -40,13 +40,6 @@ describe('dsl/errors', () => {
     fails('app:\n  mode: workflow\nkind: dataset\nworkflow:\n  graph:\n    nodes: []\n', 'DSL_NOT_DIFY_APP', (e) => assert.match(e.message, /`kind` is "dataset", expected "app"/));
     fails('app:\n  mode: workflow\nkind: app\n', 'DSL_NOT_DIFY_APP', (e) => assert.match(e.message, /`workflow\.graph\.nodes` is missing/));
     fails('app:\n  mode: chat\nkind: app\n', 'DSL_NOT_DIFY_APP', (e) => assert.match(e.message, /`model_config` is missing/));
-    fails('app:\n  mode: workflow\nworkflow:\n  graph:\n    nodes:\n    - id: a\n      data: {title: x}\n', 'DSL_NOT_DIFY_APP', (e) =>
-      assert.match(e.message, /`workflow\.graph\.nodes\[0\]\.data\.type` is missing/),
-    );
-    fails('app:\n  mode: workflow\nworkflow:\n  graph:\n    nodes:\n    - id: a\n      data:\n        type: parameter-extractor\n        instruction: [1, 2]\n', 'DSL_NOT_DIFY_APP', (e) => {
-      assert.match(e.message, /instruction` holds a list, expected text/);
-      assert.equal(e.location.line, 9);
-    });
     fails('{"data": 3}', 'DSL_NOT_DIFY_APP', (e) => assert.match(e.message, /JSON/));
   });
 

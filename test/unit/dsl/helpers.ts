@@ -5,11 +5,24 @@ import * as YAML from 'yaml';
 export const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures/dify');
 
 export function fixtureNames(): string[] {
-  return fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.yml')).sort();
+  return fs.readdirSync(FIXTURES).filter((n) => /\.ya?ml$/.test(n)).sort();
 }
 
 export function readFixture(name: string): string {
   return fs.readFileSync(path.join(FIXTURES, name), 'utf8');
+}
+
+/** Fixtures written from Dify's source for the kinds no public export has (see its README.md). */
+export const SOURCE_FIXTURES = path.resolve(FIXTURES, '../dify-source');
+
+/** Every fixture: the real exports by name, then `dify-source/<name>`. */
+export function allFixtureNames(): string[] {
+  const source = fs.readdirSync(SOURCE_FIXTURES).filter((n) => /\.ya?ml$/.test(n)).sort();
+  return [...fixtureNames(), ...source.map((n) => `dify-source/${n}`)];
+}
+
+export function readAnyFixture(name: string): string {
+  return name.startsWith('dify-source/') ? fs.readFileSync(path.join(SOURCE_FIXTURES, name.slice('dify-source/'.length)), 'utf8') : readFixture(name);
 }
 
 /** Reads the value at `yamlPath` with the `yaml` package: a reader independent of ours (js-yaml). */
