@@ -3,6 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { pidAlive } from '../util/pid';
+
+export { pidAlive };
 
 const fsyncAsync = promisify(fs.fsync);
 
@@ -133,18 +136,6 @@ export function rmQuiet(file: string): void {
     fs.unlinkSync(file);
   } catch {
     /* already gone */
-  }
-}
-
-/** True when a process with this pid exists on this host (EPERM means it exists but is not ours). */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

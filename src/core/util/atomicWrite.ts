@@ -1,6 +1,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { pidAlive } from './pid';
 
 export interface AtomicWriteOptions {
   /** fsync the file before the rename and the directory after it (durable across power loss). Default true. */
@@ -38,16 +39,6 @@ export function tempPathFor(file: string): string {
 }
 
 const TEMP_LEFTOVER_AGE_MS = 60 * 60 * 1000;
-
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes temp files of `file` left by a writer that died before its rename (kill -9, power

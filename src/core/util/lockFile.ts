@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import { pidAlive } from './pid';
 
 /**
  * A cross-process exclusive lock held as a file, that cannot lose a live lock.
@@ -74,17 +75,6 @@ const seed = randomBytes(4).toString('hex');
 
 function newToken(): string {
   return `${process.pid}-${seed}${Date.now().toString(16)}${(counter++).toString(16)}`;
-}
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function rmQuiet(file: string): void {
