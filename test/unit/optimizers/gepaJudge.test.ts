@@ -1,0 +1,266 @@
+/**
+ * GEPA on an unlabelled dataset (the cases `promptopt cases` writes), scored by the evidence
+ * judge against the current prompt's answers. The model is the scripted evidence model
+ * (test/support/evidenceModel.ts: a TEST DOUBLE on 127.0.0.1 whose answers carry `[q=N]`, the
+ * number of quality phrases in the instruction, and whose judge prefers the higher N) plus a
+ * scripted reflection step that acts on the judge's words. The numbers are mechanics, never
+ * real-model quality.
+ */
+import * as assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { CancelledError, DatasetError } from '../../../src/core/errors';
+import { createMetric, parseDataset, parseMetricArg, scoreOutput, splitDataset } from '../../../src/core/evaluation';
+import type { NodeMessage } from '../../../src/core/evaluation/render';
+import { casesToJsonl, checklistFileFor, evaluateCandidate, readChecklist } from '../../../src/core/evidence';
+import { chooseMetrics, prepareTraining, type OptimizerReport, type TrainingRequest } from '../../../src/core/optimizers';
+import { startFakeOpenAI, type FakeOpenAIServer, type ParsedChatRequest, type ScriptedReply } from '../../support';
+import { QUALITY_PHRASES, evidenceHandler, qualityOf } from '../../support/evidenceModel';
+import { client, record, tempDir } from './helpers';
+
+const BASE = "You are the support assistant. Answer the user's question using the documentation below.\n\nDocumentation:\n{{#context#}}";
+const MESSAGES: NodeMessage[] = [
+  { role: 'system', text: BASE },
+  { role: 'user', text: '{{#sys.query#}}' },
+];
+
+/** Ten generated cases (inputs only, `source: generated`), as `promptopt cases` writes them. */
+const CASES = casesToJsonl(
+  Array.from({ length: 10 }, (_, i) => ({
+    id: `case-${i + 1}`,
+    kind: i % 3 === 0 ? ('edge' as const) : ('typical' as const),
+    note: `scripted case ${i + 1}`,
+    vars: { 'sys.query': `How do I do task ${i + 1}?`, context: i % 3 === 0 ? '' : `Task ${i + 1} is done from Settings > Tasks.` },
+  })),
+  '1718246807593/prompt_template/0',
+);
+
+/**
+ * Scripted reflection: reads the feedback blocks and adds the phrase each one points at — the
+ * citation rule when requirement R2 ("Cites the context") is not met, and one more quality
+ * phrase when the judge's reason says the quality did not go up.
+ */
+const split = splitDataset(parseDataset(CASES, { file: 'cases.jsonl' }));
+
+function reflect(user: string): string {
+  const current = /<instruction>\n([\s\S]*?)\n<\/instruction>/.exec(user)?.[1] ?? '';
+  const feedback = [...user.matchAll(/<feedback>\n([\s\S]*?)\n<\/feedback>/g)].map((m) => m[1]!);
+  const add: string[] = [];
+  const push = (p: string | undefined) => {
+    if (p && !current.includes(p) && !add.includes(p)) add.push(p);
+  };
+  for (const f of feedback) {
+    if (/Requirements not met:[^\n]*R2 "Cites the context"/.test(f)) push(QUALITY_PHRASES[0]);
+    const q = /scripted: quality (\d+) vs (\d+)/.exec(f);
+    if (q && Number(q[1]) <= Number(q[2])) push(QUALITY_PHRASES.slice(1).find((p) => !current.includes(p)));
+  }
+  return `${current}${add.length ? `\n${add.join(' ')}` : ''}`;
+}
+
+interface Setup {
+  srv: FakeOpenAIServer;
+  counts: ReturnType<typeof evidenceHandler>['counts'];
+  reflections: string[];
+  /** Called when a judge request arrives; a reply returned is sent instead of the judge's. */
+  onJudge?: (user: string) => ScriptedReply | undefined;
+  root: string;
+  datasetFile: string;
+}
+
+async function setup(): Promise<Setup> {
+  const { handler, counts } = evidenceHandler();
+  const reflections: string[] = [];
+  const srv = await startFakeOpenAI({
+    handler: (req: ParsedChatRequest, ctx) => {
+      const system = req.messages.find((m) => m.role === 'system')?.content ?? '';
+      if (system.includes('reflective instruction editor')) {
+        const user = req.messages.find((m) => m.role === 'user')?.content ?? '';
+        reflections.push(user);
+        return { content: JSON.stringify({ instruction: reflect(user) }) };
+      }
+      if (system.startsWith('You compare two answers')) {
+        const r = out.onJudge?.(req.messages[1]?.content ?? '');
+        if (r) return r;
+      }
+      return handler(req, ctx);
+    },
+  });
+  const root = await tempDir('promptopt-gepajudge-');
+  const datasetFile = path.join(root, '.optimizer', 'datasets', 'support-cases.jsonl');
+  await fs.mkdir(path.dirname(datasetFile), { recursive: true });
+  await fs.writeFile(datasetFile, CASES);
+  const out: Setup = { srv, counts, reflections, root, datasetFile };
+  return out;
+}
+
+function request(s: Setup, over: Partial<TrainingRequest> = {}): TrainingRequest {
+  return {
+    root: s.root,
+    record: record(BASE),
+    messages: MESSAGES,
+    dataset: parseDataset(CASES, { file: s.datasetFile }),
+    optimizer: 'gepa',
+    deps: { gepa: { auto: 'light' } },
+    client: client(s.srv.url, { budget: over.budget }),
+    configuredModel: 'fake-model',
+    useIndex: false,
+    concurrency: 2,
+    ...over,
+  };
+}
+
+async function train(s: Setup, over: Partial<TrainingRequest> = {}, signal?: AbortSignal): Promise<{ report: OptimizerReport; estimate: Awaited<ReturnType<typeof prepareTraining>>['estimate']; choice: Awaited<ReturnType<typeof prepareTraining>>['metricChoice'] }> {
+  const p = await prepareTraining(request(s, over));
+  try {
+    return { report: await p.run(signal), estimate: p.estimate, choice: p.metricChoice };
+  } finally {
+    await p.close();
+  }
+}
+
+describe('GEPA learns from the evidence judge (unlabelled datasets)', () => {
+  let s: Setup;
+  beforeEach(async () => {
+    s = await setup();
+  });
+  afterEach(async () => {
+    await s.srv.close();
+    await fs.rm(s.root, { recursive: true, force: true });
+  });
+
+  it('a generated dataset is scored by the judge automatically; GEPA improves the judged win rate of the instruction', async () => {
+    const { report, estimate, choice } = await train(s);
+    assert.deepEqual(choice.specs, [{ type: 'judge' }]);
+    assert.equal(choice.auto, true);
+    assert.equal(choice.checklistFile, checklistFileFor(s.datasetFile));
+    // the checklist was drawn once from the current prompt and stored beside the dataset
+    assert.equal(s.counts.checklist, 1);
+    assert.equal((await readChecklist(checklistFileFor(s.datasetFile)))?.requirements.length, 2);
+    // the baseline is the judge's reference: a tie on every example, half of the requirements met
+    assert.equal(report.baseline.validationScore, 0.5);
+    assert.equal(report.accepted, true);
+    assert.equal(report.best.validationScore, 1);
+    assert.ok(qualityOf(report.best.text) > qualityOf(BASE));
+    assert.ok(report.best.text.includes(QUALITY_PHRASES[0]!), 'the citation rule the failed requirement asked for');
+    assert.ok(report.best.text.includes('{{#context#}}'));
+    // the child answered the judge's feedback (lineage)
+    assert.ok(report.best.answered?.some((f) => /Requirements not met: [^\n]*R2 "Cites the context"/.test(f.text) && /scripted: quality 0 vs 0/.test(f.text)));
+
+    // An independent check with the evidence evaluation (`promptopt eval`): the best instruction wins on every case.
+    const dataset = parseDataset(CASES, { file: s.datasetFile });
+    const judgedRate = async (text: string) =>
+      (await evaluateCandidate({ client: client(s.srv.url), record: record(BASE), examples: dataset.examples, candidate: text, judgeModel: 'fake-model' })).stats;
+    const before = await judgedRate(BASE);
+    const after = await judgedRate(report.best.text);
+    assert.equal(before.wins, 0);
+    assert.equal(after.wins, dataset.examples.length);
+    assert.ok(after.winRate > before.winRate);
+
+    // the estimate counted the judge: two calls per example evaluation, plus the checklist
+    // (task calls: GEPA's metric calls plus up to one reference answer per train example)
+    assert.equal(estimate.judgeCalls, 2 * (estimate.taskCalls - split.train.length) + 1);
+    assert.ok(estimate.notes.some((n) => /Scored by the evidence judge/.test(n)));
+    assert.ok(s.counts.judge <= estimate.judgeCalls - 1 && s.counts.task <= estimate.taskCalls);
+    assert.ok(report.usage.calls <= estimate.calls);
+  });
+
+  it('the reflection request carries the judge\'s reasons and the failed requirements', async () => {
+    await train(s);
+    assert.ok(s.reflections.length >= 1);
+    const first = s.reflections[0]!;
+    assert.match(first, /The judge said: scripted: quality 0 vs 0/);
+    assert.match(first, /Requirements not met: R2 "Cites the context"/);
+    assert.match(first, /This is the current prompt's own answer/);
+    // the judge saw the current prompt as the task and the case's inputs
+    const judged = s.srv.chatRequests().map((r) => r.body as { messages: Array<{ role: string; content: string }> }).filter((b) => b.messages[0]!.content.startsWith('You compare two answers'));
+    assert.ok(judged.every((b) => b.messages[1]!.content.includes(`<instruction>\n${BASE}\n</instruction>`)));
+    assert.ok(judged.some((b) => b.messages[1]!.content.includes('sys.query: How do I do task')));
+  });
+
+  it('a budget stops the search before a step it cannot finish; resuming the run repeats no call', async () => {
+    const v = split.validation.length;
+    const bodies = () => s.srv.chatRequests().map((r) => JSON.stringify(r.body));
+    const first = await train(s, { runId: 'judge-run', budget: { maxCalls: 2 * v + 1 + 5 } });
+    assert.equal(first.report.stoppedReason, 'budget');
+    assert.equal(first.report.accepted, false);
+    assert.equal(s.reflections.length, 0);
+    assert.ok(s.srv.chatRequests().length <= 2 * v + 1 + 5);
+    const seen = new Set(bodies());
+    const n = s.srv.chatRequests().length;
+    const second = await train(s, { runId: 'judge-run', resume: true });
+    assert.equal(second.report.accepted, true);
+    assert.ok(second.report.reusedResults >= v);
+    const again = bodies().slice(n).filter((b) => seen.has(b));
+    assert.equal(again.length, 0, `repeated ${again.length} call(s)`);
+    // and a third attempt of the finished run makes no call at all
+    const m = s.srv.chatRequests().length;
+    const third = await train(s, { runId: 'judge-run', resume: true });
+    assert.equal(s.srv.chatRequests().length, m);
+    assert.equal(third.report.best.text, second.report.best.text);
+  });
+});
+
+describe('GEPA with the judge: a cancelled run resumes on the recorded answers', () => {
+  it('cancelled while scoring a child: the resumed run reuses the current prompt\'s recorded answers and repeats no answered call', async () => {
+    const s = await setup();
+    try {
+      const ac = new AbortController();
+      // Cancel when the first child answer goes to the judge (its task answer has arrived); that judge call never answers.
+      s.onJudge = (user) => {
+        if (!/\[q=2\]/.test(user)) return undefined;
+        ac.abort();
+        return { hang: true };
+      };
+      await assert.rejects(train(s, { runId: 'judge-cancel', concurrency: 1 }, ac.signal), (e: Error) => e instanceof CancelledError);
+      assert.equal(s.reflections.length, 1);
+      const answered = new Set(s.srv.chatRequests().filter((r) => r.outcome === 'answered').map((r) => JSON.stringify(r.body)));
+      const n = s.srv.chatRequests().length;
+      s.onJudge = undefined;
+      const { report } = await train(s, { runId: 'judge-cancel', resume: true, concurrency: 1 });
+      assert.equal(report.accepted, true);
+      const later = s.srv.chatRequests().slice(n).map((r) => r.body as { messages: Array<{ role: string; content: string }> });
+      const repeated = later.filter((b) => answered.has(JSON.stringify(b)));
+      assert.equal(repeated.length, 0, `repeated ${repeated.length} answered call(s): ${repeated.map((b) => JSON.stringify(b).slice(0, 300)).join('\n')}`);
+      // no task call of the current prompt: the child is judged against its answers recorded by the first attempt
+      const isTask = (b: (typeof later)[number]) => b.messages[0]!.content.startsWith("You are the support assistant");
+      assert.ok(later.some(isTask));
+      assert.equal(later.filter((b) => isTask(b) && qualityOf(b.messages[0]!.content) === 0).length, 0);
+      assert.equal(s.reflections.length, 1, 'the reflection was recorded, not asked again');
+    } finally {
+      await s.srv.close();
+      await fs.rm(s.root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('choosing the metric of a dataset', () => {
+  const file = '/tmp/x/cases.jsonl';
+  const generated = parseDataset(CASES, { file });
+  const labelled = parseDataset('{"id":"a","q":"hi","expected":"hello"}\n{"id":"b","q":"yo","expected":"hey"}\n', { file: '/tmp/x/l.jsonl' });
+  const mixed = parseDataset(`{"id":"a","q":"hi","expected":"hello"}\n${CASES.split('\n')[0]}\n`, { file: '/tmp/x/m.jsonl' });
+
+  it('labelled → exact; unlabelled → the judge; an explicit judge is kept on any dataset', () => {
+    assert.deepEqual(chooseMetrics(labelled, undefined, 'gepa'), { specs: [{ type: 'exact' }], auto: false });
+    assert.deepEqual(chooseMetrics(generated, undefined, 'gepa'), { specs: [{ type: 'judge' }], auto: true, checklistFile: '/tmp/x/cases.checklist.json' });
+    assert.equal(chooseMetrics(mixed, [parseMetricArg('judge')], 'copro').specs[0]!.type, 'judge');
+    assert.deepEqual(parseMetricArg('judge=gpt-4o@2'), { type: 'judge', model: 'gpt-4o', weight: 2 });
+  });
+
+  it('refuses a label metric on unlabelled examples and KNN on a judged dataset, in plain words', () => {
+    assert.throws(
+      () => chooseMetrics(mixed, undefined, 'gepa'),
+      (e: DatasetError) => e.code === 'DATASET_METRIC' && /1 of 2 examples in m\.jsonl have no "expected" or "labels" \(the first: case-1\).*--metric judge/.test(e.message) && e.message.startsWith('/tmp/x/m.jsonl:2'),
+    );
+    assert.throws(() => chooseMetrics(generated, [{ type: 'exact' }], 'copro'), (e: DatasetError) => e.code === 'DATASET_METRIC');
+    assert.throws(() => chooseMetrics(generated, undefined, 'knn'), (e: DatasetError) => e.code === 'DATASET_METRIC' && /KNN's demonstrations/.test(e.message));
+    assert.throws(() => chooseMetrics(generated, undefined, 'ensemble'), (e: DatasetError) => /--members copro,gepa/.test(e.message));
+    assert.equal(chooseMetrics(generated, undefined, 'ensemble', ['copro', 'gepa']).specs[0]!.type, 'judge');
+  });
+
+  it('the judge metric is not usable outside a training run', async () => {
+    const m = createMetric({ type: 'judge' });
+    assert.equal(m.calls, 2);
+    const r = scoreOutput([m], 'x', generated.examples[0]!, {});
+    await assert.rejects(r, (e: DatasetError) => e.code === 'DATASET_METRIC' && /built by a training run/.test(e.message));
+  });
+});
