@@ -136,7 +136,6 @@ export class JudgeMetric implements Metric {
       pairwise = 0.5;
       outcome = 'tie (the current prompt)';
       met = mechanical(output);
-      lines.push("This is the current prompt's own answer: the reference the judge compares other instructions' answers with.");
       if (judged.length) {
         const j = await judgePair(client, { task, input, a: output, b: output, requirements: judged }, { model: o.judgeModel, signal: ctx.signal });
         met.push(...j.meets.A.filter((id) => j.meets.B.includes(id)));
@@ -165,6 +164,11 @@ export class JudgeMetric implements Metric {
     const lost = refMet ? missed.filter((r) => refMet!.includes(r.id)) : [];
     if (reqs.length) lines.push(missed.length ? `Requirements not met: ${missed.map(req).join('; ')}.` : 'It meets every requirement of the checklist.');
     if (lost.length) lines.push(`The current prompt's answer meets ${lost.map((r) => r.id).join(', ')} and this one does not.`);
+    // What to fix first (a report shows the first line); for the baseline, what it is last.
+    if (isBaseline) {
+      if (reqs.length) lines.unshift(lines.pop()!);
+      lines.push("(This is the current prompt's own answer: the reference the judge compares other instructions' answers with.)");
+    }
     const share = reqs.length ? (reqs.length - missed.length) / reqs.length : undefined;
     const score = share === undefined ? pairwise : (pairwise + share) / 2;
     const reason = `${outcome} against the current prompt${reqs.length ? `; ${reqs.length - missed.length}/${reqs.length} requirements met` : ''}`;

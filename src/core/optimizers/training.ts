@@ -183,7 +183,8 @@ export function chooseMetrics(dataset: Dataset, specs: MetricSpec[] | undefined,
     );
   }
   if (choice.specs.some((m) => m.type === 'judge')) {
-    const knn = optimizer === 'knn' || (optimizer === 'ensemble' && (members ?? ['copro', 'knn', 'gepa']).includes('knn'));
+    // An Ensemble without chosen members runs copro and gepa (see judgeMembers).
+    const knn = optimizer === 'knn' || (optimizer === 'ensemble' && (members ?? []).includes('knn'));
     if (knn && unlabelled.length) {
       throw new DatasetError(
         'DATASET_METRIC',
@@ -205,7 +206,9 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
   const coverage = checkDatasetCoversPrompt(req.dataset, [req.record.text, ...(req.messages ?? []).map((m) => m.text)]);
   const split = splitDataset(req.dataset, req.split);
   const metricChoice = chooseMetrics(req.dataset, req.metrics, req.optimizer, req.deps?.ensemble?.members);
-  const optimizer = createOptimizer(req.optimizer, req.deps);
+  // KNN's demos are expected answers: an Ensemble on an unlabelled dataset runs its other members.
+  const judgedEnsemble = req.optimizer === 'ensemble' && metricChoice.checklistFile !== undefined && !req.deps?.ensemble?.members;
+  const optimizer = createOptimizer(req.optimizer, judgedEnsemble ? { ...req.deps, ensemble: { ...req.deps?.ensemble, members: ['copro', 'gepa'] } } : req.deps);
   const taskModel = chooseTaskModel(req.record, { explicit: req.taskModel, configured: req.configuredModel });
   const runId = req.runId ?? newRunId();
   const optimizerDir = path.join(req.root, '.optimizer');
@@ -274,6 +277,7 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     const what = [`${reuse.results} result(s)`, reuse.proposals ? `${reuse.proposals} proposal(s)` : '', reuse.embeddings ? `${reuse.embeddings} embedding answer(s)` : ''].filter(Boolean);
     estimate.notes.unshift(`Reuses ${what.join(', ')} recorded by earlier attempts of this run: not counted above.`);
   }
+  if (judgedEnsemble) estimate.notes.push('The Ensemble runs copro and gepa: KNN needs expected answers for its demonstrations, and this dataset has none.');
   if (metricChoice.checklistFile) {
     estimate.notes.push(
       `Scored by the evidence judge against the current prompt's answers: up to 2 judge calls per example evaluation (both orders), ${setup ? '1 call to draw the requirement checklist, ' : ''}and up to ${references} task call(s) for the current prompt's answers on train examples it has not run on; counted above.`,

@@ -17,6 +17,8 @@ import { chooseMetrics, prepareTraining, type OptimizerReport, type TrainingRequ
 import { startFakeOpenAI, type FakeOpenAIServer, type ParsedChatRequest, type ScriptedReply } from '../../support';
 import { QUALITY_PHRASES, evidenceHandler, qualityOf } from '../../support/evidenceModel';
 import { client, record, tempDir } from './helpers';
+import { createTrainCommand } from '../../../src/cli/commands/train';
+import type { CliIo } from '../../../src/cli/io';
 
 const BASE = "You are the support assistant. Answer the user's question using the documentation below.\n\nDocumentation:\n{{#context#}}";
 const MESSAGES: NodeMessage[] = [
@@ -77,6 +79,14 @@ async function setup(): Promise<Setup> {
         const user = req.messages.find((m) => m.role === 'user')?.content ?? '';
         reflections.push(user);
         return { content: JSON.stringify({ instruction: reflect(user) }) };
+      }
+      if (system.includes('instruction optimizer')) {
+        // scripted COPRO proposer: the first instruction shown plus the n-th quality phrase it lacks
+        const user = req.messages.find((m) => m.role === 'user')?.content ?? '';
+        const current = /<instruction>\n([\s\S]*?)\n<\/instruction>/.exec(user)?.[1] ?? '';
+        const j = Number(/Proposal (\d+) of/.exec(user)?.[1] ?? '1');
+        const missing = QUALITY_PHRASES.filter((p) => !current.includes(p));
+        return { content: JSON.stringify({ instruction: `${current}\n${missing[(j - 1) % Math.max(1, missing.length)] ?? 'Be precise.'}` }) };
       }
       if (system.startsWith('You compare two answers')) {
         const r = out.onJudge?.(req.messages[1]?.content ?? '');
@@ -170,7 +180,7 @@ describe('GEPA learns from the evidence judge (unlabelled datasets)', () => {
     const first = s.reflections[0]!;
     assert.match(first, /The judge said: scripted: quality 0 vs 0/);
     assert.match(first, /Requirements not met: R2 "Cites the context"/);
-    assert.match(first, /This is the current prompt's own answer/);
+    assert.match(first, /<feedback>\nRequirements not met: R2 "Cites the context"\.\nThe judge said: scripted: quality 0 vs 0\n\(This is the current prompt's own answer/);
     // the judge saw the current prompt as the task and the case's inputs
     const judged = s.srv.chatRequests().map((r) => r.body as { messages: Array<{ role: string; content: string }> }).filter((b) => b.messages[0]!.content.startsWith('You compare two answers'));
     assert.ok(judged.every((b) => b.messages[1]!.content.includes(`<instruction>\n${BASE}\n</instruction>`)));
@@ -197,6 +207,66 @@ describe('GEPA learns from the evidence judge (unlabelled datasets)', () => {
     const third = await train(s, { runId: 'judge-run', resume: true });
     assert.equal(s.srv.chatRequests().length, m);
     assert.equal(third.report.best.text, second.report.best.text);
+  });
+});
+
+describe('COPRO, Ensemble and the CLI on a judged dataset', function () {
+  this.timeout(30000);
+  let s: Setup;
+  beforeEach(async () => {
+    s = await setup();
+  });
+  afterEach(async () => {
+    await s.srv.close();
+    await fs.rm(s.root, { recursive: true, force: true });
+  });
+
+  it('COPRO scores its candidates with the judge and keeps one that wins', async () => {
+    const { report, estimate } = await train(s, { optimizer: 'copro', deps: { copro: { breadth: 3, depth: 1 } } });
+    assert.equal(report.baseline.validationScore, 0.5);
+    assert.equal(report.accepted, true);
+    assert.ok(qualityOf(report.best.text) > 0);
+    assert.ok(estimate.judgeCalls > 2 * (estimate.taskCalls - split.train.length));
+    assert.ok(report.usage.calls <= estimate.calls, `${report.usage.calls} calls, estimate ${estimate.calls}`);
+  });
+
+  it('an Ensemble without chosen members runs copro and gepa, and says why', async () => {
+    const p = await prepareTraining(request(s, { optimizer: 'ensemble', deps: { copro: { breadth: 2, depth: 1 }, gepa: { auto: 'light' } } }));
+    try {
+      assert.ok(p.estimate.notes.some((n) => /runs copro and gepa: KNN needs expected answers/.test(n)));
+      const report = await p.run();
+      assert.deepEqual(report.members?.map((m) => m.optimizer), ['copro', 'gepa']);
+      assert.equal(report.accepted, true);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('promptopt train on a cases file: says it scores with the judge, counts the judge in the estimate, and improves', async () => {
+    const cmd = createTrainCommand({ loadPrompts: () => [record(BASE), record('{{#sys.query#}}', { id: '1718246807593/prompt_template/1', role: 'user', messageIndex: 1 })] });
+    await fs.writeFile(path.join(s.root, 'app.yml'), 'app: {name: t, mode: workflow}\n');
+    const out: string[] = [];
+    const err: string[] = [];
+    const cli: CliIo = { stdout: (x) => out.push(x), stderr: (x) => err.push(x), env: { OPENAI_API_KEY: 'placeholder' }, cwd: s.root, signal: new AbortController().signal };
+    const code = await cmd.run(['app.yml', '--prompt', '1718246807593/prompt_template/0', '--dataset', 'support-cases', '--optimizer', 'gepa', '--budget-calls', '150', '--base-url', s.srv.url, '--model', 'fake-model', '--yes'], cli);
+    const text = out.join('');
+    if (process.env.SHOW_CLI) console.log(text);
+    assert.equal(code, 0, err.join(''));
+    assert.match(text, /Scoring: the evidence judge \(no example has "expected" or "labels"\) compares each answer with the current prompt's answer, in both orders, and checks the requirement checklist \.optimizer\/datasets\/support-cases\.checklist\.json/);
+    // --budget-calls 150 alone: 150 / 3 calls per example evaluation = 50 metric calls (+ reference answers), each with 2 judge calls
+    assert.match(text, /Estimate: about \d+ calls \((50|5[0-9]) task, \d+ proposal/);
+    assert.match(text, /Note:\s+Scored by the evidence judge/);
+    assert.ok(s.srv.chatRequests().length <= 150);
+    assert.ok(s.reflections.length >= 1);
+    assert.match(text, /case-\d+: Requirements not met: R2 "Cites the context"/);
+    assert.match(text, /Best candidate \(gepa, round \d\) beats the baseline on validation/);
+    // and --metric exact on the same file is refused before any call
+    const n = s.srv.chatRequests().length;
+    await assert.rejects(
+      cmd.run(['app.yml', '--prompt', '1718246807593/prompt_template/0', '--dataset', 'support-cases', '--optimizer', 'gepa', '--metric', 'exact', '--base-url', s.srv.url, '--yes'], cli),
+      (e: DatasetError) => e.code === 'DATASET_METRIC' && /--metric judge/.test(e.message),
+    );
+    assert.equal(s.srv.chatRequests().length, n);
   });
 });
 
@@ -253,8 +323,9 @@ describe('choosing the metric of a dataset', () => {
     );
     assert.throws(() => chooseMetrics(generated, [{ type: 'exact' }], 'copro'), (e: DatasetError) => e.code === 'DATASET_METRIC');
     assert.throws(() => chooseMetrics(generated, undefined, 'knn'), (e: DatasetError) => e.code === 'DATASET_METRIC' && /KNN's demonstrations/.test(e.message));
-    assert.throws(() => chooseMetrics(generated, undefined, 'ensemble'), (e: DatasetError) => /--members copro,gepa/.test(e.message));
-    assert.equal(chooseMetrics(generated, undefined, 'ensemble', ['copro', 'gepa']).specs[0]!.type, 'judge');
+    assert.throws(() => chooseMetrics(generated, undefined, 'ensemble', ['knn', 'gepa']), (e: DatasetError) => /--members copro,gepa/.test(e.message));
+    // an Ensemble whose members are not chosen runs copro and gepa (prepareTraining)
+    assert.equal(chooseMetrics(generated, undefined, 'ensemble').specs[0]!.type, 'judge');
   });
 
   it('the judge metric is not usable outside a training run', async () => {
