@@ -3,7 +3,7 @@
  * judge against the current prompt's answers. The model is the scripted evidence model
  * (test/support/evidenceModel.ts: a TEST DOUBLE on 127.0.0.1 whose answers carry `[q=N]`, the
  * number of quality phrases in the instruction, and whose judge prefers the higher N) plus a
- * scripted reflection step that acts on the judge's words. The numbers are mechanics, never
+ * scripted reflection step that acts on the judge's words (test/support/judgedGepaModel.ts). The numbers are mechanics, never
  * real-model quality.
  */
 import * as assert from 'node:assert/strict';
@@ -14,8 +14,9 @@ import { createMetric, parseDataset, parseMetricArg, scoreOutput, splitDataset }
 import type { NodeMessage } from '../../../src/core/evaluation/render';
 import { casesToJsonl, checklistFileFor, evaluateCandidate, readChecklist } from '../../../src/core/evidence';
 import { chooseMetrics, prepareTraining, type OptimizerReport, type TrainingRequest } from '../../../src/core/optimizers';
-import { startFakeOpenAI, type FakeOpenAIServer, type ParsedChatRequest, type ScriptedReply } from '../../support';
-import { QUALITY_PHRASES, evidenceHandler, qualityOf } from '../../support/evidenceModel';
+import { startFakeOpenAI, type FakeOpenAIServer, type ScriptedReply } from '../../support';
+import { QUALITY_PHRASES, qualityOf } from '../../support/evidenceModel';
+import { judgedGepaHandler } from '../../support/judgedGepaModel';
 import { client, record, tempDir } from './helpers';
 import { createTrainCommand } from '../../../src/cli/commands/train';
 import type { CliIo } from '../../../src/cli/io';
@@ -37,31 +38,11 @@ const CASES = casesToJsonl(
   '1718246807593/prompt_template/0',
 );
 
-/**
- * Scripted reflection: reads the feedback blocks and adds the phrase each one points at — the
- * citation rule when requirement R2 ("Cites the context") is not met, and one more quality
- * phrase when the judge's reason says the quality did not go up.
- */
 const split = splitDataset(parseDataset(CASES, { file: 'cases.jsonl' }));
-
-function reflect(user: string): string {
-  const current = /<instruction>\n([\s\S]*?)\n<\/instruction>/.exec(user)?.[1] ?? '';
-  const feedback = [...user.matchAll(/<feedback>\n([\s\S]*?)\n<\/feedback>/g)].map((m) => m[1]!);
-  const add: string[] = [];
-  const push = (p: string | undefined) => {
-    if (p && !current.includes(p) && !add.includes(p)) add.push(p);
-  };
-  for (const f of feedback) {
-    if (/Requirements not met:[^\n]*R2 "Cites the context"/.test(f)) push(QUALITY_PHRASES[0]);
-    const q = /scripted: quality (\d+) vs (\d+)/.exec(f);
-    if (q && Number(q[1]) <= Number(q[2])) push(QUALITY_PHRASES.slice(1).find((p) => !current.includes(p)));
-  }
-  return `${current}${add.length ? `\n${add.join(' ')}` : ''}`;
-}
 
 interface Setup {
   srv: FakeOpenAIServer;
-  counts: ReturnType<typeof evidenceHandler>['counts'];
+  counts: ReturnType<typeof judgedGepaHandler>['counts'];
   reflections: string[];
   /** Called when a judge request arrives; a reply returned is sent instead of the judge's. */
   onJudge?: (user: string) => ScriptedReply | undefined;
@@ -70,37 +51,22 @@ interface Setup {
 }
 
 async function setup(): Promise<Setup> {
-  const { handler, counts } = evidenceHandler();
-  const reflections: string[] = [];
-  const srv = await startFakeOpenAI({
-    handler: (req: ParsedChatRequest, ctx) => {
-      const system = req.messages.find((m) => m.role === 'system')?.content ?? '';
-      if (system.includes('reflective instruction editor')) {
-        const user = req.messages.find((m) => m.role === 'user')?.content ?? '';
-        reflections.push(user);
-        return { content: JSON.stringify({ instruction: reflect(user) }) };
-      }
-      if (system.includes('instruction optimizer')) {
-        // scripted COPRO proposer: the first instruction shown plus the n-th quality phrase it lacks
-        const user = req.messages.find((m) => m.role === 'user')?.content ?? '';
-        const current = /<instruction>\n([\s\S]*?)\n<\/instruction>/.exec(user)?.[1] ?? '';
-        const j = Number(/Proposal (\d+) of/.exec(user)?.[1] ?? '1');
-        const missing = QUALITY_PHRASES.filter((p) => !current.includes(p));
-        return { content: JSON.stringify({ instruction: `${current}\n${missing[(j - 1) % Math.max(1, missing.length)] ?? 'Be precise.'}` }) };
-      }
-      if (system.startsWith('You compare two answers')) {
-        const r = out.onJudge?.(req.messages[1]?.content ?? '');
-        if (r) return r;
-      }
-      return handler(req, ctx);
-    },
-  });
+  const model = judgedGepaHandler();
+  const srv = await startFakeOpenAI({ handler: model.handler });
   const root = await tempDir('promptopt-gepajudge-');
   const datasetFile = path.join(root, '.optimizer', 'datasets', 'support-cases.jsonl');
   await fs.mkdir(path.dirname(datasetFile), { recursive: true });
   await fs.writeFile(datasetFile, CASES);
-  const out: Setup = { srv, counts, reflections, root, datasetFile };
-  return out;
+  return {
+    srv,
+    counts: model.counts,
+    reflections: model.reflections,
+    set onJudge(f: Setup['onJudge']) {
+      model.state.onJudge = f;
+    },
+    root,
+    datasetFile,
+  };
 }
 
 function request(s: Setup, over: Partial<TrainingRequest> = {}): TrainingRequest {
