@@ -22,6 +22,8 @@ export interface Metric {
   readonly weight: number;
   /** LLM calls one score makes at most (llm_judge 1, the pairwise judge 2); none when absent. Budgets and estimates count them. */
   readonly calls?: number;
+  /** Settings a recorded score depends on besides name and weight (e.g. the judge's model): part of a run's result keys. */
+  readonly settings?: string;
   /** `feedback`: words on what was right or wrong (default: expected vs. answer, see defaultFeedback). */
   score(output: string, example: Example, ctx: MetricContext): Promise<{ score: number; reason?: string; feedback?: string }>;
 }

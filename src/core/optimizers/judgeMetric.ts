@@ -63,11 +63,14 @@ export class JudgeMetric implements Metric {
   /** Both orders of the pairwise judge. */
   readonly calls = 2;
   readonly weight: number;
+  /** The judge's model: results judged by another model are not reused. */
+  readonly settings: string;
   private list?: Promise<Checklist>;
   private readonly refs = new Map<string, Promise<Reference>>();
 
   constructor(private readonly opts: JudgeMetricOptions) {
     this.weight = opts.weight ?? 1;
+    this.settings = `judge model ${opts.judgeModel ?? ''}`;
   }
 
   /** The requirement checklist (drawn once, on the first score; a failed draw is retried next time). */

@@ -20,7 +20,7 @@ export function spentBy(client: LlmClient): Spend {
 
 /** The settings a recorded result depends on besides candidate and example: task model, node messages, metrics. */
 export function runFingerprint(ctx: Pick<OptimizerContext, 'taskModel' | 'messages' | 'metrics'>): string {
-  return hashOf(ctx.taskModel ?? '', ctx.messages?.map((m) => [m.role, m.text]) ?? [], ctx.metrics.map((m) => [m.name, m.weight]));
+  return hashOf(ctx.taskModel ?? '', ctx.messages?.map((m) => [m.role, m.text]) ?? [], ctx.metrics.map((m) => (m.settings ? [m.name, m.weight, m.settings] : [m.name, m.weight])));
 }
 
 /** LLM calls one example evaluation makes at most: the task call and the scoring metrics' own calls (judges). */

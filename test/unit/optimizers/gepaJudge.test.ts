@@ -168,6 +168,10 @@ describe('GEPA learns from the evidence judge (unlabelled datasets)', () => {
     assert.ok(second.report.reusedResults >= v);
     const again = bodies().slice(n).filter((b) => seen.has(b));
     assert.equal(again.length, 0, `repeated ${again.length} call(s)`);
+    // another judge model does not reuse what this one judged
+    const other = await prepareTraining(request(s, { runId: 'judge-run', resume: true, metrics: [{ type: 'judge', model: 'other-judge' }] }));
+    assert.equal(other.reuse.results, 0);
+    await other.close();
     // and a third attempt of the finished run makes no call at all
     const m = s.srv.chatRequests().length;
     const third = await train(s, { runId: 'judge-run', resume: true });
@@ -226,6 +230,14 @@ describe('COPRO, Ensemble and the CLI on a judged dataset', function () {
     assert.ok(s.reflections.length >= 1);
     assert.match(text, /case-\d+: Requirements not met: R2 "Cites the context"/);
     assert.match(text, /Best candidate \(gepa, round \d\) beats the baseline on validation/);
+    // --json says how the examples were scored
+    out.length = 0;
+    assert.equal(await cmd.run(['app.yml', '--prompt', '1718246807593/prompt_template/0', '--dataset', 'support-cases', '--optimizer', 'gepa', '--base-url', s.srv.url, '--model', 'fake-model', '--json'], cli), 0, err.join(''));
+    const json = JSON.parse(out.join('')) as { metric: { specs: unknown[]; auto: boolean; checklistFile: string }; estimate: { judgeCalls: number } };
+    assert.deepEqual(json.metric.specs, [{ type: 'judge' }]);
+    assert.equal(json.metric.auto, true);
+    assert.ok(json.metric.checklistFile.endsWith('support-cases.checklist.json'));
+    assert.ok(json.estimate.judgeCalls > 0);
     // and --metric exact on the same file is refused before any call
     const n = s.srv.chatRequests().length;
     await assert.rejects(
