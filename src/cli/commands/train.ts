@@ -8,14 +8,15 @@ import { parseDify } from '../../core/dsl';
 import type { PromptRecord } from '../../core/dsl/types';
 import { loadDataset } from '../../core/evaluation/dataset';
 import { resolveDatasetArg } from './datasetArg';
-import { parseMetricArg } from '../../core/evaluation/metrics';
+import { createMetric, parseMetricArg } from '../../core/evaluation/metrics';
 import { nodeMessagesOf } from '../../core/evaluation/render';
 import { createLlmClient } from '../../core/llm/client';
 import { costTableWith } from '../../core/llm/cost';
 import { endpointFromEnv } from '../../core/service/endpoint';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { findWorkspaceRoot } from '../../core/storage';
-import { prepareTraining } from '../../core/optimizers/training';
+import { chooseMetrics, prepareTraining } from '../../core/optimizers/training';
+import { promptContext } from '../../core/evidence/gather';
 import { stripResults } from '../../core/optimizers/session';
 import { formatEstimate as estimateText, formatReport as reportText, taskModelText } from '../../core/optimizers/report';
 import type { OptimizerReport } from '../../core/optimizers/types';
@@ -39,7 +40,10 @@ const usage = [
   '  --max-metric-calls  gepa: example evaluations the search may make (instead of --auto)',
   '  --members       ensemble: the members, comma-separated (default copro,knn,gepa); each gets a share of --budget-calls',
   '  --metric        exact (default), contains, regex=<pattern>, json, json_schema=<json>,',
-  '                  numeric=<tolerance>, llm_judge=<rubric>, embedding[=threshold]; add @w for a weight',
+  '                  numeric=<tolerance>, llm_judge=<rubric>, embedding[=threshold], judge[=model]; add @w for a weight',
+  '                  judge: the evidence judge compares each answer with the current prompt\'s answer (both orders)',
+  '                  and checks the requirement checklist; the default for a dataset without expected/labels',
+  '                  (e.g. the cases promptopt cases writes); for gepa and copro, not knn',
   '  --budget-*      hard caps on calls, cost (USD) and tokens; the search stops early to stay within them',
   '                  (default: budget: in .optimizer/config.yaml); a resumed run counts what earlier attempts spent',
   '  --model         the configured model: proposals and judges (default PROMPTOPT_MODEL, then model.name in',
@@ -62,6 +66,8 @@ export type PromptLoader = (text: string, file: string) => PromptRecord[];
 
 export interface TrainDeps {
   loadPrompts: PromptLoader;
+  /** The node's structured output schema (a mechanical requirement of the judge's checklist); default none. */
+  structuredOutput?: (text: string, file: string, record: PromptRecord) => Record<string, unknown> | undefined;
   /** Asks the user to confirm; default: a y/N question on a TTY stdin (no TTY: refuse). */
   confirm?: (question: string, io: CliIo) => Promise<boolean>;
 }
@@ -178,6 +184,10 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
         throw e;
       });
 
+      // Unlabelled datasets (the cases `promptopt cases` writes) are scored by the judge; refused early when a metric needs labels.
+      const metricChoice = chooseMetrics(dataset, metrics, values.optimizer, members);
+      const callsPerExample = metricChoice.specs.reduce((n, m) => n + (createMetric(m).calls ?? 0), 1);
+
       const endpoint = endpointFromEnv(io.env, { baseUrl: values['base-url'], model: values.model, configModel: config.model.name });
       if (!endpoint) {
         io.stderr(
@@ -197,7 +207,8 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
         messages: nodeMessagesOf(prompts, record),
         dataset,
         split: seed !== undefined ? { seed } : undefined,
-        metrics,
+        metrics: metricChoice.specs,
+        ...(metricChoice.checklistFile ? { structuredOutput: deps.structuredOutput?.(text, abs, record) } : {}),
         optimizer: values.optimizer,
         deps: {
           copro: { ...(breadth ? { breadth } : {}), ...(depth ? { depth } : {}), ...(temperature ? { temperature } : {}) },
@@ -206,7 +217,12 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
             ...(auto ? { auto: auto as 'light' | 'medium' | 'heavy' } : {}),
             // GEPA budgets metric calls: --max-metric-calls, else --auto, else a calls budget alone sets it.
             // (alone only: in an Ensemble the calls budget is shared, and GEPA plans within its share).
-            ...(maxMetricCalls ? { maxMetricCalls } : !auto && values.optimizer === 'gepa' && budget?.maxCalls !== undefined ? { maxMetricCalls: budget.maxCalls } : {}),
+            // Each example evaluation makes callsPerExample calls (the task call and the judges').
+            ...(maxMetricCalls
+              ? { maxMetricCalls }
+              : !auto && values.optimizer === 'gepa' && budget?.maxCalls !== undefined
+                ? { maxMetricCalls: Math.max(1, Math.floor(budget.maxCalls / callsPerExample)) }
+                : {}),
             ...(seed !== undefined ? { seed } : {}),
           },
           ...(members ? { ensemble: { members: members as Array<'copro' | 'knn' | 'gepa'> } } : {}),
@@ -236,6 +252,11 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
             `Prompt ${record.id} (${record.nodeTitle}), dataset ${path.relative(io.cwd, dataset.file) || dataset.file}: ${prepared.split.train.length} train, ${prepared.split.validation.length} validation; optimizer ${values.optimizer}.\n` +
               `Task model: ${taskModelText(prepared.taskModel)}; proposals and judges: ${model}.\n`,
           );
+          if (metricChoice.checklistFile) {
+            io.stdout(
+              `Scoring: the evidence judge${metricChoice.auto ? ' (no example has "expected" or "labels")' : ''} compares each answer with the current prompt's answer, in both orders, and checks the requirement checklist ${path.relative(io.cwd, metricChoice.checklistFile) || metricChoice.checklistFile}; its reasons are GEPA's feedback.\n`,
+            );
+          }
           if (prepared.partlyMissing.length) io.stdout(`Note: some examples give no value for ${prepared.partlyMissing.join(', ')} (rendered empty).\n`);
           if (prepared.resumedResults) io.stdout(`Resuming run ${prepared.runId}: ${prepared.resumedResults} recorded result(s) will be reused.\n`);
           io.stdout(estimateText(prepared.estimate, budget));
@@ -269,6 +290,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
                 runId: report.runId,
                 runFile: prepared.runFile,
                 taskModel: prepared.taskModel,
+                metric: { specs: metricChoice.specs, auto: metricChoice.auto, ...(metricChoice.checklistFile ? { checklistFile: metricChoice.checklistFile } : {}) },
                 estimate: prepared.estimate,
                 split: { train: prepared.split.train.map((e) => e.id), validation: prepared.split.validation.map((e) => e.id), seed: prepared.split.seed },
                 report: { ...report, baseline: stripResults(report.baseline), best: stripResults(report.best), candidates: report.candidates.map(stripResults), members: report.members?.map((m) => ({ ...m, candidates: m.candidates.map(stripResults), baseline: stripResults(m.baseline), best: stripResults(m.best) })) },
@@ -293,4 +315,5 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
 /** `promptopt train` with the Dify DSL extractor. */
 export const trainCommand: CliCommand = createTrainCommand({
   loadPrompts: (text, file) => parseDify(text, { file }).prompts,
+  structuredOutput: (text, file, record) => promptContext(parseDify(text, { file }), record).spec?.structuredOutput,
 });

@@ -12,12 +12,18 @@ export interface MetricContext {
   /** Model for llm_judge (default: the client's). */
   judgeModel?: string;
   signal?: AbortSignal;
+  /** The candidate whose output is scored (set by runExample): a relative metric (the pairwise judge) compares it with the baseline's. */
+  candidate?: { text: string; demos: boolean };
 }
 
 /** A scoring function: 0..1 for one output. */
 export interface Metric {
   readonly name: string;
   readonly weight: number;
+  /** LLM calls one score makes at most (llm_judge 1, the pairwise judge 2); none when absent. Budgets and estimates count them. */
+  readonly calls?: number;
+  /** Settings a recorded score depends on besides name and weight (e.g. the judge's model): part of a run's result keys. */
+  readonly settings?: string;
   /** `feedback`: words on what was right or wrong (default: expected vs. answer, see defaultFeedback). */
   score(output: string, example: Example, ctx: MetricContext): Promise<{ score: number; reason?: string; feedback?: string }>;
 }
@@ -59,6 +65,8 @@ export const metricSpecSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('llm_judge'), weight: z.number().positive().optional(), rubric: z.string().min(1), model: z.string().optional() }),
   z.object({ type: z.literal('embedding'), weight: z.number().positive().optional(), threshold: z.number().min(-1).max(1).optional() }),
+  /** The evidence judge against the baseline's answer (pairwise, both orders, plus the checklist): for unlabelled datasets; built by a training run. */
+  z.object({ type: z.literal('judge'), weight: z.number().positive().optional(), model: z.string().optional() }),
 ]);
 export type MetricSpec = z.infer<typeof metricSpecSchema>;
 export type MetricType = MetricSpec['type'];
@@ -129,6 +137,7 @@ const ajv = new Ajv({ allErrors: false, strict: false });
  * - numeric: the first number in the output is within `tolerance` of `expected` (`relative`: a fraction of it)
  * - llm_judge: a model grades the output against `rubric`, answering {score 0..1, reason}
  * - embedding: cosine similarity of output and expected embeddings (`threshold`: 1/0 above/below)
+ * - judge: the evidence judge against the baseline's answer, for unlabelled data (optimizers/judgeMetric.ts)
  */
 export const metricRegistry = new Map<string, Factory>([
   [
@@ -254,6 +263,7 @@ export const metricRegistry = new Map<string, Factory>([
       return {
         name: 'llm_judge',
         weight: spec.weight ?? 1,
+        calls: 1,
         async score(output, ex, ctx) {
           if (!ctx.client) throw new DatasetError('DATASET_METRIC', 'metric llm_judge needs an LLM endpoint.');
           const ref = targets(ex);
@@ -278,10 +288,23 @@ export const metricRegistry = new Map<string, Factory>([
             },
             judgeSchema,
           );
-          return { score: value.score, reason: value.reason };
+          const reason = value.reason.trim();
+          const feedback = `The judge gave ${value.score.toFixed(2)} against the rubric${reason ? `: ${reason}` : ' (no reason given)'}${ref.length ? ` (reference answer: "${clip(ref[0]!, 200)}")` : ''}.`;
+          return { score: value.score, reason, feedback };
         },
       };
     },
+  ],
+  [
+    'judge',
+    (spec) => ({
+      name: 'judge',
+      weight: spec.weight ?? 1,
+      calls: 2,
+      async score() {
+        throw new DatasetError('DATASET_METRIC', 'metric judge compares each answer with the current prompt\'s answer and is built by a training run (promptopt train), not on its own.');
+      },
+    }),
   ],
   [
     'embedding',
@@ -318,7 +341,7 @@ export function createMetric(spec: unknown): Metric {
 
 /**
  * Parses a CLI metric: `exact`, `contains:2` (weight 2), `regex=^\d+$`, `numeric=0.5` (tolerance),
- * `llm_judge=<rubric>`, `embedding=0.8` (threshold), optionally `@weight` at the end (`exact@2`).
+ * `llm_judge=<rubric>`, `judge[=model]`, `embedding=0.8` (threshold), optionally `@weight` at the end (`exact@2`).
  */
 export function parseMetricArg(arg: string): MetricSpec {
   let body = arg;
@@ -336,6 +359,7 @@ export function parseMetricArg(arg: string): MetricSpec {
     if (type === 'regex') base.pattern = val;
     else if (type === 'numeric') base.tolerance = Number(val);
     else if (type === 'llm_judge') base.rubric = val;
+    else if (type === 'judge') base.model = val;
     else if (type === 'embedding') base.threshold = Number(val);
     else if (type === 'json_schema') {
       try {

@@ -66,7 +66,12 @@ export async function runExample(target: RunTarget, example: Example, ctx: RunCo
     }
     ctx.onOutput?.(output);
   }
-  const scored = await scoreOutput(ctx.metrics, output, example, { client: ctx.client, judgeModel: ctx.judgeModel, signal: ctx.signal });
+  const scored = await scoreOutput(ctx.metrics, output, example, {
+    client: ctx.client,
+    judgeModel: ctx.judgeModel,
+    signal: ctx.signal,
+    candidate: { text: target.text ?? target.record.text, demos: (target.demos?.length ?? 0) > 0 },
+  });
   return { exampleId: example.id, score: scored.score, output, metrics: scored.metrics, feedback: scored.feedback, latencyMs: Date.now() - started };
 }
 

@@ -4,7 +4,7 @@ import type { ChatMessage } from '../llm/types';
 import { makeCandidate } from './candidates';
 import { buildEstimate, taskCallTokens } from './estimate';
 import { proposalKnown, proposeInstruction, variablesChanged } from './proposals';
-import { OptimizationSession } from './session';
+import { OptimizationSession, callsPerExample } from './session';
 import type { CostEstimate, OptimizerContext, OptimizerReport, PromptOptimizer, ScoredCandidate } from './types';
 
 /** COPRO settings (defaults as DSPy: breadth 10, depth 3, temperature 1.4). */
@@ -90,7 +90,8 @@ export class CoproOptimizer implements PromptOptimizer {
   /** Baseline on both splits, one round of proposals, one candidate on train, and the validation reserve. */
   minimumCalls(ctx: OptimizerContext): number {
     const { breadth, depth, validateTop } = this.opts;
-    return ctx.validation.length + 2 * ctx.train.length + (breadth - 1) + Math.min(validateTop, breadth * depth) * ctx.validation.length;
+    const per = callsPerExample(ctx);
+    return (ctx.validation.length + 2 * ctx.train.length + Math.min(validateTop, breadth * depth) * ctx.validation.length) * per + (breadth - 1);
   }
 
   async optimize(ctx: OptimizerContext, signal?: AbortSignal): Promise<OptimizerReport> {
@@ -106,7 +107,7 @@ export class CoproOptimizer implements PromptOptimizer {
       .map((ex) => `- input: ${JSON.stringify(exampleInput(ex).slice(0, 300))} → expected: ${JSON.stringify(exampleOutput(ex).slice(0, 200))}`)
       .join('\n');
     const examples = demoText ? `Examples of the task (input → expected answer):\n${demoText}\n\n` : '';
-    const reserve = Math.min(validateTop, breadth * depth) * ctx.validation.length;
+    const reserve = Math.min(validateTop, breadth * depth) * ctx.validation.length * callsPerExample(ctx);
     s.plan(ctx.validation.length + ctx.train.length);
 
     const propose = (msgs: ChatMessage[]) =>
@@ -145,7 +146,7 @@ export class CoproOptimizer implements PromptOptimizer {
         const attempts = s.candidates.top(breadth, 'train').reverse();
         const msgs = Array.from({ length: n }, (_, j) => (d === 1 ? firstRoundMessages(ctx.record.text, examples, j, n) : laterRoundMessages(attempts, examples, j, n)));
         const asks = msgs.filter((m) => !proposalKnown(s, m)).length;
-        if (s.remainingCalls() < asks + reserve + ctx.train.length) {
+        if (s.remainingCalls() < asks + reserve + ctx.train.length * callsPerExample(ctx)) {
           stopped = 'budget';
           break;
         }

@@ -1,7 +1,7 @@
 import { makeCandidate } from './candidates';
 import { sumEstimates, taskCallTokens, buildEstimate } from './estimate';
 import { MemberClient, planMemberBudgets } from './ensembleBudget';
-import { OptimizationSession } from './session';
+import { OptimizationSession, callsPerExample } from './session';
 import type { CostEstimate, OptimizerContext, OptimizerReport, PromptOptimizer, ScoredCandidate } from './types';
 
 export interface EnsembleOptions {
@@ -132,7 +132,7 @@ export class EnsembleOptimizer implements PromptOptimizer {
    */
   private planBudget(ctx: OptimizerContext, s: OptimizationSession) {
     if (ctx.budget?.maxCalls === undefined) return undefined;
-    const reserve = this.opts.combine ? ctx.validation.length : 0;
+    const reserve = this.opts.combine ? ctx.validation.length * callsPerExample(ctx) : 0;
     const free = { ...ctx, budget: undefined };
     const available = Math.max(0, s.remainingCalls() - reserve);
     const plans = planMemberBudgets(

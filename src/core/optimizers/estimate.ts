@@ -45,7 +45,8 @@ export function buildEstimate(
   parts: { taskCalls: number; proposalCalls?: number; embeddingCalls?: number; task: { prompt: number; completion: number }; proposal?: { prompt: number; completion: number }; embedTokens?: number },
 ): CostEstimate {
   const table = ctx.costTable;
-  const judges = ctx.metrics.filter((m) => m.name === 'llm_judge').length;
+  // Judges (llm_judge: one call per score; the pairwise judge: both orders) make their calls per task call.
+  const judges = ctx.metrics.filter((m) => m.name !== 'embedding').reduce((n, m) => n + (m.calls ?? 0), 0);
   const embedMetrics = ctx.metrics.filter((m) => m.name === 'embedding').length;
   const taskCalls = parts.taskCalls;
   const proposalCalls = parts.proposalCalls ?? 0;
@@ -74,6 +75,25 @@ export function buildEstimate(
     judgeCalls,
   );
   return withBudgetNotes(est, ctx.budget);
+}
+
+/**
+ * Adds what the pairwise judge metric costs besides its per-score calls (already in the
+ * estimate): `setup` checklist draws (0 or 1) and up to `references` task calls for the current
+ * prompt's answers on examples the baseline does not otherwise run on.
+ */
+export function addJudgeSetup(est: CostEstimate, ctx: OptimizerContext, setup: number, references: number): CostEstimate {
+  const b = est.breakdown;
+  const task = taskCallTokens(ctx);
+  const refP = references * task.prompt;
+  const refC = references * task.completion;
+  const listP = setup * (estimateTokens(ctx.record.text) + 200);
+  const listC = setup * 200;
+  const model = ctx.taskModel ?? 'unknown';
+  const withTask = part(b.task.calls + references, b.task.promptTokens + refP, b.task.completionTokens + refC, b.task.costUsd + costOf(model, refP, refC, ctx.costTable));
+  const judgeModel = ctx.judgeModel ?? ctx.proposerModel ?? model;
+  const withList = part(b.scoring.calls + setup, b.scoring.promptTokens + listP, b.scoring.completionTokens + listC, b.scoring.costUsd + costOf(judgeModel, listP, listC, ctx.costTable));
+  return { ...fromBreakdown({ ...b, task: withTask, scoring: withList }, est.judgeCalls + setup), notes: [...est.notes] };
 }
 
 /** What a resumed run takes from its log instead of calling: task results and memos (proposals, embeddings). */

@@ -8,7 +8,7 @@ import { makeCandidate } from './candidates';
 import { buildEstimate, taskCallTokens } from './estimate';
 import { paretoFront, pickFromFront } from './pareto';
 import { proposalKnown, proposeInstruction, variablesChanged } from './proposals';
-import { OptimizationSession } from './session';
+import { OptimizationSession, callsPerExample } from './session';
 import type { CostEstimate, OptimizerContext, OptimizerReport, PromptOptimizer, ScoredCandidate } from './types';
 
 /** Preset budgets, as DSPy's GEPA: the number of new instructions the run may propose. */
@@ -114,7 +114,7 @@ export class GepaOptimizer implements PromptOptimizer {
 
   /** Baseline on validation, one step (parent and child on a minibatch, one reflection) and the child's validation. */
   minimumCalls(ctx: OptimizerContext): number {
-    return 2 * ctx.validation.length + 2 * this.mb(ctx) + 1;
+    return (2 * ctx.validation.length + 2 * this.mb(ctx)) * callsPerExample(ctx) + 1;
   }
 
   async optimize(ctx: OptimizerContext, signal?: AbortSignal): Promise<OptimizerReport> {
@@ -160,7 +160,8 @@ export class GepaOptimizer implements PromptOptimizer {
         if (pool.some(perfect)) break;
         const parent = pickParent();
         const batch = nextBatch();
-        const need = s.callsNeeded(parent, batch) + mb + v + 1;
+        const per = s.callsPerExample();
+        const need = s.callsNeeded(parent, batch) + (mb + v) * per + 1;
         if (s.remainingCalls() < need) {
           stopped = 'budget';
           break;
@@ -172,7 +173,7 @@ export class GepaOptimizer implements PromptOptimizer {
         if (failing.length === 0) continue; // nothing to learn from a perfect minibatch
         const items = batch.map((ex, i) => ({ input: runtimeInput(ctx.record, ctx.messages, ex), answer: before[i]!.output, feedback: feedbackOf(before[i]!, ex) }));
         const msgs = reflectionMessages(parent.text, items);
-        if (!proposalKnown(s, msgs) && s.remainingCalls() < 1 + mb + v) {
+        if (!proposalKnown(s, msgs) && s.remainingCalls() < 1 + (mb + v) * per) {
           stopped = 'budget';
           break;
         }

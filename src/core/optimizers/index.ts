@@ -17,5 +17,6 @@ export { withBudgetNotes, lessReused, type ReuseCounts } from './estimate';
 export { recordAccepted } from './accept';
 
 export { createOptimizer, type OptimizerDeps } from './factory';
-export { prepareTraining, chooseTaskModel, runInputsOf, resumeMismatch, type RunInputs, type TrainingRequest, type PreparedTraining, type TaskModelChoice } from './training';
+export { prepareTraining, chooseMetrics, chooseTaskModel, type MetricChoice, runInputsOf, resumeMismatch, type RunInputs, type TrainingRequest, type PreparedTraining, type TaskModelChoice } from './training';
 export { formatEstimate, formatReport, candidatePromptText, taskModelText } from './report';
+export { JudgeMetric, judgeSetupCalls, type JudgeMetricOptions } from './judgeMetric';

@@ -20,7 +20,12 @@ export function spentBy(client: LlmClient): Spend {
 
 /** The settings a recorded result depends on besides candidate and example: task model, node messages, metrics. */
 export function runFingerprint(ctx: Pick<OptimizerContext, 'taskModel' | 'messages' | 'metrics'>): string {
-  return hashOf(ctx.taskModel ?? '', ctx.messages?.map((m) => [m.role, m.text]) ?? [], ctx.metrics.map((m) => [m.name, m.weight]));
+  return hashOf(ctx.taskModel ?? '', ctx.messages?.map((m) => [m.role, m.text]) ?? [], ctx.metrics.map((m) => (m.settings ? [m.name, m.weight, m.settings] : [m.name, m.weight])));
+}
+
+/** LLM calls one example evaluation makes at most: the task call and the scoring metrics' own calls (judges). */
+export function callsPerExample(ctx: Pick<OptimizerContext, 'metrics'>): number {
+  return 1 + ctx.metrics.reduce((n, m) => n + (m.calls ?? 0), 0);
 }
 
 /** An engine event without the fields the session fills in (distributive over the union). */
@@ -95,9 +100,14 @@ export class OptimizationSession {
     return max === undefined ? Infinity : max - this.store.earlier.calls - spentBy(this.ctx.client).calls;
   }
 
-  /** Task calls that scoring `c` on `examples` still needs (results in the store need none). */
+  /** LLM calls one example evaluation makes at most: the task call and the scoring metrics' calls (judges). */
+  callsPerExample(): number {
+    return callsPerExample(this.ctx);
+  }
+
+  /** Calls that scoring `c` on `examples` still needs, judges' included (results in the store need none). */
   callsNeeded(c: Candidate, examples: Example[]): number {
-    return examples.filter((ex) => !this.store.hasResult(hashOf(c.id, ex.id, this.fingerprint))).length;
+    return examples.filter((ex) => !this.store.hasResult(hashOf(c.id, ex.id, this.fingerprint))).length * this.callsPerExample();
   }
 
   /**

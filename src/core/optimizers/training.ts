@@ -12,8 +12,12 @@ import { unpricedNotes, type CostTable } from '../llm/cost';
 import type { Budget, LlmClient } from '../llm/types';
 import { recordAccepted } from './accept';
 import { EmbeddingIndex } from './embeddingIndex';
-import { lessReused, withBudgetNotes, type ReuseCounts } from './estimate';
+import { addJudgeSetup, lessReused, withBudgetNotes, type ReuseCounts } from './estimate';
 import { createOptimizer, type OptimizerDeps } from './factory';
+import { JudgeMetric, isLabelled, judgeSetupCalls } from './judgeMetric';
+import { checklistFileFor } from '../evidence/checklist';
+import { DatasetError } from '../errors';
+import type { Metric } from '../evaluation/metrics';
 import { RunStore, hashOf, type RunHeader } from './runStore';
 import { runFingerprint } from './session';
 import type { CostEstimate, OptimizerContext, OptimizerProgress, OptimizerReport, PromptOptimizer, TaskModelSource } from './types';
@@ -87,8 +91,10 @@ export interface TrainingRequest {
   messages?: NodeMessage[];
   dataset: Dataset;
   split?: SplitOptions;
-  /** Default: [{type: 'exact'}]. */
+  /** Default: [{type: 'exact'}], or [{type: 'judge'}] when no example has `expected` or `labels` (see chooseMetrics). */
   metrics?: MetricSpec[];
+  /** The node's structured output schema (a mechanical requirement of the judge's checklist). */
+  structuredOutput?: Record<string, unknown>;
   optimizer: string;
   deps?: OptimizerDeps;
   /** The LLM client, created with the same `budget` (the client enforces it). */
@@ -131,10 +137,64 @@ export interface PreparedTraining {
   reuse: ReuseCounts;
   /** Prompt variables some examples leave out (they render empty, as in Dify). */
   partlyMissing: string[];
+  /** The metrics the examples are scored with, and why (see chooseMetrics). */
+  metricChoice: MetricChoice;
   run(signal?: AbortSignal): Promise<OptimizerReport>;
   /** Records the report's best candidate in the embeddings index (call when the user accepts it). */
   remember(report: OptimizerReport, signal?: AbortSignal): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** The metrics of a run and why: `auto` when chosen because the dataset has no labels. */
+export interface MetricChoice {
+  specs: MetricSpec[];
+  auto: boolean;
+  /** Set when the pairwise judge scores the examples: the checklist beside the dataset. */
+  checklistFile?: string;
+}
+
+/** Metrics that need `expected` or `labels` in every example (regex with its own pattern does not). */
+function needsLabels(m: MetricSpec): boolean {
+  if (m.type === 'regex') return !m.pattern;
+  if (m.type === 'llm_judge' || m.type === 'judge' || m.type === 'json' || m.type === 'json_schema') return false;
+  return true;
+}
+
+/**
+ * The metrics a dataset is scored with: the given ones, else exact match for a labelled dataset
+ * and the pairwise judge (`judge`) for one without `expected`/`labels` anywhere (e.g. the cases
+ * `promptopt cases` writes). Refused (DATASET_METRIC) when a metric needs labels some
+ * examples lack, or KNN (whose demos are expected answers) would run on unlabelled examples.
+ */
+export function chooseMetrics(dataset: Dataset, specs: MetricSpec[] | undefined, optimizer?: string, members?: readonly string[]): MetricChoice {
+  const unlabelled = dataset.examples.filter((e) => !isLabelled(e));
+  const name = path.basename(dataset.file);
+  let choice: MetricChoice;
+  if (specs?.length) choice = { specs, auto: false };
+  else if (dataset.examples.length > 0 && unlabelled.length === dataset.examples.length) choice = { specs: [{ type: 'judge' }], auto: true };
+  else choice = { specs: [{ type: 'exact' }], auto: false };
+  const labelling = choice.specs.filter(needsLabels);
+  if (unlabelled.length && labelling.length) {
+    const first = unlabelled[0]!;
+    throw new DatasetError(
+      'DATASET_METRIC',
+      `${unlabelled.length} of ${dataset.examples.length} examples in ${name} have no "expected" or "labels" (the first: ${first.id}), which metric ${labelling.map((m) => m.type).join(', ')} needs. Label them, or score with --metric judge (the evidence judge against the current prompt's answers).`,
+      first.source,
+    );
+  }
+  if (choice.specs.some((m) => m.type === 'judge')) {
+    // An Ensemble without chosen members runs copro and gepa (see judgeMembers).
+    const knn = optimizer === 'knn' || (optimizer === 'ensemble' && (members ?? []).includes('knn'));
+    if (knn && unlabelled.length) {
+      throw new DatasetError(
+        'DATASET_METRIC',
+        `KNN's demonstrations are the examples' expected answers, and ${name} has none: use --optimizer gepa or copro${optimizer === 'ensemble' ? ', or --members copro,gepa' : ''}.`,
+        unlabelled[0]!.source,
+      );
+    }
+    choice.checklistFile = checklistFileFor(dataset.file);
+  }
+  return choice;
 }
 
 /**
@@ -145,9 +205,10 @@ export interface PreparedTraining {
 export async function prepareTraining(req: TrainingRequest): Promise<PreparedTraining> {
   const coverage = checkDatasetCoversPrompt(req.dataset, [req.record.text, ...(req.messages ?? []).map((m) => m.text)]);
   const split = splitDataset(req.dataset, req.split);
-  const metrics = (req.metrics?.length ? req.metrics : [{ type: 'exact' } as MetricSpec]).map((m) => createMetric(m));
-  assertMetrics(metrics);
-  const optimizer = createOptimizer(req.optimizer, req.deps);
+  const metricChoice = chooseMetrics(req.dataset, req.metrics, req.optimizer, req.deps?.ensemble?.members);
+  // KNN's demos are expected answers: an Ensemble on an unlabelled dataset runs its other members.
+  const judgedEnsemble = req.optimizer === 'ensemble' && metricChoice.checklistFile !== undefined && !req.deps?.ensemble?.members;
+  const optimizer = createOptimizer(req.optimizer, judgedEnsemble ? { ...req.deps, ensemble: { ...req.deps?.ensemble, members: ['copro', 'gepa'] } } : req.deps);
   const taskModel = chooseTaskModel(req.record, { explicit: req.taskModel, configured: req.configuredModel });
   const runId = req.runId ?? newRunId();
   const optimizerDir = path.join(req.root, '.optimizer');
@@ -167,6 +228,22 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     // A new run (or a log written before headers existed): what it runs on from now on.
     store.writeHeader(inputs);
   }
+  const metrics: Metric[] = metricChoice.specs.map((m) =>
+    m.type === 'judge'
+      ? new JudgeMetric({
+          client: req.client,
+          record: req.record,
+          messages: req.messages,
+          taskModel: taskModel.name,
+          judgeModel: m.model ?? req.configuredModel,
+          checklistFile: metricChoice.checklistFile!,
+          structuredOutput: req.structuredOutput,
+          store,
+          weight: m.weight,
+        })
+      : createMetric(m),
+  );
+  assertMetrics(metrics);
   const index = req.useIndex === false ? undefined : await EmbeddingIndex.open(optimizerDir);
   const embedder = endpointEmbedder(req.client, { store });
   const ctx: OptimizerContext = {
@@ -191,10 +268,20 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
   };
   const found = store.reusable(runFingerprint(ctx));
   const reuse: ReuseCounts = { results: found.results + (found.memos.task ?? 0), proposals: found.memos.proposal ?? 0, embeddings: found.memos.embedding ?? 0 };
-  const estimate = withBudgetNotes(lessReused(optimizer.estimate({ ...ctx, budget: undefined }), reuse), req.budget, store.earlier);
+  // The judge's once-per-run checklist and the current prompt's answers it compares with (train examples the baseline may not run on).
+  const setup = metricChoice.checklistFile ? await judgeSetupCalls(metricChoice.checklistFile, req.record) : 0;
+  const references = metricChoice.checklistFile && optimizer.name !== 'knn' ? Math.max(0, split.train.length - (found.memos.reference ?? 0)) : 0;
+  const planned = lessReused(optimizer.estimate({ ...ctx, budget: undefined }), reuse);
+  const estimate = withBudgetNotes(metricChoice.checklistFile ? addJudgeSetup(planned, ctx, setup, references) : planned, req.budget, store.earlier);
   if (reuse.results || reuse.proposals || reuse.embeddings) {
     const what = [`${reuse.results} result(s)`, reuse.proposals ? `${reuse.proposals} proposal(s)` : '', reuse.embeddings ? `${reuse.embeddings} embedding answer(s)` : ''].filter(Boolean);
     estimate.notes.unshift(`Reuses ${what.join(', ')} recorded by earlier attempts of this run: not counted above.`);
+  }
+  if (judgedEnsemble) estimate.notes.push('The Ensemble runs copro and gepa: KNN needs expected answers for its demonstrations, and this dataset has none.');
+  if (metricChoice.checklistFile) {
+    estimate.notes.push(
+      `Scored by the evidence judge against the current prompt's answers: up to 2 judge calls per example evaluation (both orders), ${setup ? '1 call to draw the requirement checklist, ' : ''}and up to ${references} task call(s) for the current prompt's answers on train examples it has not run on; counted above.`,
+    );
   }
   const usesConfigured = estimate.judgeCalls > 0 || estimate.proposalCalls > 0;
   estimate.notes.push(...unpricedNotes([taskModel.name, usesConfigured ? req.configuredModel : undefined], req.budget?.maxCostUsd, req.costTable));
@@ -209,6 +296,7 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     resumedResults: store.size,
     reuse,
     partlyMissing: coverage.partlyMissing,
+    metricChoice,
     run: (signal) => optimizer.optimize(ctx, signal),
     remember: async (report, signal) => {
       if (!index) return false;

@@ -102,10 +102,13 @@ describe('evaluation: metrics', () => {
     assert.throws(() => createMetric({ type: 'levenshtein' }), (e: DatasetError) => e.code === 'DATASET_METRIC');
   });
 
-  it('LLM-as-judge returns the score and reason (zod-validated); embedding similarity uses /v1/embeddings', async () => {
+  it('LLM-as-judge returns the score, its reason, and the reason as textual feedback (zod-validated); embedding similarity uses /v1/embeddings', async () => {
     const m = createMetric({ type: 'llm_judge', rubric: 'Names the right capital.' });
     const r = await m.score('Paris', ex({ q: 'capital of France?' }, 'Paris'), { client: client(srv.url) });
-    assert.deepEqual(r, { score: 0.9, reason: 'rubric check (scripted)' });
+    assert.deepEqual(r, { score: 0.9, reason: 'rubric check (scripted)', feedback: 'The judge gave 0.90 against the rubric: rubric check (scripted) (reference answer: "Paris").' });
+    // the reason reaches GEPA through scoreOutput's feedback
+    const scored = await scoreOutput([m], 'Lyon', ex({ q: 'capital of France?' }, 'Paris'), { client: client(srv.url) });
+    assert.match(scored.feedback, /^The judge gave 0\.\d\d against the rubric: rubric check \(scripted\)/);
     const before = srv.requests.filter((q) => q.path === '/v1/embeddings').length;
     const sim = await score({ type: 'embedding' }, 'the cat sat', ex({ q: 'a' }, 'the cat sat'));
     assert.ok(Math.abs(sim - 1) < 1e-9);
