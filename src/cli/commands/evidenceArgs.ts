@@ -1,7 +1,6 @@
 /** What `cases` and `eval` share: the prompt's file and record, the workspace, the client, confirmation. */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { parseDify, type DifyDocument } from '../../core/dsl';
 import type { PromptRecord } from '../../core/dsl/types';
 import type { EngineConfig } from '../../core/engine/config';
@@ -13,6 +12,9 @@ import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { findWorkspaceRoot } from '../../core/storage';
 import type { CliIo } from '../io';
 import { readTextFile } from './fileInput';
+import { confirmOnTty, type Confirm } from '../confirm';
+
+export { confirmOnTty, type Confirm };
 
 export interface EvidenceSetup {
   abs: string;
@@ -53,20 +55,6 @@ export async function setupEvidence(
   return { abs, root, doc, record, config, client, model: endpoint.model };
 }
 
-/** y/N on a terminal; without one, refuses and says to pass --yes. */
-export async function confirmOnTty(cmd: string, question: string, io: CliIo): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    io.stderr(`promptopt ${cmd}: not a terminal; pass --yes to run without confirmation.\n`);
-    return false;
-  }
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
 
 export function intFlag(v: string | undefined, name: string, min = 1, max = 1000): number | undefined {
   if (v === undefined) return undefined;
@@ -87,4 +75,3 @@ export async function resolveDatasetFile(io: CliIo, root: string, name: string):
   throw new UsageError('FILE_NOT_FOUND', `dataset not found: ${name} (looked at ${tries.join(', ')}).`, { file: name });
 }
 
-export type Confirm = (question: string, io: CliIo) => Promise<boolean>;

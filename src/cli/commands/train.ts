@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
+import { confirmOnTty } from '../confirm';
 import type { CliCommand, CliIo } from '../io';
 import { parseCommandArgs } from '../args';
 import { CancelledError, UsageError, isOptimizerError } from '../../core/errors';
@@ -84,20 +84,6 @@ function numOpt(v: string | undefined, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError('USAGE', `--${name} must be a positive number, not "${v}".`);
   return n;
-}
-
-async function ttyConfirm(question: string, io: CliIo): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    io.stderr('promptopt train: not a terminal; pass --yes to run without confirmation.\n');
-    return false;
-  }
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
 }
 
 /** Builds the `train` command around a prompt loader (the DSL extractor). */
@@ -261,7 +247,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
           if (prepared.resumedResults) io.stdout(`Resuming run ${prepared.runId}: ${prepared.resumedResults} recorded result(s) will be reused.\n`);
           io.stdout(estimateText(prepared.estimate, budget));
           if (!values.yes) {
-            const ok = await (deps.confirm ?? ttyConfirm)('Run it? [y/N] ', io);
+            const ok = await (deps.confirm ?? ((q, o) => confirmOnTty('train', q, o)))('Run it? [y/N] ', io);
             if (!ok) {
               io.stdout('Not run.\n');
               return 1;
