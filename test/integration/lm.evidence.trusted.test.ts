@@ -18,7 +18,7 @@ import type { GenerateTestCasesResult } from '../../src/extension/commands/gener
 import type { ProposalSummary } from '../../src/extension/review/proposals';
 import type { ScriptedModels, SeenRequest } from '../lmProvider/extension';
 import { evidenceHandler, HEURISTIC_NEUTRAL_WINNER, QUALITY_PHRASES, SUPPORT_CHATFLOW, type RequestCounts } from '../support/evidenceModel';
-import type { ParsedChatRequest, ScriptedReply } from '../support/fakeOpenAI';
+import { startFakeOpenAI, type FakeOpenAIServer, type ParsedChatRequest, type ScriptedReply } from '../support/fakeOpenAI';
 import { BEST_MARKERS, SENTIMENT_JSONL, scriptedHandler } from '../support/taskModel';
 import { api, open, revertAndCloseAll, until, workCopy } from './support/ext';
 import { waitFor, workspaceDir } from './support/helpers';
@@ -62,6 +62,16 @@ function scriptOf(handler: (req: ParsedChatRequest, ctx: never) => ScriptedReply
   };
 }
 
+/** The sentiment examples with the fixture's start node variable. */
+function sentimentDataset(): string {
+  return SENTIMENT_JSONL.split('\n')
+    .map((l) => {
+      const o = JSON.parse(l) as Record<string, string>;
+      return JSON.stringify({ 'start_node.query': o['sys.query'], expected: o.expected });
+    })
+    .join('\n');
+}
+
 let counter = 0;
 /** A fresh folder holding the support chatflow (so its test cases are generated anew). */
 function chatflowCopy(tag: string): string {
@@ -96,15 +106,7 @@ describe('Evidence and datasets on an editor model (trusted, VS Code 1.104+)', f
     const dir = path.join(workspaceDir(), '.optimizer', 'datasets');
     fs.mkdirSync(dir, { recursive: true });
     dataset = path.join(dir, 'sentiment-editor-model.jsonl');
-    fs.writeFileSync(
-      dataset,
-      SENTIMENT_JSONL.split('\n')
-        .map((l) => {
-          const o = JSON.parse(l) as Record<string, string>;
-          return JSON.stringify({ 'start_node.query': o['sys.query'], expected: o.expected });
-        })
-        .join('\n'),
-    );
+    fs.writeFileSync(dataset, sentimentDataset());
   });
   beforeEach(() => {
     models?.reset();
@@ -222,5 +224,46 @@ describe('Evidence and datasets on an editor model (trusted, VS Code 1.104+)', f
     assert.equal(again.runId, res.runId);
     assert.match(again.backend ?? '', /^editor model Scripted Rewriter/);
     if (again.proposal) await vscode.commands.executeCommand('promptOptimizer.rejectProposal', again.proposal);
+  });
+});
+
+describe('Optimize Prompt with Dataset on a local server without a key (trusted)', function () {
+  this.timeout(60_000);
+  let srv: FakeOpenAIServer;
+  let dataset: string;
+
+  before(async () => {
+    await api();
+    await vscode.commands.executeCommand('promptOptimizer.clearApiKey');
+    srv = await startFakeOpenAI({ handler: scriptedHandler });
+    await config().update('llm.baseUrl', srv.url, G);
+    dataset = path.join(workspaceDir(), '.optimizer', 'datasets', 'sentiment-local-server.jsonl');
+    fs.mkdirSync(path.dirname(dataset), { recursive: true });
+    fs.writeFileSync(dataset, sentimentDataset());
+    clearLlmCache();
+  });
+  after(async () => {
+    await config().update('llm.baseUrl', undefined, G);
+    if (dataset) fs.rmSync(dataset, { force: true });
+    await srv?.close();
+    await revertAndCloseAll();
+  });
+
+  it('COPRO runs on the loopback server with no key set (a placeholder, not a key, in the header)', async () => {
+    const editor = await open(workCopy('basic_llm_chat_workflow.yml', 'local-dataset'));
+    const res = (await vscode.commands.executeCommand<DatasetRunResult>('promptOptimizer.optimizeWithDataset', editor.document.uri, DATASET_PROMPT, {
+      dataset,
+      optimizer: 'copro',
+      confirmed: true,
+      breadth: 3,
+      depth: 2,
+    }))!;
+    assert.equal(res.ran, true, res.message);
+    assert.match(res.backend ?? '', /^endpoint 127\.0\.0\.1:\d+, model .*, key from none \(local server\)$/);
+    const chats = srv.chatRequests();
+    assert.ok(chats.length > 0, 'no request reached the local server');
+    assert.ok(chats.every((c) => /^Bearer no-key-needed/.test(String(c.headers.authorization))), 'a request carried something other than the placeholder');
+    assert.equal(res.report?.accepted, true, res.reportText);
+    if (res.proposal) await vscode.commands.executeCommand('promptOptimizer.rejectProposal', res.proposal);
   });
 });
