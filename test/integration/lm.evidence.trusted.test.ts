@@ -73,11 +73,15 @@ function sentimentDataset(): string {
 }
 
 let counter = 0;
-/** A fresh folder holding the support chatflow (so its test cases are generated anew). */
+/**
+ * A fresh folder holding the support chatflow under a name no other suite uses (its test cases
+ * file is named after the workflow, so they are generated anew, not reused).
+ */
 function chatflowCopy(tag: string): string {
-  const dir = path.join(workspaceDir(), 'it-work', `lm-evidence-${tag}-${++counter}-${Date.now() % 100000}`);
+  const unique = `${tag}-${++counter}-${Date.now() % 100000}`;
+  const dir = path.join(workspaceDir(), 'it-work', `lm-evidence-${unique}`);
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `support-${tag}.yml`);
+  const file = path.join(dir, `support-lm-${unique}.yml`);
   fs.writeFileSync(file, SUPPORT_CHATFLOW);
   return file;
 }
@@ -132,6 +136,7 @@ describe('Evidence and datasets on an editor model (trusted, VS Code 1.104+)', f
     const editor = await open(chatflowCopy('cases'));
     const r = await vscode.commands.executeCommand<GenerateTestCasesResult>('promptOptimizer.generateTestCases', editor.document.uri, CHAT_PROMPT, { yes: true });
     assert.equal(r.refused, undefined, r.refused);
+    assert.equal(r.reused, false, 'existing cases were reused');
     assert.equal(r.cases, 12);
     assert.ok(r.file && fs.existsSync(r.file));
     assert.equal(counts.cases, 2, JSON.stringify(counts));
@@ -186,7 +191,7 @@ describe('Evidence and datasets on an editor model (trusted, VS Code 1.104+)', f
     await vscode.commands.executeCommand('promptOptimizer.rejectProposal', res.proposal);
   });
 
-  it('KNN on an editor model is refused before any request (no embeddings); an Ensemble of KNN alone too', async () => {
+  it('KNN on an editor model is refused before any request (no embeddings), an Ensemble of KNN alone too; the default Ensemble runs COPRO and GEPA', async () => {
     for (const opts of [{ optimizer: 'knn' }, { optimizer: 'ensemble', members: ['knn'] }]) {
       const { pending } = await runDataset('lm-knn', opts);
       const res = (await pending)!;
@@ -195,6 +200,16 @@ describe('Evidence and datasets on an editor model (trusted, VS Code 1.104+)', f
       assert.equal(res.runId, undefined, 'a run was prepared');
     }
     assert.equal(models.requests.length, 0, 'a request was made before the refusal');
+    // The default Ensemble runs its other members there, and says so before it runs.
+    models.behaviour = 'script';
+    models.script = scriptOf(scriptedHandler as never);
+    const { pending } = await runDataset('lm-ensemble', { optimizer: 'ensemble', breadth: 2, depth: 1, auto: 'light' });
+    const res = (await pending)!;
+    assert.equal(res.ran, true, res.message);
+    assert.ok(res.notes?.some((n) => /so the Ensemble runs COPRO and GEPA without KNN on Scripted Rewriter/.test(n)), JSON.stringify(res.notes));
+    assert.match(res.reportText ?? '', /copro/i);
+    assert.doesNotMatch(res.reportText ?? '', /knn/i);
+    if (res.proposal) await vscode.commands.executeCommand('promptOptimizer.rejectProposal', res.proposal);
   });
 
   it('Cancel stops a GEPA dataset run on the editor model at once; Resume finishes it', async () => {
