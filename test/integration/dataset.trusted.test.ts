@@ -262,6 +262,9 @@ describe('Optimize Prompt with Dataset (trusted)', function () {
   it('says why when there is no key, and makes no request', async () => {
     await api();
     await vscode.commands.executeCommand('promptOptimizer.clearApiKey');
+    // A local server (this suite's, on 127.0.0.1) needs no key: the endpoint here is a remote one.
+    await config().update('llm.baseUrl', 'https://api.example.invalid/v1', vscode.ConfigurationTarget.Global);
+    await config().update('llm.backend', 'endpoint', vscode.ConfigurationTarget.Global);
     srv.reset();
     try {
       const file = workCopy('basic_llm_chat_workflow.yml', 'dataset-nokey');
@@ -276,6 +279,8 @@ describe('Optimize Prompt with Dataset (trusted)', function () {
       assert.match(res.message ?? '', /API key/);
       assert.equal(srv.chatRequests().length, 0);
     } finally {
+      await config().update('llm.backend', undefined, vscode.ConfigurationTarget.Global);
+      await config().update('llm.baseUrl', srv.url, vscode.ConfigurationTarget.Global);
       await vscode.commands.executeCommand('promptOptimizer.setApiKey', KEY);
     }
   });

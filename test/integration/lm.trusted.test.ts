@@ -7,8 +7,8 @@
  * vscode.lm.registerLanguageModelChatProvider; the suites that need it are skipped on older
  * hosts only (on 1.104+ a missing provider is a failure).
  *
- * Not here yet: evidence runs (issue 13) over the editor model — add them beside the Optimize
- * tests below once the evidence engine has landed; the client is the same LlmClient.
+ * Evidence, Generate Test Cases and the dataset command on the editor model are in
+ * lm.evidence.trusted.test.ts.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -46,6 +46,12 @@ async function resetSettings(): Promise<void> {
   for (const k of SETTINGS) await config().update(k, undefined, G);
 }
 
+/** The id of the current choice as Select Model lists it (from the settings). */
+function currentChoiceId(): string {
+  if (config().get<string>('llm.backend') === 'editor') return config().get<string>('llm.editorModel') ?? '';
+  return `endpoint:${config().get<string>('llm.model')}`;
+}
+
 /** Runs Select Model with no argument and walks its quick pick to the item `id`, as a user would. */
 async function pickModel(id: string, waitForProbe = false): Promise<string | undefined> {
   const a = await api();
@@ -56,10 +62,16 @@ async function pickModel(id: string, waitForProbe = false): Promise<string | und
       return t && !t.closed && (!waitForProbe || !t.probing) && t.items.some((i) => i.id === id) ? t : undefined;
     }, 15_000);
     const index = shown.items.findIndex((i) => i.id === id);
-    await until('the first item to be active', () => a.lastModelPick()?.active === shown.items[0]!.id);
-    for (let i = 1; i <= index; i++) {
-      await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
-      await until(`item ${i} (${shown.items[i]!.id}) to be highlighted`, () => a.lastModelPick()?.active === shown.items[i]!.id);
+    // The pick opens on the current choice (or the first item when none is listed).
+    const current = shown.items.findIndex((i) => i.id === currentChoiceId());
+    const from = current >= 0 ? current : 0;
+    await until(`the current item (${shown.items[from]!.id}) to be active`, () => a.lastModelPick()?.active === shown.items[from]!.id);
+    const step = index >= from ? 'workbench.action.quickOpenSelectNext' : 'workbench.action.quickOpenSelectPrevious';
+    for (let i = from; i !== index; ) {
+      i += index > from ? 1 : -1;
+      await vscode.commands.executeCommand(step);
+      const want = shown.items[i]!.id;
+      await until(`item ${i} (${want}) to be highlighted`, () => a.lastModelPick()?.active === want);
     }
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
   } finally {
@@ -113,6 +125,29 @@ describe('Local servers and editor models without a key (trusted)', () => {
     await rejectAll(run);
   });
 
+  it('Select Model opens on the current choice, not on the first item', async () => {
+    for (const k of ['llm.baseUrl', 'llm.backend', 'llm.editorModel']) await config().update(k, undefined, G);
+    await config().update('llm.localServerPorts', [], G);
+    await config().update('llm.model', 'gpt-4.1', G);
+    const a = await api();
+    const pending = vscode.commands.executeCommand<string | undefined>('promptOptimizer.selectModel');
+    try {
+      const t = await until('the pick to show', () => {
+        const p = a.lastModelPick();
+        return p && !p.closed ? p : undefined;
+      });
+      assert.notEqual(t.items[0]!.id, 'endpoint:gpt-4.1', 'the test needs the current choice elsewhere than first');
+      await until('the current choice to be active', () => a.lastModelPick()?.active === 'endpoint:gpt-4.1');
+      // The probe's answer rebuilds the list: the current choice stays active.
+      await until('the probe to finish', () => a.lastModelPick()?.probing === false, 15_000);
+      assert.equal(a.lastModelPick()?.active, 'endpoint:gpt-4.1');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    }
+    assert.equal(await pending, undefined);
+    await config().update('llm.model', undefined, G);
+  });
+
   it('no server answering: the pick says so, and nothing is chosen by it', async () => {
     const closed = await startFakeOpenAI();
     const port = closed.port;
@@ -137,7 +172,7 @@ describe('Local servers and editor models without a key (trusted)', () => {
     await config().update('llm.backend', 'editor', G);
     await config().update('llm.editorModel', 'vscode:nobody/no-such-model', G);
     const run = await optimize('editor-missing');
-    assert.equal(run.usedLlm, false);
+    assert.equal(run.usedLlm, false, JSON.stringify(run));
     assert.ok(run.notes.some((n) => n.includes('vscode:nobody/no-such-model') && n.includes('not available')), run.notes.join(' | '));
     assert.deepEqual(run.failures, []);
     await rejectAll(run);
@@ -197,6 +232,20 @@ describe('VS Code language models through a registered provider (trusted, VS Cod
     assert.equal(await pickModel(REF), REF);
     assert.equal(config().inspect('llm.backend')?.globalValue, 'editor');
     assert.equal(config().inspect('llm.editorModel')?.globalValue, REF);
+    // Opened again, the pick is on the editor model chosen (the second model is not first in the list).
+    const second = 'vscode:promptopt-test/scripted-second';
+    assert.equal(await pickModel(second), second);
+    const a = await api();
+    const pending = vscode.commands.executeCommand<string | undefined>('promptOptimizer.selectModel');
+    try {
+      await until('the chosen editor model to be active', () => {
+        const p = a.lastModelPick();
+        return p && !p.closed && p.active === second;
+      });
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    }
+    assert.equal(await pending, undefined);
   });
 
   it('with no key, Optimize runs the LLM strategy on the editor model (tokens counted by the model, cost unknown)', async () => {

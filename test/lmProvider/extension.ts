@@ -20,7 +20,8 @@ export type Behaviour =
   | 'no-permissions' // LanguageModelError.NoPermissions, as VS Code raises when consent is refused
   | 'blocked' // LanguageModelError.Blocked (quota / blocked)
   | 'not-found' // LanguageModelError.NotFound (model removed)
-  | 'hang'; // no answer until the request is cancelled
+  | 'hang' // no answer until the request is cancelled
+  | 'script'; // the answer of ScriptedModels.script (a test double's rules, e.g. test/support/evidenceModel.ts)
 
 export interface SeenRequest {
   model: string;
@@ -28,9 +29,17 @@ export interface SeenRequest {
   modelOptions: Record<string, unknown>;
 }
 
+/**
+ * Answers a request in 'script' mode. vscode.lm has no system role (the extension sends a
+ * system prompt as the first user message), so `messages` are as the provider received them.
+ */
+export type Script = (req: SeenRequest) => string | Promise<string>;
+
 /** What the tests read and set. */
 export interface ScriptedModels {
   behaviour: Behaviour;
+  /** The answers in 'script' mode. */
+  script?: Script;
   readonly requests: SeenRequest[];
   /** Requests whose CancellationToken fired while they waited. */
   cancelled: number;
@@ -83,6 +92,7 @@ export function activate(context: vscode.ExtensionContext): ScriptedModels {
     },
     reset() {
       state.behaviour = 'rewrite';
+      state.script = undefined;
       state.requests.length = 0;
       state.cancelled = 0;
       state.tokenCounts = 0;
@@ -103,7 +113,8 @@ export function activate(context: vscode.ExtensionContext): ScriptedModels {
       token: vscode.CancellationToken,
     ): Promise<void> {
       const msgs = messages.map((m) => ({ role: m.role === vscode.LanguageModelChatMessageRole.Assistant ? ('assistant' as const) : ('user' as const), content: textOf(m.content) }));
-      state.requests.push({ model: model.id, messages: msgs, modelOptions: { ...(options.modelOptions ?? {}) } });
+      const seen: SeenRequest = { model: model.id, messages: msgs, modelOptions: { ...(options.modelOptions ?? {}) } };
+      state.requests.push(seen);
       switch (state.behaviour) {
         case 'no-permissions':
           throw vscode.LanguageModelError.NoPermissions('The user did not allow this extension to use the model (scripted refusal).');
@@ -118,6 +129,11 @@ export function activate(context: vscode.ExtensionContext): ScriptedModels {
           });
           state.cancelled += 1;
           throw new vscode.CancellationError();
+        case 'script': {
+          if (!state.script) throw new Error('scripted models: behaviour "script" without a script');
+          progress.report(new vscode.LanguageModelTextPart(await state.script(seen)));
+          return;
+        }
         default: {
           const reply = defaultChatReply({ model: model.id, messages: msgs, body: {}, headers: {} });
           // Two parts, as a streaming model sends them.

@@ -45,7 +45,7 @@ export async function setupEvidence(
   if (!endpoint) {
     throw new UsageError(
       'USAGE',
-      `${cmd} needs a model: set OPENAI_API_KEY or PROMPTOPT_API_KEY (any placeholder for a local OpenAI-compatible server) and, for another endpoint, --base-url.`,
+      `${cmd} needs a model: set OPENAI_API_KEY or PROMPTOPT_API_KEY and, for another endpoint, --base-url; a local server on this machine (--base-url http://127.0.0.1:11434/v1 for Ollama) needs no key.`,
     );
   }
   const client = createLlmClient(

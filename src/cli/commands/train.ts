@@ -57,7 +57,7 @@ const usage = [
   '',
   'The key is read from PROMPTOPT_API_KEY or OPENAI_API_KEY; the endpoint from --base-url (default',
   'OPENAI_BASE_URL or https://api.openai.com/v1). Every optimizer needs a task model to score',
-  'examples, so a key (any placeholder for a local server) is required. Prices for cost budgets:',
+  'examples: a key, or --base-url on a local server of this machine (which needs none). Prices for cost budgets:',
   'the built-in list prices plus pricing: in .optimizer/config.yaml.',
 ].join('\n');
 
@@ -178,7 +178,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
       if (!endpoint) {
         io.stderr(
           'promptopt train: every optimizer runs the prompt on the examples with a task model, so an LLM endpoint is needed.\n' +
-            'Set OPENAI_API_KEY or PROMPTOPT_API_KEY (any placeholder for a local OpenAI-compatible server) and, for another endpoint, --base-url.\n',
+            'Set OPENAI_API_KEY or PROMPTOPT_API_KEY and, for another endpoint, --base-url; a local server on this machine (--base-url http://127.0.0.1:11434/v1 for Ollama) needs no key.\n',
         );
         return 2;
       }

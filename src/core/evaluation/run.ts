@@ -30,11 +30,27 @@ export interface RunContext {
   onOutput?: (output: string) => void;
 }
 
+/**
+ * LLM errors no other example can escape (no key or model, the user's refusal, a quota, a
+ * backend that cannot do what is asked): the run stops with the message.
+ */
+const FATAL_LLM_CODES: ReadonlySet<string> = new Set([
+  'LLM_BUDGET_EXCEEDED',
+  'LLM_AUTH',
+  'LLM_NO_KEY',
+  'LLM_MODEL_NOT_FOUND',
+  'LLM_NO_MODEL',
+  'LLM_NO_PERMISSION',
+  'LLM_BLOCKED',
+  'LLM_NO_EMBEDDINGS',
+  'LLM_UNSUPPORTED',
+]);
+
 /** Errors that stop a whole run instead of scoring one example 0. */
 export function isFatal(e: unknown): boolean {
   if (isAbortError(e)) return true;
   if (!isOptimizerError(e)) return false;
-  return e.family === 'cancelled' || e.family === 'dataset' || e.code === 'LLM_BUDGET_EXCEEDED' || e.code === 'LLM_AUTH' || e.code === 'LLM_NO_KEY' || e.code === 'LLM_MODEL_NOT_FOUND';
+  return e.family === 'cancelled' || e.family === 'dataset' || FATAL_LLM_CODES.has(e.code);
 }
 
 /**

@@ -5,22 +5,20 @@ import { sameVariables } from '../../core/dsl';
 import { CancelledError, toOptimizerError } from '../../core/errors';
 import type { OptimizerReport } from '../../core/optimizers/types';
 import { costTableWith } from '../../core/llm/cost';
+import { backendSetting, clientFor, describeBackend, resolveBackend, type Backend } from '../services/llmBackend';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { Commands } from '../constants';
 import type { Proposal } from '../review/proposals';
-import { endpointSettings, engineOverrides } from '../services/settings';
+import { engineOverrides } from '../services/settings';
 import { workflowOf } from '../services/stores';
 import type { CommandDef, Services } from '../services/types';
 import { targetDocument, targetPrompt } from './target';
 
 type Training = typeof import('../trainingEntry');
-type CreateLlmClient = typeof import('../../core/llm/client').createLlmClient;
 
-/** Loads `dist/training.js` and `dist/llm.js` on first use (computed paths: esbuild leaves them to the runtime). */
-function loadTraining(): { T: Training; createLlmClient: CreateLlmClient } {
-  const T = require(path.join(__dirname, 'training.js')) as Training;
-  const { createLlmClient } = require(path.join(__dirname, 'llm.js')) as { createLlmClient: CreateLlmClient };
-  return { T, createLlmClient };
+/** Loads `dist/training.js` on first use (a computed path: esbuild leaves it to the runtime; the clients load from dist/llm.js through llmBackend). */
+function loadTraining(): Training {
+  return require(path.join(__dirname, 'training.js')) as Training;
 }
 
 /** The button (and confirmation) that resumes a run. */
@@ -32,6 +30,30 @@ const OPTIMIZERS = [
   { id: 'gepa', label: 'GEPA', detail: 'Evolve the instruction from feedback on the answers it gets wrong (reflection, Pareto front).' },
   { id: 'ensemble', label: 'Ensemble', detail: 'Run COPRO, KNN and GEPA together, each with a share of the budget, and keep the best on validation.' },
 ] as const;
+
+/** Why KNN cannot run on an editor model (said before anything runs). */
+const KNN_NEEDS_EMBEDDINGS =
+  'KNN few-shot picks its demos by embedding your inputs, and editor models (VS Code\'s Language Model API) offer no embeddings';
+
+/**
+ * What a backend cannot run, said before the run: KNN alone is refused on an editor model
+ * (message); an Ensemble there runs COPRO and GEPA only (members and a note). Undefined: as asked.
+ */
+function editorModelPlan(
+  backend: Backend,
+  optimizer: DatasetRunOptions['optimizer'],
+  members: DatasetRunOptions['members'],
+): { refuse?: string; members?: Array<'copro' | 'knn' | 'gepa'>; note?: string } {
+  if (backend.kind !== 'editor') return {};
+  const model = backend.model.name;
+  if (optimizer === 'knn') return { refuse: `${KNN_NEEDS_EMBEDDINGS}, so it cannot run on ${model}. Choose COPRO or GEPA, or pick an endpoint or a local server with embeddings in Select Model.` };
+  if (optimizer !== 'ensemble') return {};
+  const asked = members ?? ['copro', 'knn', 'gepa'];
+  const kept = asked.filter((m) => m !== 'knn');
+  if (kept.length === asked.length) return {};
+  if (kept.length === 0) return { refuse: `${KNN_NEEDS_EMBEDDINGS}, so this Ensemble (KNN only) cannot run on ${model}.` };
+  return { members: kept, note: `${KNN_NEEDS_EMBEDDINGS}, so the Ensemble runs ${kept.map((m) => m.toUpperCase()).join(' and ')} without KNN on ${model}.` };
+}
 
 const GEPA_PRESETS = [
   { id: 'light', label: 'Light', detail: 'Up to 6 new instructions: a quick search.' },
@@ -82,6 +104,10 @@ export interface DatasetRunResult {
   proposal?: string;
   reportText?: string;
   message?: string;
+  /** The model the run used, as logged (never a key). */
+  backend?: string;
+  /** What the run said before it started (e.g. KNN left out of an Ensemble on an editor model). */
+  notes?: string[];
 }
 
 async function pickDataset(root: string): Promise<string | undefined> {
@@ -132,24 +158,42 @@ export const optimizeWithDataset: CommandDef = {
     if (!doc) return { ran: false, message: 'no Dify export' };
     const rec = await targetPrompt(s, doc, promptId);
     if (!rec) return { ran: false, message: 'no prompt' };
-    const key = await s.keys.get();
-    if (!key) {
-      const message = 'Optimizing with a dataset runs your prompt on the examples with a model, so it needs an API key. Run "Prompt Optimizer: Set API Key" first.';
-      void vscode.window.showWarningMessage(message, 'Set API Key').then((a) => {
-        if (a) void vscode.commands.executeCommand(Commands.setApiKey);
+    // The same choice as Optimize: an API key's endpoint, a local server (no key), or an editor model.
+    const backend = await resolveBackend(s.keys);
+    if (backend.kind === 'none') {
+      const message = `Optimizing with a dataset runs your prompt on the examples with a model. ${
+        backend.reason ??
+        (backendSetting() === 'endpoint'
+          ? 'The endpoint needs an API key (a local server on this machine needs none): run "Prompt Optimizer: Set API Key", or choose a local server or an editor model with Select Model.'
+          : 'No model is available: run "Prompt Optimizer: Set API Key", or choose a local server (no key) or an editor model with Select Model.')
+      }`;
+      void vscode.window.showWarningMessage(message, 'Select Model', 'Set API Key').then((a) => {
+        if (a) void vscode.commands.executeCommand(a === 'Set API Key' ? Commands.setApiKey : Commands.selectModel);
       });
       return { ran: false, message };
     }
     const { root, workflow } = workflowOf(doc.uri);
     const datasetPath = opts.dataset ? path.resolve(root, opts.dataset) : await pickDataset(root);
     if (!datasetPath) return { ran: false, message: 'no dataset chosen' };
+    const onEditor = backend.kind === 'editor';
     const optimizer =
       opts.optimizer ??
       (await vscode.window.showQuickPick(
-        OPTIMIZERS.map((o) => ({ ...o })),
-        { title: 'Optimizer' },
+        OPTIMIZERS.map((o) => ({
+          ...o,
+          ...(onEditor && o.id === 'knn' ? { description: `not on ${backend.model.name}: needs embeddings` } : {}),
+          ...(onEditor && o.id === 'ensemble' ? { description: `COPRO and GEPA on ${backend.model.name} (KNN needs embeddings)` } : {}),
+        })),
+        { title: `Optimizer (model: ${onEditor ? `editor model ${backend.model.name}` : backend.model})` },
       ))?.id;
     if (!optimizer) return { ran: false, message: 'no optimizer chosen' };
+    const plan = editorModelPlan(backend, optimizer, opts.members);
+    if (plan.refuse) {
+      void vscode.window.showWarningMessage(plan.refuse);
+      return { ran: false, message: plan.refuse };
+    }
+    const members = plan.members ?? opts.members;
+    const notes = plan.note ? [plan.note] : [];
     const auto =
       opts.auto ??
       (optimizer === 'gepa'
@@ -169,7 +213,7 @@ export const optimizeWithDataset: CommandDef = {
       ...(opts.breadth ? { breadth: opts.breadth } : {}),
       ...(opts.depth ? { depth: opts.depth } : {}),
       auto,
-      ...(opts.members ? { members: opts.members } : {}),
+      ...(members ? { members } : {}),
       runId,
     });
     const offerResume = (message: string, runId: string, kind: 'info' | 'error' = 'info'): void => {
@@ -180,16 +224,21 @@ export const optimizeWithDataset: CommandDef = {
     };
     let prepared: Awaited<ReturnType<Training['prepareTraining']>> | undefined;
     try {
-      const { T, createLlmClient } = loadTraining();
+      const T = loadTraining();
       const dataset = await T.loadDataset(datasetPath, { cwd: root });
       const config = await loadEngineConfig(root, [engineOverrides(doc.uri)]);
-      const ep = endpointSettings();
-      const concurrency = ep.concurrency ?? config.concurrency;
+      const concurrency = (backend.kind === 'endpoint' ? backend.concurrency : undefined) ?? config.concurrency;
       const costTable = costTableWith(config.pricing);
-      const client = createLlmClient(
-        { baseUrl: ep.baseUrl, apiKey: key.key, model: ep.model, concurrency, timeoutMs: ep.timeoutMs },
-        { cacheDir: llmCacheDir(root), budget: config.budget, costTable, logger: (level, msg) => s.log[level](`llm: ${msg}`) },
-      );
+      s.log.info(`LLM ${describeBackend(backend)}`);
+      const client = clientFor(backend, {
+        cacheDir: llmCacheDir(root),
+        budget: config.budget,
+        costTable,
+        concurrency,
+        logger: (level, msg) => s.log[level](`llm: ${msg}`),
+      })!;
+      // An editor model answers every request itself: the task runs on it, not on the model the node names.
+      const configuredModel = backend.kind === 'editor' ? backend.ref : backend.model;
       prepared = await T.prepareTraining({
         root,
         record: rec,
@@ -201,12 +250,13 @@ export const optimizeWithDataset: CommandDef = {
           copro: { ...(opts.breadth ? { breadth: opts.breadth } : {}), ...(opts.depth ? { depth: opts.depth } : {}) },
           knn: { modes: ['block'] },
           gepa: { auto },
-          ...(opts.members ? { ensemble: { members: opts.members } } : {}),
+          ...(members ? { ensemble: { members } } : {}),
         },
         client,
         budget: config.budget,
         costTable,
-        configuredModel: ep.model, // the task uses the node's own model when the export names one
+        configuredModel, // on an endpoint the task uses the node's own model when the export names one
+        ...(backend.kind === 'editor' ? { taskModel: backend.ref } : {}),
         concurrency,
         ...(opts.runId ? { runId: opts.runId, resume: true } : {}),
       });
@@ -214,7 +264,7 @@ export const optimizeWithDataset: CommandDef = {
       const runId = prepared.runId;
       const reusedResults = prepared.reuse.results;
       s.log.info(
-        `dataset run ${runId} on ${workflow} ${rec.id}: ${optimizer}, ${dataset.examples.length} examples${opts.runId ? `, resumed (${reusedResults} recorded result(s) reused)` : ''}\n${T.formatEstimate(est, config.budget)}`,
+        `dataset run ${runId} on ${workflow} ${rec.id}: ${optimizer}, ${dataset.examples.length} examples${opts.runId ? `, resumed (${reusedResults} recorded result(s) reused)` : ''}${notes.map((n) => `\n${n}`).join('')}\n${T.formatEstimate(est, config.budget)}`,
       );
       if (!opts.confirmed) {
         const action = opts.runId ? RESUME : 'Run';
@@ -222,11 +272,13 @@ export const optimizeWithDataset: CommandDef = {
           `${opts.runId ? `Resume run ${runId}: ` : 'Run '}${optimizer} on "${rec.nodeTitle}" with ${dataset.examples.length} examples (${prepared.split.train.length} train, ${prepared.split.validation.length} validation)?`,
           {
             modal: true,
-            detail: `About ${est.calls} ${opts.runId ? 'more ' : ''}LLM calls, ${est.promptTokens + est.completionTokens} tokens, $${est.costUsd.toFixed(4)} at list prices.${est.notes.length ? `\n${est.notes.join('\n')}` : ''}`,
+            detail: `About ${est.calls} ${opts.runId ? 'more ' : ''}LLM calls, ${est.promptTokens + est.completionTokens} tokens, ${
+              onEditor ? `on the editor model ${backend.model.name} (no price is known: cost unknown)` : `$${est.costUsd.toFixed(4)} at list prices`
+            }.${[...notes, ...est.notes].length ? `\n${[...notes, ...est.notes].join('\n')}` : ''}`,
           },
           action,
         );
-        if (go !== action) return { ran: false, runId, estimateCalls: est.calls, reusedResults, message: 'not confirmed' };
+        if (go !== action) return { ran: false, runId, estimateCalls: est.calls, reusedResults, message: 'not confirmed', ...(notes.length ? { notes } : {}) };
       }
       const run = prepared;
       const report = await vscode.window.withProgress(
@@ -257,6 +309,8 @@ export const optimizeWithDataset: CommandDef = {
       const budgetStop = report.stoppedReason === 'budget';
       const summary: DatasetRunResult = {
         ran: true,
+        backend: describeBackend(backend),
+        ...(notes.length ? { notes } : {}),
         runId,
         resumable: budgetStop,
         estimateCalls: est.calls,

@@ -32,12 +32,19 @@ async function pick(s: Services): Promise<ModelChoice | undefined> {
   const qp = vscode.window.createQuickPick<ModelItem>();
   const trace: ModelPickTrace = { title: TITLE, items: [], probing: true, closed: false };
   s.trace.modelPick = trace;
+  // The item the pick put active itself (the current choice): kept in step with the list until the user moves.
+  let placed: string | undefined;
   const show = () => {
     const activeId = qp.activeItems[0]?.choice ? choiceId(qp.activeItems[0].choice) : undefined;
     const items = modelItems(st);
     qp.items = items;
-    const again = activeId ? items.find((i) => i.choice && choiceId(i.choice) === activeId) : undefined;
-    if (again) qp.activeItems = [again];
+    const current = items.find((i) => i.current);
+    const userMoved = activeId !== undefined && activeId !== placed;
+    const again = userMoved ? items.find((i) => i.choice && choiceId(i.choice) === activeId) : current;
+    if (again) {
+      qp.activeItems = [again];
+      if (!userMoved) placed = choiceId(again.choice!);
+    }
     trace.items = items.filter((i) => i.choice).map((i) => ({ label: i.label, description: i.description ?? '', id: choiceId(i.choice!) }));
   };
   qp.title = TITLE;

@@ -19,7 +19,7 @@ export type ModelChoice =
   | { kind: 'other' }
   | { kind: 'info' };
 
-export type ModelItem = vscode.QuickPickItem & { choice?: ModelChoice };
+export type ModelItem = vscode.QuickPickItem & { choice?: ModelChoice; /** The current choice (the pick opens on it). */ current?: boolean };
 
 function separator(label: string): ModelItem {
   return { label, kind: vscode.QuickPickItemKind.Separator };
@@ -63,12 +63,17 @@ export function modelItems(st: ChoicesState): ModelItem[] {
       description: `${m.vendor} · ${m.family}${current ? ' · current' : ''}`,
       detail: 'VS Code asks your permission the first time a run uses it. No price is known: cost shows as unknown.',
       choice: { kind: 'editor', ref, name: m.name },
+      ...(current ? { current } : {}),
     });
   }
   items.push(separator(`Endpoint models (${endpointLabel(st.baseUrl)})`));
   const onEndpoint = st.backend !== 'editor';
+  const baseUrl = st.baseUrl.replace(/\/+$/, '');
+  // The base URL is a local server that answered: its item below is the current one.
+  const onListedServer = (st.localServers ?? []).some((srv) => srv.baseUrl === baseUrl && srv.models.includes(st.model));
   for (const m of [...new Set([st.model, ...KNOWN_MODELS])]) {
-    items.push({ label: m, description: onEndpoint && m === st.model ? 'current' : undefined, choice: { kind: 'endpoint', model: m } });
+    const current = onEndpoint && !onListedServer && m === st.model;
+    items.push({ label: m, description: current ? 'current' : undefined, choice: { kind: 'endpoint', model: m }, ...(current ? { current } : {}) });
   }
   items.push({ label: 'Other…', description: 'type a model name', choice: { kind: 'other' } });
   items.push(separator('Local servers on this machine (no key)'));
@@ -82,11 +87,12 @@ export function modelItems(st: ChoicesState): ModelItem[] {
         items.push({ label: `${srv.name} (port ${srv.port})`, description: 'answers but lists no model', choice: { kind: 'info' } });
       }
       for (const m of srv.models) {
-        const current = onEndpoint && st.baseUrl.replace(/\/+$/, '') === srv.baseUrl && st.model === m;
+        const current = onEndpoint && baseUrl === srv.baseUrl && st.model === m;
         items.push({
           label: m,
           description: `${srv.name} · ${srv.baseUrl}${current ? ' · current' : ''}`,
           choice: { kind: 'local', baseUrl: srv.baseUrl, model: m, server: srv.name },
+          ...(current ? { current } : {}),
         });
       }
     }

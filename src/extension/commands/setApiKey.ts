@@ -14,7 +14,7 @@ export const setApiKey: CommandDef = {
             prompt: 'The key of your OpenAI-compatible endpoint. It is kept in VS Code SecretStorage, never in settings.',
             password: true,
             ignoreFocusOut: true,
-            validateInput: (v) => (v.trim() ? undefined : 'Enter a key (a local server that ignores keys still needs a placeholder).'),
+            validateInput: (v) => (v.trim() ? undefined : 'Enter a key. A local server on this machine needs none: choose it with Prompt Optimizer: Select Model instead.'),
           });
     if (!value?.trim()) return false;
     await s.keys.set(value.trim());

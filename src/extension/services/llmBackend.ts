@@ -20,7 +20,13 @@ export type BackendSetting = 'auto' | 'endpoint' | 'editor';
 export type Backend =
   | { kind: 'endpoint'; baseUrl: string; model: string; apiKey: string; keySource: KeySource | 'none (local server)'; concurrency?: number; timeoutMs?: number }
   | { kind: 'editor'; model: vscode.LanguageModelChat; ref: string }
-  | { kind: 'none'; /** Why no model (a note for the run); undefined: simply no key (the engine's own note says how to set one). */ note?: string };
+  | {
+      kind: 'none';
+      /** Why no model (a note for an Optimize run, which falls back to rules); undefined: simply no key (the engine's own note says how to set one). */
+      note?: string;
+      /** The same reason without the fallback (for commands that need a model and stop instead). */
+      reason?: string;
+    };
 
 export function backendSetting(): BackendSetting {
   const v = vscode.workspace.getConfiguration(Settings.section).get<string>(Settings.llmBackend);
@@ -38,11 +44,12 @@ async function editorBackend(explicit: boolean): Promise<Backend> {
   const model = models[0];
   if (model) return { kind: 'editor', model, ref: editorModelRef(model) };
   if (ref) {
-    return { kind: 'none', note: `The editor model ${ref} chosen with Select Model is not available now (its extension may be disabled or signed out), so the rule strategies ran instead. Pick another model with Prompt Optimizer: Select Model.` };
+    const why = `The editor model ${ref} chosen with Select Model is not available now (its extension may be disabled or signed out)`;
+    return { kind: 'none', reason: `${why}. Pick another model with Prompt Optimizer: Select Model.`, note: `${why}, so the rule strategies ran instead. Pick another model with Prompt Optimizer: Select Model.` };
   }
-  return explicit
-    ? { kind: 'none', note: 'No language model is available in the editor (none is provided by an installed extension such as GitHub Copilot), so the rule strategies ran instead. Install or sign in to one, or set an API key or a local server with Select Model.' }
-    : { kind: 'none' };
+  const why = 'No language model is available in the editor (none is provided by an installed extension such as GitHub Copilot)';
+  const how = 'Install or sign in to one, or set an API key or a local server with Select Model.';
+  return explicit ? { kind: 'none', reason: `${why}. ${how}`, note: `${why}, so the rule strategies ran instead. ${how}` } : { kind: 'none' };
 }
 
 /**
