@@ -28,7 +28,7 @@ import { SCALAR_STYLE_DOUBLE_QUOTED, SCALAR_STYLE_FOLDED_BLOCK, SCALAR_STYLE_LIT
 import type { EventTree } from './events';
 import { isLabelKind } from './kinds';
 import type { LineIndex } from './positions';
-import type { DifyAppInfo, DslWarning, DslWarningCode, ModelInfo, PromptKind, PromptRecord, PromptRole } from './types';
+import type { DifyAppInfo, DslWarning, DslWarningCode, PromptRecord, PromptRole } from './types';
 import { agentModelOf, blockHeaderStart, describe, modelOf } from './extractUtil';
 import { findVariables } from './variables';
 
@@ -84,18 +84,10 @@ interface Cur {
   parentEv?: number;
 }
 
-interface Spec {
-  id: string;
-  nodeId: string;
-  nodeTitle: string;
-  nodeType: string;
-  kind: PromptKind;
-  role: PromptRole;
-  messageId?: string;
-  messageIndex?: number;
-  editionType?: 'basic' | 'jinja2';
-  model?: ModelInfo;
-}
+/** What a field's record is built from: the record's own fields, edition optional (basic). */
+type Spec = Pick<PromptRecord, 'id' | 'nodeId' | 'nodeTitle' | 'nodeType' | 'kind' | 'role' | 'messageId' | 'messageIndex' | 'model'> & {
+  editionType?: PromptRecord['editionType'];
+};
 
 type NodeSpec = Pick<Spec, 'nodeId' | 'nodeTitle' | 'nodeType' | 'model'>;
 
