@@ -8,21 +8,10 @@
  * `linearity`: MB/s at 16 MB over MB/s at 1 MB (1 = perfectly linear; quadratic would be 1/16).
  */
 import { analyzePrompt } from '../src/core/analysis/index';
+import { median, time } from './timing';
 
 function emit(f: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(f)}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function time(fn: () => unknown): number {
-  const t0 = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;

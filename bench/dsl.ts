@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { load, parseEvents } from 'js-yaml';
 import { parseDify, replacePrompts } from '../src/core/dsl/index';
 import { syntheticWorkflow } from './syntheticDify';
+import { median, time } from './timing';
 
 interface Figure {
   name: string;
@@ -31,18 +32,6 @@ interface Figure {
 
 function emit(f: Figure): void {
   process.stdout.write(`${JSON.stringify(f)}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function time(fn: () => unknown): number {
-  const t0 = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
 /** Alternates the two measurements so both see the same machine noise; returns the ratio. */
