@@ -134,6 +134,35 @@ function localNodeDir(): string | undefined {
 }
 
 /**
+ * Variables an outer npm (`npm test`) sets for its own scripts. The inner `npm install` would
+ * take them as its own config: `npm_config_user_agent` names the outer Node (20), and
+ * code-server's postinstall reads the Node version from it, so it refuses to install under
+ * Node 22 when run from `npm test`.
+ */
+const OUTER_NPM_VARS = /^(npm_config_user_agent|npm_execpath|npm_node_execpath|npm_lifecycle_.*|npm_package_.*|npm_command|NODE)$/;
+
+/**
+ * The environment for `npm install code-server`: the caller's, minus the outer npm's lifecycle
+ * variables (registry and proxy settings are kept), and with `node` (when given) first on PATH
+ * so npm's own `#!/usr/bin/env node` and code-server's postinstall run under it and native
+ * modules build against its headers.
+ */
+export function installEnv(base: NodeJS.ProcessEnv, node?: Pick<NodeRuntime, 'binDir' | 'nodeDir'>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(base)) if (!OUTER_NPM_VARS.test(key)) env[key] = value;
+  env.npm_config_yes = 'true';
+  env.npm_config_unsafe_perm = 'true';
+  if (node) {
+    env.PATH = `${node.binDir}${path.delimiter}${env.PATH ?? ''}`;
+    env.npm_config_nodedir = node.nodeDir;
+  } else {
+    const nodeDir = localNodeDir();
+    if (nodeDir && !env.npm_config_nodedir) env.npm_config_nodedir = nodeDir;
+  }
+  return env;
+}
+
+/**
  * Returns a ready code-server, installing it from npm into `cacheDir` the first time (about a
  * minute) and reusing it afterwards while the version marker (version + Node ABI) matches.
  */
@@ -171,16 +200,7 @@ export function ensureCodeServer(options: { cacheDir?: string; version?: string;
   fs.writeFileSync(path.join(staging, 'package.json'), JSON.stringify({ name: 'code-server-cache', private: true }, null, 2));
   log(`installing code-server ${version} from npm into ${path.relative(REPO_ROOT, installDir)} (once; about a minute)`);
   const started = Date.now();
-  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_yes: 'true', npm_config_unsafe_perm: 'true' };
-  if (node) {
-    // npm's own `#!/usr/bin/env node` and code-server's postinstall then run under that Node,
-    // and native modules build against its headers.
-    env.PATH = `${node.binDir}${path.delimiter}${env.PATH ?? ''}`;
-    env.npm_config_nodedir = node.nodeDir;
-  } else {
-    const nodeDir = localNodeDir();
-    if (nodeDir && !env.npm_config_nodedir) env.npm_config_nodedir = nodeDir;
-  }
+  const env = installEnv(process.env, node);
   const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--loglevel=error', `code-server@${version}`], {
     cwd: staging,
     env,

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO_ROOT } from '../../../test/harness/codeServer';
+import { installEnv, REPO_ROOT } from '../../../test/harness/codeServer';
 import { HOSTS, installLmProvider } from '../../../test/harness/hosts';
 
 describe('harness: the VS Code hosts of the in-editor tests', () => {
@@ -20,6 +20,29 @@ describe('harness: the VS Code hosts of the in-editor tests', () => {
     assert.match(HOSTS.current.node ?? '', /^22\.\d+\.\d+$/);
     // code-server releases mirror the VS Code minor they bundle.
     assert.equal(HOSTS.current.codeServerVersion.split('.')[1], HOSTS.current.vscodeVersion.split('.')[1]);
+  });
+
+  it('installs code-server without the outer npm\'s lifecycle variables (under `npm test` they named Node 20)', () => {
+    const outer = {
+      PATH: '/usr/bin',
+      npm_config_user_agent: 'npm/11.19.1 node/v20.20.2 linux x64 workspaces/false',
+      npm_node_execpath: '/usr/bin/node',
+      npm_execpath: '/usr/lib/node_modules/npm/bin/npm-cli.js',
+      npm_lifecycle_event: 'test',
+      npm_package_name: 'prompt-optimizer-dify',
+      NODE: '/usr/bin/node',
+      npm_config_registry: 'https://registry.example/',
+      HTTPS_PROXY: 'http://proxy:3128',
+    };
+    const env = installEnv(outer, { binDir: '/n22/bin', nodeDir: '/n22' });
+    for (const gone of ['npm_config_user_agent', 'npm_node_execpath', 'npm_execpath', 'npm_lifecycle_event', 'npm_package_name', 'NODE']) {
+      assert.equal(env[gone], undefined, gone);
+    }
+    assert.equal(env.npm_config_registry, 'https://registry.example/');
+    assert.equal(env.HTTPS_PROXY, 'http://proxy:3128');
+    assert.equal(env.PATH, `/n22/bin${path.delimiter}/usr/bin`);
+    assert.equal(env.npm_config_nodedir, '/n22');
+    assert.equal(outer.npm_config_user_agent.startsWith('npm/'), true, 'the caller\'s environment is left as it was');
   });
 
   it('installs the scripted model provider as an extension folder whose code is the compiled test extension', () => {
