@@ -90,7 +90,7 @@ function numOpt(v: string | undefined, name: string): number | undefined {
 export function createTrainCommand(deps: TrainDeps): CliCommand {
   return {
     name: 'train',
-    summary: 'Optimize a prompt on a dataset (COPRO, KNN few-shot, Ensemble)',
+    summary: 'Optimize a prompt on a dataset (COPRO, GEPA, KNN few-shot, Ensemble)',
     usage,
     async run(argv, io) {
       const { values, positionals } = parseCommandArgs(
