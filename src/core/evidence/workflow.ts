@@ -328,6 +328,8 @@ export function inputsOf(view: WorkflowView, record: PromptRecord, spec: NodeSpe
     if (q) out.set(w.queryKey, { ...q, description: `${q.description} (the text the node ${w.kind === 'classifier' ? 'classifies' : 'extracts from'})` });
     if (spec?.memory) add({ key: 'histories', source: 'memory', description: `${histories}; the node writes them into its prompt` });
   } else if (w?.kind === 'simple-app') {
+    // Dify gives the pre_prompt only the app's form variables; any other {{name}} stays as text.
+    for (const [k, v] of out) if (v.source === 'app-input' && !w.formKeys.includes(k)) out.delete(k);
     if (w.hasContext) add({ key: 'context', source: 'context', description: "passages retrieved from the app's datasets (a few paragraphs of reference text)" });
     if (w.appMode !== 'completion') {
       add({ key: 'sys.query', source: 'sys', description: "the user's message" });
