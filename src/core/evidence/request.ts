@@ -34,7 +34,7 @@ import type { Example } from '../evaluation/types';
 import type { ChatMessage, ChatRequest } from '../llm/types';
 import type { NodeSpec } from './workflow';
 import { classifierMessages } from './wrappers/classifier';
-import { historyText, lastPairs } from './wrappers/difyText';
+import { formatTemplate, historyText, lastPairs } from './wrappers/difyText';
 import { extractorMessages } from './wrappers/extractor';
 import { simpleAppMessages } from './wrappers/appPrompt';
 import { historiesOf } from './wrappers/turns';
@@ -65,6 +65,11 @@ function jinjaVars(spec: NodeSpec, vars: Record<string, string>): Record<string,
 
 function basic(text: string, vars: Record<string, string>, context: string): string {
   return substituteVariables(text, { ...vars, context });
+}
+
+/** An app's inputs as Dify gives them to its templates: every form variable, empty when the case has none. */
+function appInputs(form: readonly string[], vars: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(form.map((k) => [k, vars[k] ?? '']));
 }
 
 /** Completion params Dify passes on: temperature, max_tokens, and whether a JSON answer is asked for. */
@@ -98,7 +103,10 @@ export function buildNodeCall(spec: NodeSpec | undefined, record: PromptRecord, 
     else {
       const prefix = spec.memory?.rolePrefix ?? { user: 'Human', assistant: 'Assistant' };
       const histories = turns.map((t) => `${t.role === 'user' ? prefix.user : prefix.assistant}: ${t.content}`).join('\n');
-      content = substituteVariables(tpl, { ...vars, context, histories, query: vars['sys.query'] ?? vars.query ?? '' });
+      const query = vars['sys.query'] ?? vars.query ?? '';
+      content = spec.appForm
+        ? formatTemplate(tpl, { ...appInputs(spec.appForm, vars), '#context#': context, '#query#': query, ...(spec.memory ? { '#histories#': histories } : {}) })
+        : substituteVariables(tpl, { ...vars, context, histories, query });
     }
     messages.push({ role: 'user', content });
     return { messages, ...paramsOf(spec) };
@@ -106,7 +114,7 @@ export function buildNodeCall(spec: NodeSpec | undefined, record: PromptRecord, 
   const own = record.kind === 'llm-message' || record.kind === 'app-chat-message' ? pickIndex(spec, record) : -1;
   spec.messages!.forEach((m, i) => {
     const t = i === own ? text : m.text;
-    const content = m.editionType === 'jinja2' ? renderJinja(t, jinjaVars(spec, vars), { promptId: record.id, exampleId: example.id }) : basic(t, vars, context);
+    const content = m.editionType === 'jinja2' ? renderJinja(t, jinjaVars(spec, vars), { promptId: record.id, exampleId: example.id }) : spec.appForm ? formatTemplate(t, { ...appInputs(spec.appForm, vars), '#context#': context }) : basic(t, vars, context);
     if (m.role === 'system' && !content) return;
     messages.push({ role: m.role, content });
   });

@@ -10,7 +10,7 @@ import type { DifyDocument } from '../dsl/parse';
 import type { PromptRecord } from '../dsl/types';
 import { findVariables } from '../dsl/variables';
 import type { NodeMessage } from '../evaluation/render';
-import { classifierWrapOf, extractorWrapOf, simpleAppWrapOf } from './wrappers/read';
+import { classifierWrapOf, extractorWrapOf, formKeysOf, simpleAppWrapOf } from './wrappers/read';
 import type { AnswerShape, NodeWrapper } from './wrappers/types';
 
 type Obj = Record<string, unknown>;
@@ -48,6 +48,11 @@ export interface NodeSpec {
   wrapper?: NodeWrapper;
   /** The answer Dify can use from this node (classifier, extractor): checked in code by the evidence checklist. */
   answer?: AnswerShape;
+  /**
+   * Expert-mode app prompts: the app's form variables. Their messages are filled as Dify's
+   * PromptTemplateParser fills them (`{{name}}` and `{{#context#}}`, see wrappers/difyText).
+   */
+  appForm?: string[];
 }
 
 /** One value a test case must give. `key` is how a dataset names it (see evaluation/types Example.vars). */
@@ -177,9 +182,11 @@ function appSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec | undefin
     spec.mode = 'completion';
     spec.completion = { text: str(prompt.text) ?? '', editionType: 'basic' };
     if (conversation) spec.memory = { rolePrefix: { user: str(roles.user_prefix) || 'Human', assistant: str(roles.assistant_prefix) || 'Assistant' } };
+    spec.appForm = formKeysOf(mc);
     return spec;
   } else return undefined;
   if (conversation) spec.memory = {};
+  spec.appForm = formKeysOf(mc);
   return spec;
 }
 

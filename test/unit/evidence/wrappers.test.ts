@@ -306,6 +306,21 @@ describe('evidence: simple-mode and expert-mode apps as Dify sends them', () => 
     ]);
   });
 
+  it('expert-mode completion prompt of a chat app: {{#histories#}} with the app\'s role prefixes, {{#query#}} the user\'s message', () => {
+    const text = CHAT_APP.replace("  prompt_type: simple\n  pre_prompt: 'You help with {{product}}. Unknown: {{nope}}'\n", "  prompt_type: advanced\n  pre_prompt: ''\n  completion_prompt_config:\n    conversation_histories_role: {user_prefix: User, assistant_prefix: Bot}\n    prompt: {text: 'x {{#histories#}} {{#query#}}'}\n").replace('name: gpt-4o, mode: chat', 'name: davinci, mode: completion');
+    const { view, prompt } = load(text);
+    const r = prompt('app-completion-prompt');
+    const call = buildNodeCall(nodeSpecOf(view, r)!, r, ex({ product: 'Cloud', 'sys.query': 'q?', histories }), '{{product}}: {{#histories#}}\nUser: {{#query#}}\nBot:');
+    assert.deepEqual(call.messages, [{ role: 'user', content: 'Cloud: User: hello\nBot: hi {product}\nUser: q?\nBot:' }], "a value's own {{x}} loses a brace (remove_template_variables)");
+  });
+
+  it('baichuan models get the baichuan templates (provider baichuan, or a baichuan model on xinference)', () => {
+    const { view, prompt } = load(CHAT_APP.replace('provider: openai, name: gpt-4o, mode: chat', 'provider: xinference, name: Baichuan2-13B, mode: completion'));
+    const r = prompt('app-pre-prompt');
+    const call = buildNodeCall(nodeSpecOf(view, r)!, r, ex({ product: 'Cloud', context: 'DOCS', 'sys.query': '你好', histories: '[]' }), '帮助 {{product}}');
+    assert.equal(call.messages[0]!.content, '用户在与一个客观的助手对话。助手会尊重找到的材料，给出全面专业的解释，但不会过度演绎。同时回答中不会暴露引用的材料：\n\n```\nDOCS\n```\n\n帮助 Cloud\n用户和助手的历史对话内容如下：\n```\n\n```\n\n\n\n用户：你好');
+  });
+
   it('promptContext: a chat app prompt needs its form input, the context, the query and the turns', () => {
     const { doc, prompt } = load(CHAT_APP);
     const ctx = promptContext(doc, prompt('app-pre-prompt'));
