@@ -327,6 +327,9 @@ export function inputsOf(view: WorkflowView, record: PromptRecord, spec: NodeSpe
   for (const j of spec?.jinja2Variables ?? []) {
     if (texts.some((t) => new RegExp(`\\b${j.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(t) && /\{\{|\{%/.test(t))) bySelector(j.selector, j.name);
   }
+  // An app's prompts get only the app's form variables (Dify keeps no other input); any other {{name}} stays as text.
+  const form = w?.kind === 'simple-app' ? w.formKeys : spec?.appForm;
+  if (form) for (const [k, v] of out) if (v.source === 'app-input' && !form.includes(k)) out.delete(k);
   const histories = 'earlier turns of the conversation: a JSON list of {"role": "user"|"assistant", "content": "…"} (may be empty)';
   if (w?.kind === 'classifier' || w?.kind === 'extractor') {
     const dot = w.queryKey.indexOf('.');
@@ -335,8 +338,6 @@ export function inputsOf(view: WorkflowView, record: PromptRecord, spec: NodeSpe
     if (q) out.set(w.queryKey, { ...q, description: `${q.description} (the text the node ${w.kind === 'classifier' ? 'classifies' : 'extracts from'})` });
     if (spec?.memory) add({ key: 'histories', source: 'memory', description: `${histories}; the node writes them into its prompt` });
   } else if (w?.kind === 'simple-app') {
-    // Dify gives the pre_prompt only the app's form variables; any other {{name}} stays as text.
-    for (const [k, v] of out) if (v.source === 'app-input' && !w.formKeys.includes(k)) out.delete(k);
     if (w.hasContext) add({ key: 'context', source: 'context', description: "passages retrieved from the app's datasets (a few paragraphs of reference text)" });
     if (w.appMode !== 'completion') {
       add({ key: 'sys.query', source: 'sys', description: "the user's message" });

@@ -7,6 +7,8 @@
  * character by character, not produced by our code.
  */
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseDify } from '../../../src/core/dsl';
 import { checkMechanically, nodeRequirements } from '../../../src/core/evidence/checklist';
 import { promptContext } from '../../../src/core/evidence/gather';
@@ -312,6 +314,18 @@ describe('evidence: simple-mode and expert-mode apps as Dify sends them', () => 
     const r = prompt('app-completion-prompt');
     const call = buildNodeCall(nodeSpecOf(view, r)!, r, ex({ product: 'Cloud', 'sys.query': 'q?', histories }), '{{product}}: {{#histories#}}\nUser: {{#query#}}\nBot:');
     assert.deepEqual(call.messages, [{ role: 'user', content: 'Cloud: User: hello\nBot: hi {product}\nUser: q?\nBot:' }], "a value's own {{x}} loses a brace (remove_template_variables)");
+  });
+
+  it('an expert-mode variable the app\'s form does not define is not asked for and stays single-braced (test/fixtures/dify-source)', () => {
+    const text = fs.readFileSync(path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'dify-source', 'expert_completion_app.yml'), 'utf8');
+    const { doc, prompt } = load(text);
+    const r = prompt('app-completion-prompt');
+    const ctx = promptContext(doc, r);
+    assert.deepEqual(
+      ctx.inputs.map((i) => i.key),
+      ['context'],
+    );
+    assert.deepEqual(buildNodeCall(ctx.spec, r, ex({ context: 'C' })).messages, [{ role: 'user', content: 'Write a product description for {product} in {tone} tone.\nFacts: C' }]);
   });
 
   it('baichuan models get the baichuan templates (provider baichuan, or a baichuan model on xinference)', () => {
