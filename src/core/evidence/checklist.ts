@@ -81,10 +81,15 @@ export function checklistFileFor(datasetFile: string): string {
   return path.join(path.dirname(datasetFile), `${path.basename(datasetFile).replace(/\.[^.]+$/, '')}.checklist.json`);
 }
 
-/** Requirements that come from the node's settings, not from the model. */
-export function nodeRequirements(structuredOutput: Record<string, unknown> | undefined): Requirement[] {
-  if (!structuredOutput) return [];
-  return [{ id: 'N1', text: 'The answer is JSON matching the node\'s structured output schema.', kind: 'format', check: { type: 'schema', schema: structuredOutput }, origin: 'node' }];
+/**
+ * Requirements that come from the node's settings, not from the model: the structured output
+ * schema, and the answer shape Dify needs from a classifier or extractor (wrappers/).
+ */
+export function nodeRequirements(structuredOutput: Record<string, unknown> | undefined, answer?: { text: string; schema: Record<string, unknown> }): Requirement[] {
+  const out: Requirement[] = [];
+  if (structuredOutput) out.push({ id: 'N1', text: 'The answer is JSON matching the node\'s structured output schema.', kind: 'format', check: { type: 'schema', schema: structuredOutput }, origin: 'node' });
+  if (answer) out.push({ id: structuredOutput ? 'N2' : 'N1', text: answer.text, kind: 'format', check: { type: 'schema', schema: answer.schema }, origin: 'node' });
+  return out;
 }
 
 /**
@@ -93,7 +98,7 @@ export function nodeRequirements(structuredOutput: Record<string, unknown> | und
  */
 export async function loadOrDrawChecklist(
   client: LlmClient,
-  opts: { file: string; promptId: string; prompt: string; structuredOutput?: Record<string, unknown>; model?: string; signal?: AbortSignal },
+  opts: { file: string; promptId: string; prompt: string; structuredOutput?: Record<string, unknown>; answer?: { text: string; schema: Record<string, unknown> }; model?: string; signal?: AbortSignal },
 ): Promise<{ checklist: Checklist; usage: EvidenceUsage; reused: boolean }> {
   const hash = sha256(opts.prompt);
   const existing = await readChecklist(opts.file);
@@ -129,7 +134,7 @@ export async function loadOrDrawChecklist(
     if (!(isOptimizerError(e) && (e.code === 'LLM_BAD_RESPONSE' || e.code === 'LLM_TRUNCATED'))) throw e;
     countFailure(usage, e);
   }
-  const checklist: Checklist = { version: 1, promptId: opts.promptId, promptSha256: hash, requirements: [...nodeRequirements(opts.structuredOutput), ...drawn] };
+  const checklist: Checklist = { version: 1, promptId: opts.promptId, promptSha256: hash, requirements: [...nodeRequirements(opts.structuredOutput, opts.answer), ...drawn] };
   await fs.mkdir(path.dirname(opts.file), { recursive: true });
   await atomicWriteFile(opts.file, `${JSON.stringify(checklist, null, 2)}\n`);
   return { checklist, usage, reused: false };

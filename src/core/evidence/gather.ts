@@ -16,7 +16,7 @@ import { checklistFileFor, loadOrDrawChecklist, sha256, type Checklist } from '.
 import { evaluateCandidate, type EvidenceReport } from './evaluate';
 import { evidenceMarkdown } from './report';
 import { addUsage, zeroUsage, type EvidenceUsage } from './usage';
-import { inputsOf, nodeSpecOf, readWorkflow, type InputSpec, type NodeSpec } from './workflow';
+import { inputsOf, nodeSpecOf, nodeTextsOf, readWorkflow, type InputSpec, type NodeSpec } from './workflow';
 
 export const DEFAULT_CASES = 12;
 
@@ -31,13 +31,13 @@ export interface PromptContext {
 /** What the prompt's node receives and how it calls its model. */
 export function promptContext(doc: DifyDocument, record: PromptRecord): PromptContext {
   const view = readWorkflow(doc);
-  const spec = record.nodeId === 'app' ? undefined : nodeSpecOf(view, record);
+  const spec = nodeSpecOf(view, record);
   let inputs = inputsOf(view, record, spec);
-  if (inputs.length === 0 || (!spec?.messages && !spec?.completion && !inputs.some((i) => i.key === 'sys.query'))) {
+  if (inputs.length === 0 || (!spec?.messages && !spec?.completion && !spec?.wrapper && !inputs.some((i) => i.key === 'sys.query'))) {
     // An instruction outside an llm node is run with the user's message as the user turn.
     inputs = [...inputs, { key: 'sys.query', source: 'sys', description: "the user's message" }];
   }
-  const nodeTexts = spec?.messages?.map((m) => `[${m.role}] ${m.text}`) ?? (spec?.completion ? [spec.completion.text] : [record.text]);
+  const nodeTexts = nodeTextsOf(record, spec);
   return { record, spec, inputs, nodeTexts };
 }
 
@@ -134,7 +134,7 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
   env.onProgress?.('checklist', 0, 1);
   const [cases, cl] = await Promise.all([
     opts.datasetFile ? { file: opts.datasetFile, usage: zeroUsage() } : ensureCases(env, ctx, { file: casesFile }),
-    loadOrDrawChecklist(env.client, { file: checklistFile, promptId: ctx.record.id, prompt: ctx.record.text, structuredOutput: ctx.spec?.structuredOutput, model: env.judgeModel, signal: env.signal }),
+    loadOrDrawChecklist(env.client, { file: checklistFile, promptId: ctx.record.id, prompt: ctx.record.text, structuredOutput: ctx.spec?.structuredOutput, answer: ctx.spec?.answer, model: env.judgeModel, signal: env.signal }),
   ]);
   usage = addUsage(addUsage(usage, cases.usage), cl.usage);
   const text = await fs.readFile(cases.file, 'utf8');

@@ -1,6 +1,7 @@
 /**
- * The request a Dify llm node sends for one test case, built as Dify's AdvancedPromptTransform
- * and LLM node build it (api/core/prompt/advanced_prompt_transform.py, workflow/nodes/llm):
+ * The request a Dify node sends for one test case. An llm node's is built as Dify's
+ * AdvancedPromptTransform and LLM node build it (api/core/prompt/advanced_prompt_transform.py,
+ * workflow/nodes/llm):
  *
  * - chat mode: every message of prompt_template in order; basic messages get their
  *   `{{#selector#}}` variables and `{{#context#}}` substituted, jinja2 messages are rendered with
@@ -13,37 +14,33 @@
  * - model and completion params: the node's model, temperature, max_tokens; JSON output when
  *   structured output is on or response_format asks for JSON.
  *
- * Prompts outside an llm node (classifier and extractor instructions, agent and app prompts)
- * use evaluation/render's renderPrompt (the instruction as the system message, the input as
- * the user message), which is as close as a single prompt gets without the node's own wrapper.
+ * Prompts Dify wraps in its own templates are built by wrappers/ (the Dify source each follows
+ * is named at the top of its file), with the candidate in place of the one text being optimized:
+ * - question classifier (instruction, or one class name): Dify's system prompt, two few-shot
+ *   pairs, and a user message with the query, the classes as JSON and the instruction.
+ * - parameter extractor (instruction, or one parameter description): Dify's prompt mode — a
+ *   system prompt with the instruction, two few-shot pairs, the parameters' JSON schema and the
+ *   query. A function_call node is run this way too: a request here carries no tools (note).
+ * - simple-mode app (pre_prompt): SimplePromptTransform — the context prompt when the app has
+ *   datasets, the pre_prompt with the app's inputs, the conversation and the query.
+ * - expert-mode app (chat_prompt_config / completion_prompt_config messages): as an llm node,
+ *   with the conversation as memory in chat apps.
+ * Other prompts (agent nodes, follow-up and ReAct prompts) use evaluation/render's renderPrompt
+ * (the text as the system message, the input as the user message).
  */
 import type { PromptRecord } from '../dsl/types';
 import { renderJinja, renderPrompt, substituteVariables } from '../evaluation/render';
 import type { Example } from '../evaluation/types';
 import type { ChatMessage, ChatRequest } from '../llm/types';
 import type { NodeSpec } from './workflow';
+import { classifierMessages } from './wrappers/classifier';
+import { formatTemplate, historyText, lastPairs } from './wrappers/difyText';
+import { extractorMessages } from './wrappers/extractor';
+import { simpleAppMessages } from './wrappers/appPrompt';
+import { historiesOf } from './wrappers/turns';
+import type { NodeWrapper } from './wrappers/types';
 
-/** One earlier turn of the conversation, as a case gives it in `histories`. */
-export interface Turn {
-  role: 'user' | 'assistant';
-  content: string;
-}
-
-/** The `histories` value of a case: a JSON list of turns; anything else reads as no history. */
-export function historiesOf(vars: Record<string, string>): Turn[] {
-  const raw = vars.histories;
-  if (!raw) return [];
-  try {
-    const v = JSON.parse(raw) as unknown;
-    if (!Array.isArray(v)) return [];
-    return v
-      .filter((t): t is { role: string; content: unknown } => typeof t === 'object' && t !== null && typeof (t as { role?: unknown }).role === 'string')
-      .filter((t) => t.role === 'user' || t.role === 'assistant')
-      .map((t) => ({ role: t.role as Turn['role'], content: typeof t.content === 'string' ? t.content : JSON.stringify(t.content ?? '') }));
-  } catch {
-    return [];
-  }
-}
+export { historiesOf, type Turn } from './wrappers/turns';
 
 /** The request parts that come from the node: model, temperature, max tokens, JSON answers. */
 export interface NodeCall {
@@ -52,6 +49,8 @@ export interface NodeCall {
   temperature?: number;
   maxTokens?: number;
   responseFormat?: 'text' | 'json';
+  /** Where the request differs from Dify's, in plain words (e.g. tools it cannot carry). */
+  note?: string;
 }
 
 function jinjaVars(spec: NodeSpec, vars: Record<string, string>): Record<string, string> {
@@ -66,6 +65,11 @@ function jinjaVars(spec: NodeSpec, vars: Record<string, string>): Record<string,
 
 function basic(text: string, vars: Record<string, string>, context: string): string {
   return substituteVariables(text, { ...vars, context });
+}
+
+/** An app's inputs as Dify gives them to its templates: every form variable, empty when the case has none. */
+function appInputs(form: readonly string[], vars: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(form.map((k) => [k, vars[k] ?? '']));
 }
 
 /** Completion params Dify passes on: temperature, max_tokens, and whether a JSON answer is asked for. */
@@ -84,6 +88,7 @@ export function paramsOf(spec: NodeSpec | undefined): Omit<NodeCall, 'messages'>
  * place of `record`'s text. `spec` undefined: renderPrompt's single-prompt form.
  */
 export function buildNodeCall(spec: NodeSpec | undefined, record: PromptRecord, example: Example, text = record.text): NodeCall {
+  if (spec?.wrapper) return wrappedCall(spec, spec.wrapper, record, example, text);
   if (!spec || (!spec.messages && !spec.completion)) {
     return { messages: renderPrompt(record, undefined, example, { text }) };
   }
@@ -92,21 +97,24 @@ export function buildNodeCall(spec: NodeSpec | undefined, record: PromptRecord, 
   const turns = historiesOf(vars);
   const messages: ChatMessage[] = [];
   if (spec.completion) {
-    const tpl = record.kind === 'llm-completion' ? text : spec.completion.text;
+    const tpl = record.kind === 'llm-completion' || record.kind === 'app-completion-prompt' ? text : spec.completion.text;
     let content: string;
     if (spec.completion.editionType === 'jinja2') content = renderJinja(tpl, jinjaVars(spec, vars), { promptId: record.id, exampleId: example.id });
     else {
       const prefix = spec.memory?.rolePrefix ?? { user: 'Human', assistant: 'Assistant' };
       const histories = turns.map((t) => `${t.role === 'user' ? prefix.user : prefix.assistant}: ${t.content}`).join('\n');
-      content = substituteVariables(tpl, { ...vars, context, histories, query: vars['sys.query'] ?? vars.query ?? '' });
+      const query = vars['sys.query'] ?? vars.query ?? '';
+      content = spec.appForm
+        ? formatTemplate(tpl, { ...appInputs(spec.appForm, vars), '#context#': context, '#query#': query, ...(spec.memory ? { '#histories#': histories } : {}) })
+        : substituteVariables(tpl, { ...vars, context, histories, query });
     }
     messages.push({ role: 'user', content });
     return { messages, ...paramsOf(spec) };
   }
-  const own = record.kind === 'llm-message' ? pickIndex(spec, record) : -1;
+  const own = record.kind === 'llm-message' || record.kind === 'app-chat-message' ? pickIndex(spec, record) : -1;
   spec.messages!.forEach((m, i) => {
     const t = i === own ? text : m.text;
-    const content = m.editionType === 'jinja2' ? renderJinja(t, jinjaVars(spec, vars), { promptId: record.id, exampleId: example.id }) : basic(t, vars, context);
+    const content = m.editionType === 'jinja2' ? renderJinja(t, jinjaVars(spec, vars), { promptId: record.id, exampleId: example.id }) : spec.appForm ? formatTemplate(t, { ...appInputs(spec.appForm, vars), '#context#': context }) : basic(t, vars, context);
     if (m.role === 'system' && !content) return;
     messages.push({ role: m.role, content });
   });
@@ -119,6 +127,39 @@ export function buildNodeCall(spec: NodeSpec | undefined, record: PromptRecord, 
     messages.push({ role: 'user', content: query });
   }
   return { messages, ...paramsOf(spec) };
+}
+
+/** Index of `record` in a list of the node's (`classes`, `parameters`) from its YAML path. */
+function listIndex(record: PromptRecord, list: string): number {
+  const at = record.yamlPath.lastIndexOf(list);
+  const i = at >= 0 ? record.yamlPath[at + 1] : undefined;
+  return typeof i === 'number' ? i : -1;
+}
+
+/** A prompt Dify wraps in its own template: the classifier, the extractor, a simple-mode app. */
+function wrappedCall(spec: NodeSpec, w: NodeWrapper, record: PromptRecord, example: Example, text: string): NodeCall {
+  const vars = example.vars;
+  const turns = historiesOf(vars);
+  if (w.kind === 'simple-app') {
+    const messages = simpleAppMessages(w, { modelMode: spec.mode, provider: spec.provider, model: spec.model, prePrompt: record.kind === 'app-pre-prompt' ? text : w.prePrompt, vars, turns });
+    return { messages, ...paramsOf(spec), ...(w.appMode === 'agent-chat' ? { note: "the agent's tools are not sent (a request here carries no tools)" } : {}) };
+  }
+  const histories = spec.memory ? historyText(lastPairs(turns, w.historyLimit)) : '';
+  const query = vars[w.queryKey] ?? '';
+  const own = record.kind === 'classifier-instruction' || record.kind === 'extractor-instruction';
+  const instruction = substituteVariables(own ? text : w.instruction, vars);
+  if (w.kind === 'classifier') {
+    const at = record.kind === 'classifier-class' ? listIndex(record, 'classes') : -1;
+    const classes = w.classes.map((c, i) => (i === at ? { ...c, name: text } : c));
+    return { messages: classifierMessages(spec.mode, { classes }, { query, instruction, histories }), ...paramsOf(spec) };
+  }
+  const at = record.kind === 'extractor-parameter' ? listIndex(record, 'parameters') : -1;
+  const parameters = w.parameters.map((p, i) => (i === at ? { ...p, description: text } : p));
+  return {
+    messages: extractorMessages(spec.mode, parameters, { query, instruction, histories }),
+    ...paramsOf(spec),
+    ...(w.reasoningMode === 'function_call' ? { note: "run in Dify's prompt mode: the node's function_call mode sends a tool, which a request here cannot carry" } : {}),
+  };
 }
 
 function pickIndex(spec: NodeSpec, record: PromptRecord): number {

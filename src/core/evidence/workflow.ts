@@ -10,6 +10,8 @@ import type { DifyDocument } from '../dsl/parse';
 import type { PromptRecord } from '../dsl/types';
 import { findVariables } from '../dsl/variables';
 import type { NodeMessage } from '../evaluation/render';
+import { classifierWrapOf, extractorWrapOf, formKeysOf, simpleAppWrapOf } from './wrappers/read';
+import type { AnswerShape, NodeWrapper } from './wrappers/types';
 
 type Obj = Record<string, unknown>;
 
@@ -39,6 +41,18 @@ export interface NodeSpec {
   jinja2Variables: Array<{ name: string; selector: string[] }>;
   /** The JSON schema of the node's structured output, when enabled. */
   structuredOutput?: Obj;
+  /**
+   * The template Dify wraps the prompt in when it is not an llm node's own message
+   * (question classifier, parameter extractor, simple-mode app); see wrappers/.
+   */
+  wrapper?: NodeWrapper;
+  /** The answer Dify can use from this node (classifier, extractor): checked in code by the evidence checklist. */
+  answer?: AnswerShape;
+  /**
+   * Expert-mode app prompts: the app's form variables. Their messages are filled as Dify's
+   * PromptTemplateParser fills them (`{{name}}` and `{{#context#}}`, see wrappers/difyText).
+   */
+  appForm?: string[];
 }
 
 /** One value a test case must give. `key` is how a dataset names it (see evaluation/types Example.vars). */
@@ -121,8 +135,64 @@ function selectorOf(v: unknown): string[] | undefined {
   return Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' || typeof s === 'number') ? v.map(String) : undefined;
 }
 
-/** The node spec of `record`'s node; undefined for app-level prompts and unknown nodes. */
+function modelOf(spec: NodeSpec, model: Obj): void {
+  spec.provider = str(model.provider);
+  spec.model = str(model.name);
+  spec.completionParams = isObj(model.completion_params) ? { ...model.completion_params } : {};
+}
+
+/**
+ * The spec of an app-level prompt (chat, completion and agent-chat apps): simple mode wraps the
+ * pre_prompt (wrappers/appPrompt); expert mode sends chat_prompt_config's messages or
+ * completion_prompt_config's text as an llm node does, with the conversation as memory in chat
+ * apps. Undefined for other app-level kinds (follow-up, ReAct prompts) and workflow apps.
+ */
+function appSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec | undefined {
+  const mc = view.modelConfig;
+  if (!mc) return undefined;
+  const model = isObj(mc.model) ? mc.model : {};
+  const spec: NodeSpec = {
+    nodeId: 'app',
+    nodeType: view.mode,
+    title: record.nodeTitle,
+    mode: str(model.mode) === 'completion' ? 'completion' : 'chat',
+    completionParams: {},
+    jinja2Variables: [],
+  };
+  modelOf(spec, model);
+  const conversation = view.mode === 'chat' || view.mode === 'agent-chat';
+  if (record.kind === 'app-pre-prompt') {
+    const wrapper = simpleAppWrapOf(view.mode, mc);
+    if (!wrapper || (wrapper.appMode === 'agent-chat' && wrapper.agentStrategy !== 'function_call')) return undefined;
+    spec.wrapper = wrapper;
+    if (conversation) spec.memory = {};
+    return spec;
+  }
+  if (record.kind === 'app-chat-message') {
+    const cpc = isObj(mc.chat_prompt_config) ? mc.chat_prompt_config : {};
+    spec.mode = 'chat';
+    spec.messages = (Array.isArray(cpc.prompt) ? cpc.prompt : []).filter(isObj).flatMap((m): NodeMessage[] => {
+      const role = str(m.role);
+      return role === 'system' || role === 'user' || role === 'assistant' ? [{ role, text: str(m.text) ?? '', editionType: 'basic' }] : [];
+    });
+  } else if (record.kind === 'app-completion-prompt') {
+    const cpc = isObj(mc.completion_prompt_config) ? mc.completion_prompt_config : {};
+    const prompt = isObj(cpc.prompt) ? cpc.prompt : {};
+    const roles = isObj(cpc.conversation_histories_role) ? cpc.conversation_histories_role : {};
+    spec.mode = 'completion';
+    spec.completion = { text: str(prompt.text) ?? '', editionType: 'basic' };
+    if (conversation) spec.memory = { rolePrefix: { user: str(roles.user_prefix) || 'Human', assistant: str(roles.assistant_prefix) || 'Assistant' } };
+    spec.appForm = formKeysOf(mc);
+    return spec;
+  } else return undefined;
+  if (conversation) spec.memory = {};
+  spec.appForm = formKeysOf(mc);
+  return spec;
+}
+
+/** The node spec of `record`'s node (for app-level prompts, the app's); undefined for unknown nodes. */
 export function nodeSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec | undefined {
+  if (record.nodeId === 'app') return appSpecOf(view, record);
   const node = view.nodes.get(record.nodeId);
   if (!node) return undefined;
   const data = dataOf(node);
@@ -172,6 +242,11 @@ export function nodeSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec |
   const soOn = data.structured_output_enabled === true || data.structured_output_switch_on === true;
   const so = isObj(data.structured_output) ? data.structured_output : undefined;
   if (soOn && so && isObj(so.schema)) spec.structuredOutput = so.schema;
+  if (spec.nodeType === 'question-classifier' || spec.nodeType === 'parameter-extractor') {
+    const w = spec.nodeType === 'question-classifier' ? classifierWrapOf(data) : extractorWrapOf(data);
+    spec.wrapper = w.wrap;
+    spec.answer = w.answer;
+  }
   return spec;
 }
 
@@ -209,7 +284,8 @@ function describeUpstream(view: WorkflowView, id: string, name: string): Pick<In
  * `context` when context is on, and `histories` (earlier turns) when it has memory.
  */
 export function inputsOf(view: WorkflowView, record: PromptRecord, spec: NodeSpec | undefined): InputSpec[] {
-  const texts = spec?.messages?.map((m) => m.text) ?? (spec?.completion ? [spec.completion.text] : [record.text]);
+  const w = spec?.wrapper;
+  const texts = w ? wrapperTexts(w) : (spec?.messages?.map((m) => m.text) ?? (spec?.completion ? [spec.completion.text] : [record.text]));
   if (!texts.includes(record.text)) texts.push(record.text);
   if (spec?.memory?.queryTemplate) texts.push(spec.memory.queryTemplate);
   const out = new Map<string, InputSpec>();
@@ -251,9 +327,44 @@ export function inputsOf(view: WorkflowView, record: PromptRecord, spec: NodeSpe
   for (const j of spec?.jinja2Variables ?? []) {
     if (texts.some((t) => new RegExp(`\\b${j.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(t) && /\{\{|\{%/.test(t))) bySelector(j.selector, j.name);
   }
-  if (spec?.memory) {
+  // An app's prompts get only the app's form variables (Dify keeps no other input); any other {{name}} stays as text.
+  const form = w?.kind === 'simple-app' ? w.formKeys : spec?.appForm;
+  if (form) for (const [k, v] of out) if (v.source === 'app-input' && !form.includes(k)) out.delete(k);
+  const histories = 'earlier turns of the conversation: a JSON list of {"role": "user"|"assistant", "content": "…"} (may be empty)';
+  if (w?.kind === 'classifier' || w?.kind === 'extractor') {
+    const dot = w.queryKey.indexOf('.');
+    bySelector(dot > 0 ? [w.queryKey.slice(0, dot), w.queryKey.slice(dot + 1)] : [w.queryKey], w.queryKey);
+    const q = out.get(w.queryKey);
+    if (q) out.set(w.queryKey, { ...q, description: `${q.description} (the text the node ${w.kind === 'classifier' ? 'classifies' : 'extracts from'})` });
+    if (spec?.memory) add({ key: 'histories', source: 'memory', description: `${histories}; the node writes them into its prompt` });
+  } else if (w?.kind === 'simple-app') {
+    if (w.hasContext) add({ key: 'context', source: 'context', description: "passages retrieved from the app's datasets (a few paragraphs of reference text)" });
+    if (w.appMode !== 'completion') {
+      add({ key: 'sys.query', source: 'sys', description: "the user's message" });
+      add({ key: 'histories', source: 'memory', description: histories });
+    }
+  } else if (spec?.memory) {
     add({ key: 'sys.query', source: 'sys', description: "the user's message (this node has conversation memory: it is sent as the last user turn)" });
-    add({ key: 'histories', source: 'memory', description: 'earlier turns of the conversation: a JSON list of {"role": "user"|"assistant", "content": "…"} (may be empty)' });
+    add({ key: 'histories', source: 'memory', description: histories });
   }
   return [...out.values()];
+}
+
+/** The texts of a wrapped prompt's node that can hold variables. */
+function wrapperTexts(w: NodeWrapper): string[] {
+  if (w.kind === 'classifier') return [w.instruction, ...w.classes.map((c) => c.name)];
+  if (w.kind === 'extractor') return [w.instruction];
+  return [w.prePrompt];
+}
+
+/**
+ * The node as the case generator should see it: its messages, or for a wrapped prompt what
+ * Dify wraps it with (the classes, the parameters, the app's kind).
+ */
+export function nodeTextsOf(record: PromptRecord, spec: NodeSpec | undefined): string[] {
+  const w = spec?.wrapper;
+  if (w?.kind === 'classifier') return [`[question classifier: answers with one of these classes] ${w.classes.map((c) => `${c.id}: ${c.name}`).join(' | ')}`, `[instruction] ${w.instruction}`];
+  if (w?.kind === 'extractor') return [`[parameter extractor: extracts these parameters from the query] ${w.parameters.map((p) => `${p.name} (${p.type}${p.required ? ', required' : ''}): ${p.description}`).join(' | ')}`, `[instruction] ${w.instruction}`];
+  if (w?.kind === 'simple-app') return [`[${w.appMode} app prompt] ${w.prePrompt}`];
+  return spec?.messages?.map((m) => `[${m.role}] ${m.text}`) ?? (spec?.completion ? [spec.completion.text] : [record.text]);
 }
