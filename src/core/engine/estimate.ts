@@ -243,7 +243,8 @@ export async function estimateRun(o: EstimateRunOptions): Promise<RunEstimate> {
     const g = gathers.get(prompt.id) ?? { calls: 0, unknownCases: 0 };
     if (!own.length && !g.unknownCases) continue;
     const len = estimateTokens(prompt.text);
-    for (const s of own) add(prompt.id, 'strategy', strategyModel, o.config.maxIterations - s.iteration + 1, len + 700, Math.ceil(len * 1.2) + 120);
+    // The step that missed is counted above (the probe saw it); the iterations after it are not.
+    for (const s of own) add(prompt.id, 'strategy', strategyModel, o.config.maxIterations - s.iteration, len + 700, Math.ceil(len * 1.2) + 120);
     if (!inner) continue;
     // Candidates the gate will see but the replay could not: a strategy with no step yet, or a gather without cases.
     const blind = own.filter((s) => s.iteration === 1 && isLlmStrategy(s.strategy)).length + g.unknownCases;
