@@ -286,12 +286,12 @@ export async function estimateRun(o: EstimateRunOptions): Promise<RunEstimate> {
   };
 }
 
-const KIND_WORDS: Record<CallKind, string> = {
-  strategy: 'rewrites by the strategies',
-  cases: 'to write test cases',
-  checklist: 'to draw checklists',
-  task: 'test-case runs',
-  judge: 'judge calls',
+const KIND_WORDS: Record<CallKind, [string, string]> = {
+  strategy: ['rewrite by a strategy', 'rewrites by the strategies'],
+  cases: ['to write test cases', 'to write test cases'],
+  checklist: ['to draw the checklist', 'to draw checklists'],
+  task: ['test-case run', 'test-case runs'],
+  judge: ['judge call', 'judge calls'],
 };
 
 /**
@@ -299,7 +299,7 @@ const KIND_WORDS: Record<CallKind, string> = {
  * cases, …), about 210k tokens, cost $0.12. …" — in plain words, saying it is an estimate.
  */
 export function formatRunEstimate(e: RunEstimate): string {
-  const parts = CALL_KINDS.filter((k) => e.byKind[k].calls > 0).map((k) => `${e.byKind[k].calls} ${KIND_WORDS[k]}`);
+  const parts = CALL_KINDS.filter((k) => e.byKind[k].calls > 0).map((k) => `${e.byKind[k].calls} ${KIND_WORDS[k][e.byKind[k].calls === 1 ? 0 : 1]}`);
   const tokens = e.promptTokens + e.completionTokens;
   const cost =
     e.costUsd !== undefined ? `cost about $${e.costUsd.toFixed(e.costUsd < 0.1 ? 4 : 2)}` : `cost unknown (no price known for ${e.unpricedModels.join(', ')})`;

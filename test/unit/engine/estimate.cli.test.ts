@@ -71,7 +71,7 @@ describe('optimize: the estimate before spending, against the calls the fake ser
     const r = await run([...gated(), '--write'], async () => ((question = 'asked'), false));
     assert.equal(r.code, 1);
     assert.equal(question, 'asked');
-    assert.match(r.err, /Estimate: at most 52 call\(s\) to the model for 1 prompt\(s\) \(1 rewrites by the strategies, 2 to write test cases, 1 to draw checklists, 24 test-case runs, 24 judge calls\)/);
+    assert.match(r.err, /Estimate: at most 52 call\(s\) to the model for 1 prompt\(s\) \(1 rewrite by a strategy, 2 to write test cases, 1 to draw the checklist, 24 test-case runs, 24 judge calls\)/);
     assert.match(r.err, /This is an estimate, an upper bound/);
     assert.match(r.err, /Not run\.\n$/);
     assert.equal(srv.chatRequests().length, 0);
@@ -91,7 +91,7 @@ describe('optimize: the estimate before spending, against the calls the fake ser
     const n = await answeredCount(srv);
     const r = await run(gated(), async () => true);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /at most 50 call\(s\) to the model for 1 prompt\(s\) \(1 rewrites by the strategies, 1 to draw checklists, 24 test-case runs, 24 judge calls\)/);
+    assert.match(r.err, /at most 50 call\(s\) to the model for 1 prompt\(s\) \(1 rewrite by a strategy, 1 to draw the checklist, 24 test-case runs, 24 judge calls\)/);
     assert.equal((await answeredCount(srv)) - n, 50);
   });
 
@@ -101,7 +101,7 @@ describe('optimize: the estimate before spending, against the calls the fake ser
     const n = await answeredCount(srv);
     const r = await run([...gated(), '--yes']);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /at most 51 call\(s\) .*\(2 to write test cases, 1 to draw checklists, 24 test-case runs, 24 judge calls\).* 1 answer\(s\) are already in the cache and cost nothing/);
+    assert.match(r.err, /at most 51 call\(s\) .*\(2 to write test cases, 1 to draw the checklist, 24 test-case runs, 24 judge calls\).* 1 answer\(s\) are already in the cache and cost nothing/);
     assert.equal((await answeredCount(srv)) - n, 51);
   });
 
