@@ -96,9 +96,13 @@ function completionGuess(kind: CallKind | undefined, req: ChatRequest): number {
   }
 }
 
-/** The stand-in answer of a probed call the cache does not hold, where the replay can go on. */
-function standIn(kind: CallKind): string | undefined {
-  if (kind === 'task') return 'estimate';
+/**
+ * The stand-in answer of a probed call the cache does not hold, where the replay can go on.
+ * Task answers are distinct (`n` numbers them), as real ones are: two identical stand-ins would
+ * make a case's two judge orders one request and count one call too few.
+ */
+function standIn(kind: CallKind, n: number): string | undefined {
+  if (kind === 'task') return `estimate ${n}`;
   if (kind === 'judge') return '{"winner": "tie", "reason": "estimate", "a_meets": [], "b_meets": []}';
   if (kind === 'checklist') return '{"requirements": [{"text": "estimate", "kind": "other"}]}';
   return undefined; // strategies and cases: the path after them is unknown
@@ -138,7 +142,7 @@ class ProbeClient implements LlmClient {
     // A request sent without the cache (sampling) is sent every time.
     const id = req.noCache ? `${key}#${this.misses.size}` : key;
     if (!this.misses.has(id)) this.misses.set(id, { kind, model: req.model ?? this.defaultModel, calls: 1, promptTokens, completionTokens, promptId: this.current });
-    const text = standIn(kind);
+    const text = standIn(kind, this.misses.size);
     if (text === undefined) throw new LlmError('LLM_BUDGET_EXCEEDED', NOT_IN_CACHE);
     return { text, finishReason: 'stop', usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }, model: req.model ?? this.defaultModel, cached: false, costUsd: 0 };
   }

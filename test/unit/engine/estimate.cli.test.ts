@@ -139,4 +139,25 @@ describe('optimize: the estimate before spending, against the calls the fake ser
     assert.match(priced.err, /The budget of 20 calls stops the run before that \(it is the hard limit\)\./);
     assert.equal(srv.chatRequests().length, 0);
   });
+
+  it('a cancelled run: the estimate of the next one counts only what is left, and that run stays within it', async () => {
+    const model = evidenceHandler({ rewrite: HEURISTIC_NEUTRAL_WINNER });
+    const ac = new AbortController();
+    let seen = 0;
+    // Cancel once 20 answers went out (the cases, the checklist and part of the task runs).
+    srv = await startFakeOpenAI({ handler: (req, ctx) => (++seen === 20 && ac.abort(), model.handler(req, ctx)) });
+    let err = '';
+    const first = await createOptimizeCommand().run([...gated(), '--yes'], { stdout: () => undefined, stderr: (s) => (err += s), env: KEY, cwd: w.ws, signal: ac.signal });
+    assert.equal(first, 130, err);
+    const full = estimateIn(err);
+    const n = await answeredCount(srv);
+    const r = await run([...gated(), '--yes']);
+    assert.equal(r.code, 0, r.err);
+    const left = estimateIn(r.err);
+    assert.ok(left < full, `left ${left}, full ${full}`);
+    const sent = (await answeredCount(srv)) - n;
+    assert.ok(sent <= left, `sent ${sent} > estimate ${left}`);
+    console.log(`      cancelled after ${n} answers (first estimate ${full}): estimate ${left}, sent ${sent}`);
+    assert.ok(left + n >= full - 2, `estimated ${left} after ${n} answered, first estimate ${full}`);
+  });
 });
