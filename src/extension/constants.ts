@@ -77,7 +77,12 @@ export const Settings = {
   evidenceCases: 'evidence.cases',
   evidenceJudgeModel: 'evidence.judgeModel',
   includeLabels: 'includeLabels',
+  /** Optimize runs whose estimate is above this many calls ask first (machine scope; 0: always). */
+  confirmAboveCalls: 'confirmAboveCalls',
 } as const;
+
+/** Default of promptOptimizer.confirmAboveCalls: about two candidates through the evidence gate. */
+export const DEFAULT_CONFIRM_ABOVE_CALLS = 100;
 
 /** SecretStorage key of the API key. */
 export const SECRET_API_KEY = 'promptOptimizer.llm.apiKey';

@@ -19,14 +19,17 @@ import { conflictError, updateWorkflowFile } from '../../core/service/fileWriter
 import type { StrategyName } from '../../core/strategies/types';
 import { atomicWriteFile } from '../../core/util/atomicWrite';
 import { assertWritableEncoding, decodeFileText } from '../../core/util/encoding';
+import { formatRunEstimate, type RunEstimate } from '../../core/engine/estimate';
+import { estimateOptimizeDocument } from '../../core/service/estimate';
 import { parseCommandArgs } from '../args';
+import { confirmOnTty, type Confirm } from '../confirm';
 import type { CliCommand } from '../io';
 import { readTextFile } from './fileInput';
 
 const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... [--iterations n]
                    [--min-confidence x] [--preset p] [--include-labels] [--write] [--json]
                    [--patches out.json] [--base-url url] [--model m] [--workspace dir] [--no-cache]
-                   [--evidence auto|off|required] [--cases n] [--judge-model m] [--task-model m]
+                   [--evidence auto|off|required] [--cases n] [--judge-model m] [--task-model m] [--yes]
 
 Improve the prompts of a Dify export. Without --write, prints a unified diff per improved
 prompt and changes nothing. With --write, applies the kept results to the file (only those
@@ -46,6 +49,10 @@ both orders: 90% Wilson lower bound of the win rate above 0.5 and no requirement
   --evidence m         auto (default: evidence when a model is set; the heuristic decides, and says
                        so, when the cases cannot be run), required (no evidence, no proposal), off
   --cases n            test cases per prompt (default 12); --judge-model / --task-model pick models
+With a model, the run first prints an estimate (at most so many calls, about so many tokens,
+the cost where prices are known; answers already in the cache are not counted) and asks
+before spending; without a terminal it is not run unless --yes is given.
+  --yes                run without asking to confirm the estimate (implied by --json)
 With no key the rule strategies run (the embedded default) and the output says so. With
 OPENAI_API_KEY (or PROMPTOPT_API_KEY) in the environment and no strategy chosen (flag, preset
 or .optimizer/config.yaml), ${DEFAULT_LLM_STRATEGIES.join(', ')} run; --base-url (or
@@ -105,7 +112,8 @@ function num(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-export const optimizeCommand: CliCommand = {
+export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliCommand {
+  return {
   name: 'optimize',
   summary: 'Improve the prompts of a Dify export (diff, --json or --write)',
   usage,
@@ -130,6 +138,7 @@ export const optimizeCommand: CliCommand = {
         'judge-model': { type: 'string' },
         'task-model': { type: 'string' },
         'include-labels': { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
       },
       usage,
     );
@@ -179,6 +188,32 @@ export const optimizeCommand: CliCommand = {
       : undefined;
     // A cost budget cannot limit a model without a price: say so instead of counting it as $0 silently.
     if (endpoint) for (const n of unpricedNotes([endpoint.model], config.budget.maxCostUsd, costTable)) io.stderr(`warning: ${n}\n`);
+
+    // Before anything is spent: what the run sends at most, and the user's go (--yes / --json skip the question).
+    let estimate: RunEstimate | undefined;
+    if (llm && endpoint) {
+      estimate = await estimateOptimizeDocument({
+        file: abs,
+        text,
+        workspaceRoot: root,
+        config,
+        promptIds: values.prompt,
+        force: !!values.prompt?.length,
+        includeLabels: !!values['include-labels'],
+        llm,
+        evidenceGate: createEvidenceGate,
+        model: endpoint.model,
+        costTable,
+        signal: io.signal,
+      });
+      if (estimate && estimate.calls > 0 && !values.json) {
+        io.stderr(`${formatRunEstimate(estimate)}\n`);
+        if (!values.yes && !(await (deps.confirm ?? ((q, o) => confirmOnTty('optimize', q, o)))('Run it? [y/N] ', io))) {
+          io.stderr('Not run.\n');
+          return 1;
+        }
+      }
+    }
 
     const store = values.write ? await VersionStore.open(root, { onWarning: (m) => io.stderr(`warning: ${m}\n`) }) : undefined;
     const progress = (e: EngineEvent) => {
@@ -248,6 +283,7 @@ export const optimizeCommand: CliCommand = {
               evidence: r.evidence,
               evidenceNote: r.evidenceNote,
               cost: r.cost,
+              ...(estimate ? { estimate: estimateOf(estimate, r.promptId) } : {}),
               version: out.versions.get(r.promptId)?.proposal?.version,
             })),
             null,
@@ -286,4 +322,13 @@ export const optimizeCommand: CliCommand = {
       await store?.close();
     }
   },
-};
+  };
+}
+
+export const optimizeCommand = createOptimizeCommand();
+
+/** A prompt's share of the run's estimate (0 calls when the cache holds all it needs). */
+function estimateOf(e: RunEstimate, promptId: string) {
+  const p = e.prompts.find((x) => x.promptId === promptId);
+  return { calls: p?.calls ?? 0, promptTokens: p?.promptTokens ?? 0, completionTokens: p?.completionTokens ?? 0 };
+}

@@ -6,7 +6,7 @@
  */
 import type { PromptRecord } from '../dsl/types';
 import { CancelledError, isOptimizerError, toOptimizerError } from '../errors';
-import type { EvidenceRecord } from '../evidence/gather';
+import type { EvidencePlan, EvidenceRecord } from '../evidence/gather';
 import type { StrategyName } from '../strategies/types';
 import type { EvidenceMode } from './config';
 import type { RejectCause } from './reasons';
@@ -14,6 +14,8 @@ import type { RejectCause } from './reasons';
 /** What the engine asks for: the evidence on one candidate text of one prompt. */
 export interface EvidenceGate {
   gather(prompt: PromptRecord, candidate: string, signal?: AbortSignal): Promise<EvidenceRecord>;
+  /** Optional: the gate's fixed costs for `prompt` as the files stand (cases, checklist), for the estimate. */
+  plan?(prompt: PromptRecord): Promise<EvidencePlan>;
 }
 
 /** An LLM step may score up to this many points lower on the heuristic and still go to the cases. */

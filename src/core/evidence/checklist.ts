@@ -76,6 +76,29 @@ const KINDS = new Set(['task', 'format', 'language', 'length', 'safety', 'other'
 
 export const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
+/** Canonical JSON (object keys sorted), so a reformatted file hashes alike. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * The content hash of a checklist: its requirements (id, text, kind, check), whatever the
+ * file's layout. Every result that depends on the checklist is keyed by it, so an edited
+ * checklist is checked again, never answered from results of the old one.
+ */
+export function checklistSha256(cl: Pick<Checklist, 'requirements'>): string {
+  return sha256(canonical(cl.requirements.map((r) => ({ id: r.id, text: r.text, kind: r.kind, check: r.check }))));
+}
+
 /** `<dir>/<name>.checklist.json` beside `<dir>/<name>.jsonl`. */
 export function checklistFileFor(datasetFile: string): string {
   return path.join(path.dirname(datasetFile), `${path.basename(datasetFile).replace(/\.[^.]+$/, '')}.checklist.json`);
@@ -98,7 +121,7 @@ export function nodeRequirements(structuredOutput: Record<string, unknown> | und
  */
 export async function loadOrDrawChecklist(
   client: LlmClient,
-  opts: { file: string; promptId: string; prompt: string; structuredOutput?: Record<string, unknown>; answer?: { text: string; schema: Record<string, unknown> }; model?: string; signal?: AbortSignal },
+  opts: { file: string; promptId: string; prompt: string; structuredOutput?: Record<string, unknown>; answer?: { text: string; schema: Record<string, unknown> }; model?: string; signal?: AbortSignal; write?: boolean },
 ): Promise<{ checklist: Checklist; usage: EvidenceUsage; reused: boolean }> {
   const hash = sha256(opts.prompt);
   const existing = await readChecklist(opts.file);
@@ -135,8 +158,10 @@ export async function loadOrDrawChecklist(
     countFailure(usage, e);
   }
   const checklist: Checklist = { version: 1, promptId: opts.promptId, promptSha256: hash, requirements: [...nodeRequirements(opts.structuredOutput, opts.answer), ...drawn] };
-  await fs.mkdir(path.dirname(opts.file), { recursive: true });
-  await atomicWriteFile(opts.file, `${JSON.stringify(checklist, null, 2)}\n`);
+  if (opts.write !== false) {
+    await fs.mkdir(path.dirname(opts.file), { recursive: true });
+    await atomicWriteFile(opts.file, `${JSON.stringify(checklist, null, 2)}\n`);
+  }
   return { checklist, usage, reused: false };
 }
 

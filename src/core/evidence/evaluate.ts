@@ -13,7 +13,7 @@ import { createMetric, scoreOutput, type Metric } from '../evaluation/metrics';
 import { isFatal } from '../evaluation/run';
 import type { Example } from '../evaluation/types';
 import type { LlmClient } from '../llm/types';
-import { checkMechanically, type Checklist, type Requirement } from './checklist';
+import { checkMechanically, checklistSha256, type Checklist, type Requirement } from './checklist';
 import { judgeBothOrders } from './judge';
 import { buildNodeCall, taskRequest } from './request';
 import { droppedRequirements, verdictOf, winStats, type RequirementRate, type Verdict, type WinStats } from './stats';
@@ -50,6 +50,8 @@ export interface EvidenceReport {
   taskModel?: string;
   judgeModel?: string;
   candidateSha256: string;
+  /** Content hash of the checklist the answers were checked against (none: no checklist). */
+  checklistSha256?: string;
   cases: CaseEvidence[];
   stats: WinStats;
   requirements: RequirementRate[];
@@ -171,6 +173,7 @@ export async function evaluateCandidate(opts: EvaluateOptions): Promise<Evidence
     taskModel: opts.taskModel ?? opts.spec?.model,
     judgeModel: opts.judgeModel,
     candidateSha256: sha(opts.candidate),
+    ...(opts.checklist ? { checklistSha256: checklistSha256(opts.checklist) } : {}),
     cases,
     stats,
     requirements,

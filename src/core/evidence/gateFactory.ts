@@ -3,7 +3,7 @@ import type { DifyDocument } from '../dsl/parse';
 import type { EngineConfig } from '../engine/config';
 import type { EvidenceGate } from '../engine/gate';
 import type { LlmClient } from '../llm/types';
-import { gatherEvidence, promptContext } from './gather';
+import { gatherEvidence, planEvidence, promptContext, type EvidenceEnv } from './gather';
 
 export interface EvidenceGateParams {
   root: string;
@@ -12,18 +12,26 @@ export interface EvidenceGateParams {
   doc: DifyDocument;
   client: LlmClient;
   settings: EngineConfig['evidence'];
+  /** Write nothing (cases, checklist, reports): the estimate's replay over the cache. */
+  dryRun?: boolean;
 }
 
 export type EvidenceGateFactory = (p: EvidenceGateParams) => EvidenceGate;
 
 /** Cases generated once per prompt (then reused), the checklist, the comparison; the record a version keeps. */
-export const createEvidenceGate: EvidenceGateFactory = (p) => ({
-  gather: async (prompt, candidate, signal) =>
-    (
-      await gatherEvidence(
-        { root: p.root, workflowFile: p.workflowFile, client: p.client, count: p.settings.cases, judgeModel: p.settings.judgeModel, taskModel: p.settings.taskModel, signal },
-        promptContext(p.doc, prompt),
-        candidate,
-      )
-    ).record,
-});
+export const createEvidenceGate: EvidenceGateFactory = (p) => {
+  const env = (signal?: AbortSignal): EvidenceEnv => ({
+    root: p.root,
+    workflowFile: p.workflowFile,
+    client: p.client,
+    count: p.settings.cases,
+    judgeModel: p.settings.judgeModel,
+    taskModel: p.settings.taskModel,
+    signal,
+    dryRun: p.dryRun,
+  });
+  return {
+    gather: async (prompt, candidate, signal) => (await gatherEvidence(env(signal), promptContext(p.doc, prompt), candidate)).record,
+    plan: (prompt) => planEvidence(env(), promptContext(p.doc, prompt)),
+  };
+};

@@ -11,8 +11,8 @@ import { parseDataset } from '../evaluation/dataset';
 import type { Metric } from '../evaluation/metrics';
 import type { LlmClient } from '../llm/types';
 import { atomicWriteFile } from '../util/atomicWrite';
-import { casesFileFor, estimateCases, generateCases, readCaseMeta, writeCases, type CasesPlan, type TestCase } from './cases';
-import { checklistFileFor, loadOrDrawChecklist, sha256, type Checklist } from './checklist';
+import { casesFileFor, casesToJsonl, estimateCases, generateCases, readCaseMeta, writeCases, type CasesPlan, type TestCase } from './cases';
+import { checklistFileFor, checklistSha256, loadOrDrawChecklist, readChecklist, sha256, type Checklist } from './checklist';
 import { evaluateCandidate, type EvidenceReport } from './evaluate';
 import { evidenceMarkdown } from './report';
 import { addUsage, zeroUsage, type EvidenceUsage } from './usage';
@@ -53,6 +53,11 @@ export interface EvidenceEnv {
   taskModel?: string;
   metrics?: Metric[];
   signal?: AbortSignal;
+  /**
+   * Write nothing (no cases file, checklist or report): the estimate's replay over the cache
+   * (engine/estimate.ts) walks the same steps without leaving anything behind.
+   */
+  dryRun?: boolean;
   onProgress?: (phase: 'cases' | 'checklist' | 'eval', done: number, total: number) => void;
 }
 
@@ -61,6 +66,8 @@ export interface CasesOutcome {
   /** true when the file already existed and was reused (nothing generated). */
   reused: boolean;
   cases?: TestCase[];
+  /** The file's text as written (or, in a dry run, as it would be written). */
+  text?: string;
   usage: EvidenceUsage;
   problems: string[];
 }
@@ -89,9 +96,41 @@ export async function ensureCases(env: EvidenceEnv, ctx: PromptContext, opts: { 
   if (!opts.force && (await exists(file))) return { file, reused: true, usage: zeroUsage(), problems: [] };
   env.onProgress?.('cases', 0, 1);
   const g = await generateCases(env.client, { record: ctx.record, nodeTexts: ctx.nodeTexts, inputs: ctx.inputs, count: env.count ?? DEFAULT_CASES, model: env.judgeModel, signal: env.signal });
-  await writeCases(file, g.cases, ctx.record.id);
+  if (!env.dryRun) await writeCases(file, g.cases, ctx.record.id);
   env.onProgress?.('cases', 1, 1);
-  return { file, reused: false, cases: g.cases, usage: g.usage, problems: g.problems };
+  return { file, reused: false, cases: g.cases, text: casesToJsonl(g.cases, ctx.record.id), usage: g.usage, problems: g.problems };
+}
+
+/** What the gate spends on a prompt before any candidate, and per candidate (for the estimate). */
+export interface EvidencePlan {
+  /** Calls to write the cases (0 when the file exists). */
+  casesCalls: number;
+  casesTokens: { prompt: number; completion: number };
+  /** 1 when the checklist beside the cases must be drawn, else 0. */
+  checklistCalls: number;
+  /** Cases each prompt runs on: those of the file, or the number that will be generated. */
+  cases: number;
+  /** 'judge': 2 judge calls per case and candidate; 'metrics': the cases are labelled, no judge. */
+  method: 'judge' | 'metrics';
+}
+
+/** The gate's fixed costs for one prompt, from the files as they are (no call). */
+export async function planEvidence(env: EvidenceEnv, ctx: PromptContext): Promise<EvidencePlan> {
+  const c = await planCases(env, ctx);
+  const checklist = await readChecklist(checklistFileFor(c.file)).catch(() => undefined);
+  const checklistCalls = checklist && checklist.promptId === ctx.record.id && checklist.promptSha256 === sha256(ctx.record.text) ? 0 : 1;
+  let cases = env.count ?? DEFAULT_CASES;
+  let method: EvidencePlan['method'] = 'judge';
+  if (c.reused) {
+    try {
+      const ds = parseDataset(await fs.readFile(c.file, 'utf8'), { file: c.file });
+      cases = ds.examples.length;
+      if (cases > 0 && ds.examples.every((e) => e.expected !== undefined || (e.labels?.length ?? 0) > 0)) method = 'metrics';
+    } catch {
+      // An unreadable cases file fails the gate at run time; the estimate keeps the configured count.
+    }
+  }
+  return { casesCalls: c.calls, casesTokens: { prompt: c.promptTokens, completion: c.completionTokens }, checklistCalls, cases, method };
 }
 
 /** What a version records of its evidence. */
@@ -107,6 +146,8 @@ export interface EvidenceRecord {
   casesFile: string;
   casesSha256: string;
   checklistFile: string;
+  /** Content hash of the checklist the cases were judged with (checklist.checklistSha256). */
+  checklistSha256: string;
   reportFile: string;
   dropped: string[];
   usage: EvidenceUsage;
@@ -132,12 +173,17 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
   const checklistFile = checklistFileFor(casesFile);
   // The checklist needs only the prompt: it is drawn while the cases are written.
   env.onProgress?.('checklist', 0, 1);
-  const [cases, cl] = await Promise.all([
-    opts.datasetFile ? { file: opts.datasetFile, usage: zeroUsage() } : ensureCases(env, ctx, { file: casesFile }),
-    loadOrDrawChecklist(env.client, { file: checklistFile, promptId: ctx.record.id, prompt: ctx.record.text, structuredOutput: ctx.spec?.structuredOutput, answer: ctx.spec?.answer, model: env.judgeModel, signal: env.signal }),
+  // Both settle before a failure is passed on: no request is left running behind the caller.
+  const [casesP, clP] = await Promise.allSettled([
+    opts.datasetFile ? { file: opts.datasetFile, usage: zeroUsage(), text: undefined } : ensureCases(env, ctx, { file: casesFile }),
+    loadOrDrawChecklist(env.client, { file: checklistFile, promptId: ctx.record.id, prompt: ctx.record.text, structuredOutput: ctx.spec?.structuredOutput, answer: ctx.spec?.answer, model: env.judgeModel, signal: env.signal, write: !env.dryRun }),
   ]);
+  if (casesP.status === 'rejected') throw casesP.reason;
+  if (clP.status === 'rejected') throw clP.reason;
+  const cases = casesP.value;
+  const cl = clP.value;
   usage = addUsage(addUsage(usage, cases.usage), cl.usage);
-  const text = await fs.readFile(cases.file, 'utf8');
+  const text = cases.text ?? (await fs.readFile(cases.file, 'utf8'));
   const dataset = parseDataset(text, { file: cases.file });
   const report = await evaluateCandidate({
     client: env.client,
@@ -170,10 +216,12 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
     casesFile: rel(env.root, files.cases),
     casesSha256,
     checklistFile: rel(env.root, files.checklist),
+    checklistSha256: checklistSha256(cl.checklist),
     reportFile: rel(env.root, files.reportMarkdown),
     dropped: report.dropped,
     usage: report.usage,
   };
+  if (env.dryRun) return { report, checklist: cl.checklist, record, files };
   await fs.mkdir(dir, { recursive: true });
   await atomicWriteFile(files.reportJson, `${JSON.stringify({ ...report, casesFile: record.casesFile, casesSha256, checklist: cl.checklist, current: ctx.record.text, candidate }, null, 2)}\n`);
   await atomicWriteFile(files.reportMarkdown, evidenceMarkdown(report, { checklist: cl.checklist, current: ctx.record.text, candidate, casesFile: record.casesFile, nodeTitle: ctx.record.nodeTitle }));

@@ -367,5 +367,10 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
     async forget(req: ChatRequest): Promise<void> {
       if (chatCache) await chatCache.delete(chatKey(req, modelOf(req)));
     },
+    async peek(req: ChatRequest): Promise<ChatResponse | undefined> {
+      if (!chatCache || req.noCache) return undefined;
+      const hit = await chatCache.get(chatKey(req, modelOf(req))).catch(() => undefined);
+      return hit ? { ...hit, cached: true, costUsd: 0 } : undefined;
+    },
   };
 }

@@ -67,6 +67,8 @@ export interface LlmClient {
    * rejected), so the next identical request asks the endpoint again.
    */
   forget?(req: ChatRequest): Promise<void>;
+  /** Optional: the cached answer of `req`, without sending anything or counting it (for estimates). */
+  peek?(req: ChatRequest): Promise<ChatResponse | undefined>;
   /** Optional: what the budget counts for this client's own calls (sent calls, tokens, cost). */
   spent?(): Spend;
   /** Optional: counts usage made elsewhere (earlier attempts of a resumed run) against the budget; usage() is unchanged. */

@@ -20,7 +20,7 @@ import type { Metric, MetricContext } from '../evaluation/metrics';
 import type { NodeMessage } from '../evaluation/render';
 import { runExample } from '../evaluation/run';
 import type { Example } from '../evaluation/types';
-import { checkMechanically, loadOrDrawChecklist, readChecklist, sha256, type Checklist, type Requirement } from '../evidence/checklist';
+import { checkMechanically, checklistSha256, loadOrDrawChecklist, readChecklist, sha256, type Checklist, type Requirement } from '../evidence/checklist';
 import { describeInput } from '../evidence/evaluate';
 import { judgeBothOrders, judgePair } from '../evidence/judge';
 import type { LlmClient } from '../llm/types';
@@ -39,8 +39,10 @@ export interface JudgeMetricOptions {
   checklistFile: string;
   /** The node's structured output schema, a mechanical requirement when set. */
   structuredOutput?: Record<string, unknown>;
-  /** The run log: baseline answers are kept there as memos for a resumed run. */
+  /** The run log: baseline answers are kept there as memos for a resumed run; the checklist's hash is recorded there. */
   store?: RunStore;
+  /** Content hash of the checklist file as it stands (currentChecklistSha), when it will be used as is. */
+  checklistSha256?: string;
   weight?: number;
 }
 
@@ -54,8 +56,13 @@ interface Reference {
 
 /** Calls the metric may make once per run, before any score: drawing the checklist (0 when the file beside the dataset fits the prompt). */
 export async function judgeSetupCalls(checklistFile: string, record: Pick<PromptRecord, 'id' | 'text'>): Promise<number> {
+  return (await currentChecklistSha(checklistFile, record)) ? 0 : 1;
+}
+
+/** Content hash of the checklist beside the dataset when it fits the prompt (it is used as is); undefined when one will be drawn. */
+export async function currentChecklistSha(checklistFile: string, record: Pick<PromptRecord, 'id' | 'text'>): Promise<string | undefined> {
   const existing = await readChecklist(checklistFile).catch(() => undefined);
-  return existing && existing.promptId === record.id && existing.promptSha256 === sha256(record.text) ? 0 : 1;
+  return existing && existing.promptId === record.id && existing.promptSha256 === sha256(record.text) ? checklistSha256(existing) : undefined;
 }
 
 export class JudgeMetric implements Metric {
@@ -63,21 +70,33 @@ export class JudgeMetric implements Metric {
   /** Both orders of the pairwise judge. */
   readonly calls = 2;
   readonly weight: number;
-  /** The judge's model: results judged by another model are not reused. */
-  readonly settings: string;
   private list?: Promise<Checklist>;
+  /** Content hash of the checklist in use (once loaded or drawn; before that, the file's as it stands). */
+  private listSha?: string;
   private readonly refs = new Map<string, Promise<Reference>>();
 
   constructor(private readonly opts: JudgeMetricOptions) {
     this.weight = opts.weight ?? 1;
-    this.settings = `judge model ${opts.judgeModel ?? ''}`;
+    this.listSha = opts.checklistSha256;
+  }
+
+  /**
+   * What a recorded score depends on besides candidate and example: the judge's model and the
+   * checklist's content, so results judged by another model or with another checklist are not reused.
+   */
+  get settings(): string {
+    return `judge model ${this.opts.judgeModel ?? ''}${this.listSha ? `; checklist ${this.listSha}` : ''}`;
   }
 
   /** The requirement checklist (drawn once, on the first score; a failed draw is retried next time). */
   checklist(signal?: AbortSignal): Promise<Checklist> {
     if (!this.list) {
       const o = this.opts;
-      this.list = loadOrDrawChecklist(o.client, { file: o.checklistFile, promptId: o.record.id, prompt: o.record.text, structuredOutput: o.structuredOutput, model: o.judgeModel, signal }).then((r) => r.checklist);
+      this.list = loadOrDrawChecklist(o.client, { file: o.checklistFile, promptId: o.record.id, prompt: o.record.text, structuredOutput: o.structuredOutput, model: o.judgeModel, signal }).then((r) => {
+        this.listSha = checklistSha256(r.checklist);
+        o.store?.recordChecklist(this.listSha);
+        return r.checklist;
+      });
       this.list.catch(() => {
         this.list = undefined;
       });

@@ -30,6 +30,8 @@ export interface RunHeader {
   examples: number;
   datasetFile: string;
   optimizer: string;
+  /** Content hash of the judge's requirement checklist, when known at the start (else a `checklist` record follows). */
+  checklist?: string;
   time: number;
 }
 
@@ -39,6 +41,8 @@ export type RunRecord =
   | { type: 'result'; key: string; candidateId: string; split: 'train' | 'validation'; result: ExampleResult; fp?: string; spent?: AttemptSpend; time: number }
   | { type: 'memo'; kind: string; key: string; value: unknown; spent?: AttemptSpend; time: number }
   | { type: 'spend'; spent: AttemptSpend; time: number }
+  /** The checklist the run's judge checks with (its content hash), recorded when the run draws or loads it. */
+  | { type: 'checklist'; sha256: string; time: number }
   | { type: 'event'; event: unknown }
   | { type: 'report'; report: unknown; time: number };
 
@@ -75,6 +79,8 @@ export class RunStore {
   earlier: Spend = ZERO;
   /** The run's header, when the log holds one (see RunHeader). */
   header?: RunHeader;
+  /** Content hash of the checklist the run's results were judged with (header, else the first `checklist` record). */
+  checklist?: string;
   /** Whether the log held any result or memo when opened (an earlier attempt recorded work). */
   hadRecords = false;
   private spendSource?: () => Spend;
@@ -101,6 +107,7 @@ export class RunStore {
     const spends = new Map<string, Spend>();
     for (const r of records) {
       if (r && r.type === 'header' && !s.header && isHeader(r)) s.header = r;
+      if (r && r.type === 'checklist' && typeof r.sha256 === 'string') s.checklist ??= r.sha256;
       if (r && r.type === 'result' && typeof r.key === 'string' && r.result) {
         s.results.set(r.key, r.result);
         s.loaded.add(r.key);
@@ -112,6 +119,7 @@ export class RunStore {
       const spent = r && (r.type === 'result' || r.type === 'memo' || r.type === 'spend') ? r.spent : undefined;
       if (isSpend(spent)) spends.set(spent.attempt, spent);
     }
+    if (typeof s.header?.checklist === 'string') s.checklist = s.header.checklist;
     s.hadRecords = s.loaded.size > 0;
     s.earlier = [...spends.values()].reduce((a, b) => ({ calls: a.calls + b.calls, tokens: a.tokens + b.tokens, costUsd: a.costUsd + b.costUsd }), ZERO);
     return s;
@@ -228,6 +236,13 @@ export class RunStore {
     if (this.header) return;
     this.header = { type: 'header', version: 1, runId: this.runId, ...h, time: Date.now() };
     this.log?.append(this.header);
+  }
+
+  /** Records the checklist the run judges with (once; a header that named it already holds it). */
+  recordChecklist(sha256: string): void {
+    if (this.checklist === sha256) return;
+    this.checklist = sha256;
+    this.log?.append({ type: 'checklist', sha256, time: Date.now() } satisfies RunRecord);
   }
 
   /** Appends any other record (events, the final report). */

@@ -14,7 +14,7 @@ import { recordAccepted } from './accept';
 import { EmbeddingIndex } from './embeddingIndex';
 import { addJudgeSetup, lessReused, withBudgetNotes, type ReuseCounts } from './estimate';
 import { createOptimizer, type OptimizerDeps } from './factory';
-import { JudgeMetric, isLabelled, judgeSetupCalls } from './judgeMetric';
+import { JudgeMetric, currentChecklistSha, isLabelled } from './judgeMetric';
 import { checklistFileFor } from '../evidence/checklist';
 import { DatasetError } from '../errors';
 import type { Metric } from '../evaluation/metrics';
@@ -44,7 +44,10 @@ export function chooseTaskModel(record: Pick<PromptRecord, 'model'>, opts: { exp
 }
 
 /** What a run's header records about its inputs (see RunHeader). */
-export type RunInputs = Pick<RunHeader, 'promptId' | 'prompt' | 'messages' | 'dataset' | 'examples' | 'datasetFile' | 'optimizer'>;
+export type RunInputs = Pick<RunHeader, 'promptId' | 'prompt' | 'messages' | 'dataset' | 'examples' | 'datasetFile' | 'optimizer' | 'checklist'> & {
+  /** The checklist's file name (for messages). */
+  checklistFile?: string;
+};
 
 /** The inputs of a run as its header records them: hashes of the prompt, of its node's messages and of the examples. */
 export function runInputsOf(req: Pick<TrainingRequest, 'record' | 'messages' | 'dataset' | 'optimizer'>): RunInputs {
@@ -70,6 +73,15 @@ export function resumeMismatch(runId: string, then: RunInputs, now: RunInputs): 
     why.push(then.promptId === now.promptId ? 'the prompt text has changed since the run started' : `the run was started on another prompt (${then.promptId})`);
   } else if (then.messages !== now.messages) {
     why.push("another message of the prompt's node has changed since the run started");
+  }
+  // The judge's results hold only for the requirements they were checked against.
+  if (then.checklist !== undefined && then.checklist !== now.checklist) {
+    const name = now.checklistFile ?? 'the requirement checklist';
+    why.push(
+      now.checklist
+        ? `the requirement checklist ${name} has changed since the run started (its results were judged with the old requirements)`
+        : `the requirement checklist ${name} is gone or no longer fits the prompt, so a new one would be drawn (the run's results were judged with the old one)`,
+    );
   }
   if (then.dataset !== now.dataset) {
     const counts = then.examples !== now.examples ? ` (${then.examples} example(s) then, ${now.examples} now)` : '';
@@ -217,16 +229,23 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     throw new UsageError('RESUME_NOT_FOUND', `there is no run ${runId} to resume (no run log .optimizer/runs/${runId}.jsonl).`, { promptId: req.record.id });
   }
   const store = await RunStore.open(runsDir, runId);
-  const inputs = runInputsOf(req);
+  // The checklist beside the dataset as it stands (undefined: one will be drawn at the start of the run).
+  const checklistNow = metricChoice.checklistFile ? await currentChecklistSha(metricChoice.checklistFile, req.record) : undefined;
+  const inputs: RunInputs = {
+    ...runInputsOf(req),
+    ...(checklistNow ? { checklist: checklistNow } : {}),
+    ...(metricChoice.checklistFile ? { checklistFile: path.basename(metricChoice.checklistFile) } : {}),
+  };
   if (store.header) {
-    const why = resumeMismatch(runId, store.header, inputs);
+    const why = resumeMismatch(runId, { ...store.header, checklist: store.checklist }, inputs);
     if (why) {
       await store.close().catch(() => undefined);
       throw new UsageError('RESUME_CHANGED', why, { promptId: req.record.id });
     }
   } else {
     // A new run (or a log written before headers existed): what it runs on from now on.
-    store.writeHeader(inputs);
+    const { checklistFile: _name, ...header } = inputs;
+    store.writeHeader(header);
   }
   const metrics: Metric[] = metricChoice.specs.map((m) =>
     m.type === 'judge'
@@ -239,6 +258,7 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
           checklistFile: metricChoice.checklistFile!,
           structuredOutput: req.structuredOutput,
           store,
+          checklistSha256: checklistNow,
           weight: m.weight,
         })
       : createMetric(m),
@@ -269,7 +289,7 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
   const found = store.reusable(runFingerprint(ctx));
   const reuse: ReuseCounts = { results: found.results + (found.memos.task ?? 0), proposals: found.memos.proposal ?? 0, embeddings: found.memos.embedding ?? 0 };
   // The judge's once-per-run checklist and the current prompt's answers it compares with (train examples the baseline may not run on).
-  const setup = metricChoice.checklistFile ? await judgeSetupCalls(metricChoice.checklistFile, req.record) : 0;
+  const setup = metricChoice.checklistFile && !checklistNow ? 1 : 0;
   const references = metricChoice.checklistFile && optimizer.name !== 'knn' ? Math.max(0, split.train.length - (found.memos.reference ?? 0)) : 0;
   const planned = lessReused(optimizer.estimate({ ...ctx, budget: undefined }), reuse);
   const estimate = withBudgetNotes(metricChoice.checklistFile ? addJudgeSetup(planned, ctx, setup, references) : planned, req.budget, store.earlier);
@@ -297,7 +317,11 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     reuse,
     partlyMissing: coverage.partlyMissing,
     metricChoice,
-    run: (signal) => optimizer.optimize(ctx, signal),
+    run: async (signal) => {
+      // The checklist first: every result is keyed by its content (see JudgeMetric.settings).
+      for (const m of metrics) if (m instanceof JudgeMetric) await m.checklist(signal);
+      return optimizer.optimize(ctx, signal);
+    },
     remember: async (report, signal) => {
       if (!index) return false;
       return (await recordAccepted(report, index, { kind: req.record.kind, embedder, signal })) !== undefined;

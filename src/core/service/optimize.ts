@@ -6,6 +6,7 @@ import { fanOut, type EngineEventSink } from '../engine/events';
 import { RunLog, newRunId } from '../engine/runLog';
 import { planStrategies } from '../engine/strategies';
 import { isLabel, parseDify, type DifyDocument } from '../dsl';
+import type { PromptRecord } from '../dsl/types';
 import { DslError } from '../errors';
 import type { LlmClient } from '../llm/types';
 import { workflowKey, type PromptVersion, type VersionStore } from '../storage';
@@ -61,21 +62,15 @@ export interface OptimizeDocumentOutcome extends RunOutcome {
   runLogFile?: string;
 }
 
-/**
- * Optimizes the prompts of one workflow document: parse → plan strategies → engine → record
- * baselines and results as versions → events to the caller and the run log. One failing prompt
- * never stops the others; cancel stops at once (no partial version is written for a cancelled prompt).
- */
-export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<OptimizeDocumentOutcome> {
-  const rel = workflowKey(opts.workspaceRoot, opts.file);
-  const doc = parseDify(opts.text, { file: rel });
+/** The prompts a run optimizes (named ones, or every prompt but labels unless asked), with a note on the labels left out. */
+export function selectPrompts(doc: DifyDocument, rel: string, opts: Pick<OptimizeDocumentOptions, 'promptIds' | 'includeLabels'>): { prompts: PromptRecord[]; notes: string[] } {
   let prompts = doc.prompts;
-  const labelNotes: string[] = [];
+  const notes: string[] = [];
   if (!opts.promptIds?.length && !opts.includeLabels) {
     const labels = prompts.filter((p) => isLabel(p)).length;
     if (labels) {
       prompts = prompts.filter((p) => !isLabel(p));
-      labelNotes.push(
+      notes.push(
         `${labels} label${labels === 1 ? '' : 's'} (class names, parameter descriptions, structured-output descriptions) left as ${labels === 1 ? 'it is' : 'they are'}: rewriting a label changes routing or extraction. Turn on the setting promptOptimizer.includeLabels (CLI: --include-labels) to rewrite them.`,
       );
     }
@@ -88,6 +83,18 @@ export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<O
       return p;
     });
   }
+  return { prompts, notes };
+}
+
+/**
+ * Optimizes the prompts of one workflow document: parse → plan strategies → engine → record
+ * baselines and results as versions → events to the caller and the run log. One failing prompt
+ * never stops the others; cancel stops at once (no partial version is written for a cancelled prompt).
+ */
+export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<OptimizeDocumentOutcome> {
+  const rel = workflowKey(opts.workspaceRoot, opts.file);
+  const doc = parseDify(opts.text, { file: rel });
+  const { prompts, notes: labelNotes } = selectPrompts(doc, rel, opts);
   const plan = planStrategies(opts.config.strategies, opts.llm, {
     model: opts.config.model.name,
     temperature: opts.config.model.temperature,

@@ -21,6 +21,12 @@ export async function presentRun(s: Services, summary: RunSummary, what: string)
   }
 }
 
+/** The `estimateAnswer` option of the optimize commands, when valid. */
+export function estimateAnswerOf(opts: unknown): 'Run' | 'Cancel' | undefined {
+  const a = (opts as { estimateAnswer?: unknown } | undefined)?.estimateAnswer;
+  return a === 'Run' || a === 'Cancel' ? a : undefined;
+}
+
 /** Serializable form of a run for callers (tests). */
 export function describeRun(summary: RunSummary) {
   return { ...summary, proposals: summary.proposals.map(summarize) };
@@ -28,7 +34,8 @@ export function describeRun(summary: RunSummary) {
 
 /**
  * Optimize Prompt: the prompt given (uri, promptId), else the one under the cursor, else a
- * quick pick. Forced (runs even when the prompt already scores well). Options: `{strategies}`.
+ * quick pick. Forced (runs even when the prompt already scores well). Options: `{strategies,
+ * estimateAnswer}` (estimateAnswer: 'Run' | 'Cancel' answers the estimate's question without the modal).
  */
 export const optimizePrompt: CommandDef = {
   id: Commands.optimizePrompt,
@@ -37,8 +44,8 @@ export const optimizePrompt: CommandDef = {
     if (!doc) return undefined;
     const rec = await targetPrompt(s, doc, promptId);
     if (!rec) return undefined;
-    const strategies = (opts as { strategies?: StrategyName[] } | undefined)?.strategies;
-    const summary = await s.runner.run({ document: doc, promptIds: [rec.id], force: true, strategies });
+    const o = opts as { strategies?: StrategyName[]; estimateAnswer?: 'Run' | 'Cancel' } | undefined;
+    const summary = await s.runner.run({ document: doc, promptIds: [rec.id], force: true, strategies: o?.strategies, estimateAnswer: estimateAnswerOf(o) });
     await presentRun(s, summary, `"${rec.nodeTitle}"`);
     return describeRun(summary);
   },

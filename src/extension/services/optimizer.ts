@@ -6,6 +6,8 @@ import type { EngineEvent } from '../../core/engine/events';
 import { CancelledError, toOptimizerError } from '../../core/errors';
 import type { LlmClient } from '../../core/llm/types';
 import { optimizeDocument, type OptimizeDocumentOutcome } from '../../core/service/optimize';
+import { estimateOptimizeDocument } from '../../core/service/estimate';
+import { formatRunEstimate, type RunEstimate } from '../../core/engine/estimate';
 import { costTableWith, unpricedNotes } from '../../core/llm/cost';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import type { StrategyName } from '../../core/strategies/types';
@@ -15,7 +17,7 @@ import type { ApiKeyStore } from './apiKey';
 import type { DocumentCache } from './documentCache';
 import type { Logger } from './logger';
 import type { RunStatusTrace } from './trace';
-import { engineOverrides } from './settings';
+import { confirmAboveCalls, endpointSettings, engineOverrides } from './settings';
 import { clientFor, describeBackend, resolveBackend, type Backend } from './llmBackend';
 import { workflowOf, type StoreManager } from './stores';
 
@@ -30,6 +32,11 @@ export interface RunRequest {
   strategies?: StrategyName[];
   /** Without promptIds: also rewrite labels (the promptOptimizer.includeLabels setting). */
   includeLabels?: boolean;
+  /**
+   * The answer to the estimate's question, instead of the modal (callers that cannot click,
+   * e.g. tests): 'Run' or 'Cancel'. The question is still recorded in the summary.
+   */
+  estimateAnswer?: 'Run' | 'Cancel';
 }
 
 /** What a run produced (returned by the commands; tests read it). */
@@ -44,6 +51,10 @@ export interface RunSummary {
   recorded: boolean;
   /** Whether an LLM client was used. */
   usedLlm: boolean;
+  /** What the run was estimated to send before it started (runs with a model). */
+  estimate?: RunEstimate;
+  /** The question asked before spending (above promptOptimizer.confirmAboveCalls), and the answer. */
+  asked?: { message: string; answer: 'Run' | 'Cancel' };
 }
 
 type EvidenceBundle = typeof import('../evidenceEntry');
@@ -186,6 +197,13 @@ export class OptimizationRunner implements vscode.Disposable {
       const store = trusted ? await this.stores.writer(root, 'Recording versions') : undefined;
       if (!trusted) summary.notes.push('Restricted Mode: proposals are shown for review but no version is recorded in .optimizer/.');
       this.log.info(`optimize ${workflow}: ${req.promptIds?.join(', ') ?? 'all prompts'} (strategies: ${config.strategies.join(', ')}${llm ? '' : ', no LLM'})`);
+      const evidenceGate = llm && config.evidence.mode !== 'off' ? loadEvidence().createEvidenceGate : undefined;
+      if (llm && !(await this.confirmSpend(summary, req, { file: doc.uri.fsPath, text, root, config, llm, evidenceGate, backend, signal: controller.signal }))) {
+        // Declined: nothing was sent or written (the finally below ends the run).
+        summary.cancelled = true;
+        this.log.info('not run: the estimate was declined');
+        return summary;
+      }
       const outcome = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'Prompt Optimizer', cancellable: true },
         async (progress, token) => {
@@ -223,7 +241,7 @@ export class OptimizationRunner implements vscode.Disposable {
             store,
             recordAs: 'proposed',
             // Only a run with a model gathers evidence: only then is the evidence bundle loaded.
-            evidenceGate: llm && config.evidence.mode !== 'off' ? loadEvidence().createEvidenceGate : undefined,
+            evidenceGate,
             events: onEvent,
             signal: controller.signal,
           });
@@ -253,6 +271,50 @@ export class OptimizationRunner implements vscode.Disposable {
     }
     for (const n of summary.notes) this.log.info(`note: ${n}`);
     return summary;
+  }
+
+  /**
+   * The estimate of a run with a model (see core/engine/estimate) and, when it is above
+   * promptOptimizer.confirmAboveCalls (0: any call), a modal Run / Cancel. False: not to run.
+   */
+  private async confirmSpend(
+    summary: RunSummary,
+    req: RunRequest,
+    o: { file: string; text: string; root: string; config: EngineConfig; llm: LlmClient; evidenceGate: ReturnType<typeof loadEvidence>['createEvidenceGate'] | undefined; backend: Backend; signal: AbortSignal },
+  ): Promise<boolean> {
+    const model = o.backend.kind === 'editor' ? o.backend.ref : (o.config.model.name ?? endpointSettings().model);
+    const estimate = await estimateOptimizeDocument({
+      file: o.file,
+      text: o.text,
+      workspaceRoot: o.root,
+      config: o.config,
+      promptIds: req.promptIds,
+      force: req.force,
+      includeLabels: req.includeLabels,
+      llm: o.llm,
+      evidenceGate: o.evidenceGate,
+      model,
+      costTable: costTableWith(o.config.pricing),
+      signal: o.signal,
+    });
+    if (!estimate) return true;
+    summary.estimate = estimate;
+    const message = formatRunEstimate(estimate);
+    this.log.info(message);
+    const threshold = confirmAboveCalls();
+    if (estimate.calls === 0 || (threshold > 0 && estimate.calls <= threshold)) return true;
+    let answer: 'Run' | 'Cancel';
+    if (req.estimateAnswer) answer = req.estimateAnswer;
+    else {
+      const pick = await vscode.window.showWarningMessage(
+        `Optimize with ${model}: at most ${estimate.calls} call(s) to the model (an estimate).`,
+        { modal: true, detail: `${message}\nAsked because it is above promptOptimizer.confirmAboveCalls (${threshold}); budgets (promptOptimizer.budget.*) stay the hard limit.` },
+        'Run',
+      );
+      answer = pick === 'Run' ? 'Run' : 'Cancel';
+    }
+    summary.asked = { message, answer };
+    return answer === 'Run';
   }
 
   private collect(outcome: OptimizeDocumentOutcome, doc: vscode.TextDocument, root: string, workflow: string, summary: RunSummary): void {

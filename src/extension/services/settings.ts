@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { PRESETS, type ConfigOverrides, type PresetName } from '../../core/engine/config';
 import { DEFAULT_BASE_URL, DEFAULT_MODEL } from '../../core/service/endpoint';
 import type { StrategyName } from '../../core/strategies/types';
-import { Settings } from '../constants';
+import { DEFAULT_CONFIRM_ABOVE_CALLS, Settings } from '../constants';
 
 function cfg(scope?: vscode.Uri): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(Settings.section, scope);
@@ -67,4 +67,10 @@ export function codeLensEnabled(): boolean {
 /** Whether "Optimize Prompts in File" also rewrites labels (class names, parameter and output descriptions). */
 export function includeLabels(scope?: vscode.Uri): boolean {
   return cfg(scope).get<boolean>(Settings.includeLabels) === true;
+}
+
+/** Optimize runs estimated above this many calls ask first (0: every run that sends a call). Machine scope. */
+export function confirmAboveCalls(): number {
+  const v = cfg().get<number>(Settings.confirmAboveCalls);
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : DEFAULT_CONFIRM_ABOVE_CALLS;
 }

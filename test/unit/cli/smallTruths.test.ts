@@ -51,7 +51,7 @@ describe('smaller truths (issue 11, item 12)', function () {
     const srv = await startFakeOpenAI({ handler: () => ({ status: 401, body: { error: { message: 'bad key' } } }) });
     try {
       let err = '';
-      const code = await runCli(['optimize', '--strategy', 'llm_guided', '--base-url', srv.url, '--model', 'fake', 'support_bot.yml'], {
+      const code = await runCli(['optimize', '--yes', '--strategy', 'llm_guided', '--base-url', srv.url, '--model', 'fake', 'support_bot.yml'], {
         stdout: () => undefined,
         stderr: (s) => (err += s),
         env: { OPENAI_API_KEY: 'sk-test-401' },

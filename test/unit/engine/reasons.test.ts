@@ -19,7 +19,7 @@ describe('optimize: the cause of every refusal is named, and a run whose every a
   async function run(content: (req: ParsedChatRequest) => string, extra: string[] = []) {
     const srv = await startFakeOpenAI(rewriter(content));
     try {
-      const r = await cli(['optimize', 'support.yml', '--strategy', 'llm_guided', '--strategy', 'hybrid', '--prompt', w.promptId, '--base-url', srv.url, ...extra], w.ws, KEY);
+      const r = await cli(['optimize', 'support.yml', '--yes', '--strategy', 'llm_guided', '--strategy', 'hybrid', '--prompt', w.promptId, '--base-url', srv.url, ...extra], w.ws, KEY);
       return { ...r, calls: srv.chatRequests().length };
     } finally {
       await srv.close();
