@@ -15,6 +15,7 @@ import type { Example } from '../evaluation/types';
 import type { LlmClient } from '../llm/types';
 import { checkMechanically, checklistSha256, type Checklist, type Requirement } from './checklist';
 import { judgeBothOrders } from './judge';
+import { judgeTaskOf } from './judgeTask';
 import { buildNodeCall, taskRequest } from './request';
 import { droppedRequirements, verdictOf, winStats, type RequirementRate, type Verdict, type WinStats } from './stats';
 import { addUsage, countResponse, zeroUsage, type EvidenceUsage } from './usage';
@@ -52,6 +53,8 @@ export interface EvidenceReport {
   candidateSha256: string;
   /** Content hash of the checklist the answers were checked against (none: no checklist). */
   checklistSha256?: string;
+  /** Where the runs differ from what Dify sends (e.g. a function-call extractor run in prompt mode). */
+  requestNote?: string;
   cases: CaseEvidence[];
   stats: WinStats;
   requirements: RequirementRate[];
@@ -103,6 +106,17 @@ async function runTask(opts: EvaluateOptions, example: Example, text: string, us
   }
 }
 
+/** The builder's note on how the runs differ from Dify's request (the same for every case of a node). */
+function requestNote(opts: EvaluateOptions): string | undefined {
+  const first = opts.examples[0];
+  if (!first) return undefined;
+  try {
+    return buildNodeCall(opts.spec, opts.record, first, opts.record.text).note;
+  } catch {
+    return undefined;
+  }
+}
+
 const labelled = (e: Example) => e.expected !== undefined || (e.labels?.length ?? 0) > 0;
 
 /** Runs current and candidate on every example and compares them. Throws CancelledError on cancel (what was answered is cached). */
@@ -111,6 +125,7 @@ export async function evaluateCandidate(opts: EvaluateOptions): Promise<Evidence
   if (opts.signal) setMaxListeners(0, opts.signal);
   const usage = zeroUsage();
   const reqs: Requirement[] = opts.checklist?.requirements ?? [];
+  const task = judgeTaskOf(opts.record, opts.spec);
   const judged = reqs.filter((r) => r.check.type === 'judge');
   const method: EvidenceReport['method'] = opts.examples.length > 0 && opts.examples.every(labelled) ? 'metrics' : 'judge';
   const metrics = opts.metrics?.length ? opts.metrics : [createMetric({ type: 'exact' })];
@@ -144,7 +159,7 @@ export async function evaluateCandidate(opts: EvaluateOptions): Promise<Evidence
       } else {
         const j = await judgeBothOrders(
           opts.client,
-          { task: opts.record.text, input: describeInput(ex.vars), current: current.output, candidate: candidate.output, requirements: judged },
+          { task, input: describeInput(ex.vars), current: current.output, candidate: candidate.output, requirements: judged },
           { model: opts.judgeModel, signal: opts.signal },
         );
         Object.assign(caseUsage, addUsage(caseUsage, j.usage));
@@ -174,6 +189,7 @@ export async function evaluateCandidate(opts: EvaluateOptions): Promise<Evidence
     judgeModel: opts.judgeModel,
     candidateSha256: sha(opts.candidate),
     ...(opts.checklist ? { checklistSha256: checklistSha256(opts.checklist) } : {}),
+    ...(requestNote(opts) ? { requestNote: requestNote(opts) } : {}),
     cases,
     stats,
     requirements,

@@ -32,6 +32,7 @@ export function evidenceMarkdown(
   lines.push(`# Evidence: ${ctx.nodeTitle} (${r.promptId})`, '');
   lines.push(`**Verdict: ${evidenceSummary(r)}**`, '');
   lines.push(`Cases: \`${ctx.casesFile}\` (${r.stats.cases}) · compared by ${r.method === 'judge' ? `a pairwise judge${r.judgeModel ? ` (${r.judgeModel})` : ''}, each pair judged in both orders (disagreement = tie)` : 'the dataset\'s metrics'} · task model ${r.taskModel ?? '(configured model)'}`);
+  if (r.requestNote) lines.push(`Note: ${r.requestNote}.`);
   lines.push(`Calls: ${r.usage.calls} (${r.usage.cachedCalls} from the cache) · tokens ${r.usage.promptTokens + r.usage.completionTokens} · cost $${r.usage.costUsd.toFixed(4)}`, '');
   if (ctx.checklist.requirements.length) {
     lines.push('## Requirements', '', '| | Requirement | Check | Current | Candidate |', '|---|---|---|---|---|');
@@ -68,6 +69,7 @@ export function evidenceTable(r: EvidenceReport): string {
     out.push('');
     for (const q of r.requirements) out.push(`${q.id}  ${termCell(q.text, 60).padEnd(60)}  ${q.cases ? `${Math.round(q.current * 100)}% → ${Math.round(q.candidate * 100)}%` : 'not checked'}${r.dropped.includes(q.id) ? '  (dropped)' : ''}`);
   }
+  if (r.requestNote) out.push('', `Note: ${termCell(r.requestNote, 200)}.`);
   out.push('', `Verdict: ${evidenceSummary(r)}`, `Calls: ${r.usage.calls} sent, ${r.usage.cachedCalls} from the cache; tokens ${r.usage.promptTokens + r.usage.completionTokens}; cost $${r.usage.costUsd.toFixed(4)}`);
   return `${out.join('\n')}\n`;
 }

@@ -142,7 +142,7 @@ function wrappedCall(spec: NodeSpec, w: NodeWrapper, record: PromptRecord, examp
   const turns = historiesOf(vars);
   if (w.kind === 'simple-app') {
     const messages = simpleAppMessages(w, { modelMode: spec.mode, provider: spec.provider, model: spec.model, prePrompt: record.kind === 'app-pre-prompt' ? text : w.prePrompt, vars, turns });
-    return { messages, ...paramsOf(spec), ...(w.appMode === 'agent-chat' ? { note: "the agent's tools are not sent (a request here carries no tools)" } : {}) };
+    return { messages, ...paramsOf(spec), ...(w.appMode === 'agent-chat' ? { note: "the agent's tools were not sent: these runs carry no tools" } : {}) };
   }
   const histories = spec.memory ? historyText(lastPairs(turns, w.historyLimit)) : '';
   const query = vars[w.queryKey] ?? '';
@@ -158,7 +158,7 @@ function wrappedCall(spec: NodeSpec, w: NodeWrapper, record: PromptRecord, examp
   return {
     messages: extractorMessages(spec.mode, parameters, { query, instruction, histories }),
     ...paramsOf(spec),
-    ...(w.reasoningMode === 'function_call' ? { note: "run in Dify's prompt mode: the node's function_call mode sends a tool, which a request here cannot carry" } : {}),
+    ...(w.reasoningMode === 'function_call' ? { note: "the runs use Dify's prompt mode: in function_call mode the node sends a tool, which these runs cannot carry" } : {}),
   };
 }
 

@@ -78,6 +78,15 @@ describe('evidence: eval of a question classifier instruction sends what Dify se
     const expected = queries.flatMap((q) => ['', CANDIDATE].map((ins) => `\n    {"input_text": ["${q}"],\n    "categories": ${CATEGORIES},\n    "classification_instructions": ["${ins}"]}\n`)).sort();
     assert.deepEqual(lastUser, expected);
 
+    // The judge is told the task as the node has it: pick one of these classes (the instruction is empty).
+    const judges = bodies.filter((b) => b.messages[0]!.content.startsWith(JUDGE_MARK));
+    assert.equal(judges.length, 4, 'two cases, both orders');
+    for (const j of judges) {
+      const instruction = /<instruction>\n([\s\S]*?)\n<\/instruction>/.exec(j.messages[j.messages.length - 1]!.content)?.[1] ?? '';
+      assert.match(instruction, /^A question classifier: its answer must name the one class below/);
+      assert.match(instruction, /- Question related to after sales\n- Questions about how to use products\n- Other questions\nInstruction: \(none\)$/);
+    }
+
     const out = JSON.parse(r.out) as { verdict: string; wins: number; report: { requirements: Array<{ id: string; text: string; current: number; candidate: number }> } };
     const n1 = out.report.requirements.find((q) => q.id === 'N1');
     assert.ok(n1, 'the class-id requirement comes from the node');

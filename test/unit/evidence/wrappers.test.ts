@@ -290,7 +290,7 @@ describe('evidence: simple-mode and expert-mode apps as Dify sends them', () => 
       { role: 'assistant', content: 'hi {{product}}' },
       { role: 'user', content: 'go' },
     ]);
-    assert.match(call.note ?? '', /tools are not sent/);
+    assert.match(call.note ?? '', /tools were not sent/);
   });
 
   it('expert-mode chat app: every chat_prompt_config message, the candidate in place, then the conversation and the query', () => {
