@@ -116,8 +116,9 @@ export function nodeRequirements(structuredOutput: Record<string, unknown> | und
 }
 
 /**
- * Reads the checklist beside the dataset when it was drawn from this prompt text; otherwise
- * asks the model once and writes it. Returns it with the usage of that call (0 when reused).
+ * Reads the checklist beside the dataset when it was drawn from this prompt text (with the
+ * node's requirements brought up to date, and the file with them); otherwise asks the model
+ * once and writes it. Returns it with the usage of that call (0 when reused).
  */
 export async function loadOrDrawChecklist(
   client: LlmClient,
@@ -125,7 +126,17 @@ export async function loadOrDrawChecklist(
 ): Promise<{ checklist: Checklist; usage: EvidenceUsage; reused: boolean }> {
   const hash = sha256(opts.prompt);
   const existing = await readChecklist(opts.file);
-  if (existing && existing.promptSha256 === hash && existing.promptId === opts.promptId) return { checklist: existing, usage: zeroUsage(), reused: true };
+  if (existing && existing.promptSha256 === hash && existing.promptId === opts.promptId) {
+    // The node's own requirements follow the node as it is now (its structured output, its
+    // classes or parameters), also in a checklist drawn before they changed or existed; the
+    // drawn ones (and the user's edits to them) are kept as they are.
+    const node = nodeRequirements(opts.structuredOutput, opts.answer);
+    const requirements = [...node, ...existing.requirements.filter((r) => r.origin !== 'node')];
+    if (checklistSha256({ requirements }) === checklistSha256(existing)) return { checklist: existing, usage: zeroUsage(), reused: true };
+    const checklist: Checklist = { ...existing, requirements };
+    if (opts.write !== false) await atomicWriteFile(opts.file, `${JSON.stringify(checklist, null, 2)}\n`);
+    return { checklist, usage: zeroUsage(), reused: true };
+  }
   const usage = zeroUsage();
   let drawn: Requirement[] = [];
   try {
