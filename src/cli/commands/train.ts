@@ -15,8 +15,8 @@ import { costTableWith } from '../../core/llm/cost';
 import { endpointFromEnv } from '../../core/service/endpoint';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { findWorkspaceRoot } from '../../core/storage';
-import { chooseMetrics, prepareTraining } from '../../core/optimizers/training';
-import { promptContext } from '../../core/evidence/gather';
+import { chooseMetrics, nodeSpecFor, prepareTraining } from '../../core/optimizers/training';
+import type { NodeSpec } from '../../core/evidence/workflow';
 import { stripResults } from '../../core/optimizers/session';
 import { formatEstimate as estimateText, formatReport as reportText, taskModelText } from '../../core/optimizers/report';
 import type { OptimizerReport } from '../../core/optimizers/types';
@@ -66,8 +66,12 @@ export type PromptLoader = (text: string, file: string) => PromptRecord[];
 
 export interface TrainDeps {
   loadPrompts: PromptLoader;
-  /** The node's structured output schema (a mechanical requirement of the judge's checklist); default none. */
-  structuredOutput?: (text: string, file: string, record: PromptRecord) => Record<string, unknown> | undefined;
+  /**
+   * The prompt's node as Dify builds its request (read once per run from the file): examples run
+   * with the node's full request, and the judge's checklist gets its structured output. Default
+   * none: the prompt runs as renderPrompt renders it.
+   */
+  nodeSpec?: (text: string, file: string, record: PromptRecord) => NodeSpec | undefined;
   /** Asks the user to confirm; default: a y/N question on a TTY stdin (no TTY: refuse). */
   confirm?: (question: string, io: CliIo) => Promise<boolean>;
 }
@@ -191,10 +195,10 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
         root,
         record,
         messages: nodeMessagesOf(prompts, record),
+        spec: deps.nodeSpec?.(text, abs, record),
         dataset,
         split: seed !== undefined ? { seed } : undefined,
         metrics: metricChoice.specs,
-        ...(metricChoice.checklistFile ? { structuredOutput: deps.structuredOutput?.(text, abs, record) } : {}),
         optimizer: values.optimizer,
         deps: {
           copro: { ...(breadth ? { breadth } : {}), ...(depth ? { depth } : {}), ...(temperature ? { temperature } : {}) },
@@ -301,5 +305,5 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
 /** `promptopt train` with the Dify DSL extractor. */
 export const trainCommand: CliCommand = createTrainCommand({
   loadPrompts: (text, file) => parseDify(text, { file }).prompts,
-  structuredOutput: (text, file, record) => promptContext(parseDify(text, { file }), record).spec?.structuredOutput,
+  nodeSpec: (text, file, record) => nodeSpecFor(parseDify(text, { file }), record),
 });

@@ -243,6 +243,8 @@ export const optimizeWithDataset: CommandDef = {
         root,
         record: rec,
         messages: T.nodeMessagesOf(parsed.prompts, rec),
+        // Every example runs with the node's full request as Dify builds it (the evidence gate's builder).
+        spec: T.nodeSpecFor(parsed, rec),
         dataset,
         optimizer,
         // The write-back replaces prompt text only, so demos are measured as an examples block.
