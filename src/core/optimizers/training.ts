@@ -100,7 +100,7 @@ export function resumeMismatch(runId: string, then: RunInputs, now: RunInputs): 
         ? "the run was recorded with a request other than the node's own (before dataset runs sent the node's request as Dify builds it)"
         : !now.request
           ? "the node's request as Dify builds it is no longer known (the workflow no longer describes the prompt's node)"
-          : `${changedRequestParts(then.request, now.request).join(', ')} ${changedRequestParts(then.request, now.request).length > 1 ? 'have' : 'has'} changed since the run started`,
+          : `${changedRequestParts(then.request, now.request).join(', ')} changed since the run started`,
     );
   }
   if (then.dataset !== now.dataset) {
