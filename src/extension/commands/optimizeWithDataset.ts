@@ -141,7 +141,7 @@ async function pickDataset(root: string): Promise<string | undefined> {
  * candidate, when it beats the current prompt on validation, goes into the usual review flow.
  * Cancelled (progress notification or Cancel Optimization) or stopped by the budget, it offers
  * Resume: the same prompt, dataset and optimizer under the same run id, reusing what the run log
- * recorded (the core refuses when the prompt or the dataset has changed). `options.runId` resumes
+ * recorded (the core refuses when the prompt, the dataset or the node's request has changed). `options.runId` resumes
  * directly.
  */
 export const optimizeWithDataset: CommandDef = {
