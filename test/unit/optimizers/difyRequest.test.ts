@@ -186,6 +186,23 @@ describe("dataset runs send the node's request as Dify builds it", function () {
     assert.equal(t!.temperature, 0.7);
   });
 
+  it("the estimate says where the request differs from Dify's: a function_call extractor runs in prompt mode, with no tools", async () => {
+    const text = fs.readFileSync(path.join(corpusDir(), 'llm2o1.cn.yml'), 'utf8');
+    w = workspace(text);
+    srv = await startFakeOpenAI();
+    const dataset = parseDataset(['a', 'b', 'c', 'd'].map((q, i) => JSON.stringify({ id: `e${i}`, inputs: { 'llm.text': `step ${q}` }, expected: '{}' })).join('\n'), { file: path.join(w.ws, 'ex.jsonl') });
+    const notes = async (yaml: string) => {
+      const doc = parseDify(yaml);
+      const record = doc.prompts.find((p) => p.kind === 'extractor-instruction')!;
+      const prepared = await prepareTraining({ root: w!.ws, record, spec: nodeSpecFor(doc, record), dataset, optimizer: 'copro', client: client(srv!.url), useIndex: false });
+      await prepared.close();
+      return prepared.estimate.notes.join('\n');
+    };
+    assert.doesNotMatch(await notes(text), /differs from Dify's/, 'prompt mode is sent as Dify sends it');
+    assert.match(await notes(text.replace('reasoning_mode: prompt', 'reasoning_mode: function_call')), /The node's request differs from Dify's here: run in Dify's prompt mode: the node's function_call mode sends a tool/);
+    assert.equal(srv.requests.length, 0);
+  });
+
   it('the estimate counts the built request; a prompt the builder does not cover falls back to renderPrompt', () => {
     const text = fs.readFileSync(path.join(corpusDir(), CLASSIFIER_FILE), 'utf8');
     const doc = parseDify(text);
