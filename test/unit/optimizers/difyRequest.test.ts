@@ -167,6 +167,14 @@ describe("dataset runs send the node's request as Dify builds it", function () {
     assert.notEqual(cosmetic, text);
     const ok = await prepare(cosmetic);
     await ok.close();
+    // A run recorded before dataset runs had the node's spec (renderPrompt's request) does not resume with it.
+    const doc = parseDify(text);
+    const record = doc.prompts.find((p) => p.kind === 'classifier-instruction')!;
+    await (await prepareTraining({ root: w.ws, record, dataset, metrics: [{ type: 'contains' }], optimizer: 'knn', client: client(srv.url), runId: 'qc-old', useIndex: false })).close();
+    await assert.rejects(
+      prepareTraining({ root: w.ws, record, spec: nodeSpecFor(doc, record), dataset, metrics: [{ type: 'contains' }], optimizer: 'knn', client: client(srv.url), runId: 'qc-old', resume: true, useIndex: false }),
+      refused(/run qc-old cannot be resumed: the run was recorded with a request other than the node's own/),
+    );
     assert.equal(srv.requests.length, 0, 'nothing was called');
   });
 
