@@ -73,8 +73,11 @@ export function buildTaskCall(target: PromptTarget & { text?: string; demos?: De
   const text = target.text ?? target.record.text;
   const demos = target.demos ?? [];
   if (!spec) return { messages: renderPrompt(target.record, target.messages, example, { text, demos, demoMode: target.demoMode }) };
-  const block = demos.length > 0 && (target.demoMode ?? 'block') === 'block';
-  const call = buildNodeCall(spec, target.record, example, block ? `${text}\n\n${DEMO_SLOT}` : text);
+  const blockMode = demos.length > 0 && (target.demoMode ?? 'block') === 'block';
+  // A class name or parameter description is sent inside JSON (escaped): the block goes in as written back, escaped with it.
+  const inJson = target.record.kind === 'classifier-class' || target.record.kind === 'extractor-parameter';
+  const block = blockMode && !inJson;
+  const call = buildNodeCall(spec, target.record, example, block ? `${text}\n\n${DEMO_SLOT}` : blockMode ? `${text}\n\n${demoBlock(demos)}` : text);
   let messages = call.messages;
   // Memory appends the query as the last user turn; an empty query is not sent (Dify's `elif query`, and no
   // conversation outside a chatflow), so a workflow app's node with a memory setting gets no empty turn.
@@ -97,7 +100,7 @@ export function buildTaskCall(target: PromptTarget & { text?: string; demos?: De
       if (sys) messages = messages.map((m) => (m === sys ? { ...m, content: `${m.content}\n\n${filled}` } : m));
       else messages = [{ role: 'system', content: filled }, ...messages];
     }
-  } else {
+  } else if (!blockMode) {
     messages = [...messages];
     if (demos.length) insertPairs(messages, demos);
   }
