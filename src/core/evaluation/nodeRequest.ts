@@ -13,7 +13,8 @@
  *   classification_instructions in the last user message); for an extractor instruction, in the
  *   system prompt's <instructions>. Putting it anywhere else (e.g. after the classifier's system
  *   text) would score a request Dify never sends. The block is put in after the template is
- *   filled, so a demo holding `{{…}}` or `{%…%}` is sent as written, not rendered.
+ *   filled, so a demo holding `{{…}}` or `{%…%}` is sent as written, not rendered (a class name
+ *   or parameter description, sent inside JSON, gets the block before, escaped with it).
  * - 'pairs' (user/assistant turns before the last user turn) only where Dify can send them: an
  *   llm node's (or expert-mode app's) own chat messages, where a user can add the pairs to the
  *   prompt_template. The classifier's and extractor's templates carry their own two fixed
