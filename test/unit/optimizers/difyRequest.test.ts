@@ -220,6 +220,11 @@ describe("dataset runs send the node's request as Dify builds it", function () {
     const call = buildTaskCall({ record, spec, text: 'Be strict.' }, ex);
     assert.equal(call.messages[5]!.content, USER_TURN('It broke', 'Be strict.'));
     assert.equal(nodeInput({ record, spec }, ex), 'It broke');
+    // A class name is sent inside the categories JSON: its demo block is escaped with it.
+    const cls = doc.prompts.find((p) => p.kind === 'classifier-class')!;
+    const demo = [{ exampleId: 'd', input: 'q', output: 'o' }];
+    const withBlock = buildTaskCall({ record: cls, spec: nodeSpecFor(doc, cls), demos: demo, demoMode: 'block' }, ex).messages[5]!.content;
+    assert.ok(withBlock.includes('"category_name": "Question related to after sales\\n\\n## Examples\\n\\nExample 1\\nInput: q\\nOutput: o"'), withBlock);
     assert.ok(requestParts(spec));
     const base = { runId: 'e', record, train: [ex], validation: [], metrics: [], client: client('http://127.0.0.1:9/v1') };
     assert.equal(taskCallTokens({ ...base, spec }).prompt, estimateMessagesTokens(buildTaskCall({ record, spec }, ex).messages));
