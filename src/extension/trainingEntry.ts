@@ -4,5 +4,5 @@
  */
 export { loadDataset } from '../core/evaluation/dataset';
 export { nodeMessagesOf } from '../core/evaluation/render';
-export { prepareTraining } from '../core/optimizers/training';
+export { nodeSpecFor, prepareTraining } from '../core/optimizers/training';
 export { formatEstimate, formatReport, candidatePromptText } from '../core/optimizers/report';

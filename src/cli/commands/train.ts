@@ -15,8 +15,8 @@ import { costTableWith } from '../../core/llm/cost';
 import { endpointFromEnv } from '../../core/service/endpoint';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { findWorkspaceRoot } from '../../core/storage';
-import { chooseMetrics, prepareTraining } from '../../core/optimizers/training';
-import { promptContext } from '../../core/evidence/gather';
+import { chooseMetrics, nodeSpecFor, prepareTraining } from '../../core/optimizers/training';
+import type { NodeSpec } from '../../core/evidence/workflow';
 import { stripResults } from '../../core/optimizers/session';
 import { formatEstimate as estimateText, formatReport as reportText, taskModelText } from '../../core/optimizers/report';
 import type { OptimizerReport } from '../../core/optimizers/types';
@@ -31,7 +31,9 @@ const usage = [
   'Searches for a better version of one prompt of a Dify app using a dataset of examples',
   '(JSONL, YAML or CSV; a bare name is looked up in .optimizer/datasets/). Candidates are',
   'scored on the train split and chosen on the validation split; prints train and validation',
-  'scores per candidate and the best candidate against the baseline.',
+  'scores per candidate and the best candidate against the baseline. Each example is sent as the',
+  'node\'s full request as Dify builds it (its other messages, memory, classifier or extractor template,',
+  'temperature and max tokens), the candidate and its demos in place.',
   '',
   '  --optimizer     copro (instruction search), knn (few-shot demos), gepa (reflective instruction',
   '                  evolution from the metric\'s feedback, Pareto front) or ensemble (all three, or --members)',
@@ -51,7 +53,7 @@ const usage = [
   '  --task-model    the model that runs the prompt on the examples (default: the node\'s own model in the',
   '                  export, else the configured model)',
   '  --run-id        resume an interrupted run: recorded results are reused, no call repeated (refused when',
-  '                  the prompt or the dataset has changed since the run started)',
+  '                  the prompt, the dataset or the node\'s request has changed since the run started)',
   '  --remember      record the best candidate (when it beats the baseline) in .optimizer/embeddings/',
   '  --yes           run without asking to confirm the estimate (implied by --json)',
   '',
@@ -66,8 +68,12 @@ export type PromptLoader = (text: string, file: string) => PromptRecord[];
 
 export interface TrainDeps {
   loadPrompts: PromptLoader;
-  /** The node's structured output schema (a mechanical requirement of the judge's checklist); default none. */
-  structuredOutput?: (text: string, file: string, record: PromptRecord) => Record<string, unknown> | undefined;
+  /**
+   * The prompt's node as Dify builds its request (read once per run from the file): examples run
+   * with the node's full request, and the judge's checklist gets its structured output. Default
+   * none: the prompt runs as renderPrompt renders it.
+   */
+  nodeSpec?: (text: string, file: string, record: PromptRecord) => NodeSpec | undefined;
   /** Asks the user to confirm; default: a y/N question on a TTY stdin (no TTY: refuse). */
   confirm?: (question: string, io: CliIo) => Promise<boolean>;
 }
@@ -191,10 +197,10 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
         root,
         record,
         messages: nodeMessagesOf(prompts, record),
+        spec: deps.nodeSpec?.(text, abs, record),
         dataset,
         split: seed !== undefined ? { seed } : undefined,
         metrics: metricChoice.specs,
-        ...(metricChoice.checklistFile ? { structuredOutput: deps.structuredOutput?.(text, abs, record) } : {}),
         optimizer: values.optimizer,
         deps: {
           copro: { ...(breadth ? { breadth } : {}), ...(depth ? { depth } : {}), ...(temperature ? { temperature } : {}) },
@@ -301,5 +307,5 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
 /** `promptopt train` with the Dify DSL extractor. */
 export const trainCommand: CliCommand = createTrainCommand({
   loadPrompts: (text, file) => parseDify(text, { file }).prompts,
-  structuredOutput: (text, file, record) => promptContext(parseDify(text, { file }), record).spec?.structuredOutput,
+  nodeSpec: (text, file, record) => nodeSpecFor(parseDify(text, { file }), record),
 });

@@ -18,4 +18,5 @@ export {
   type MetricSpec,
   type MetricType,
 } from './metrics';
+export { buildTaskCall, nodeInput, demoModesFor, coveredSpec, requestParts, requestTexts, changedRequestParts, type PromptTarget } from './nodeRequest';
 export { runExample, meanScore, isFatal, assertMetrics, type RunTarget, type RunContext } from './run';

@@ -1,15 +1,14 @@
 import { CancelledError, DatasetError, isAbortError, isOptimizerError } from '../errors';
-import type { PromptRecord } from '../dsl/types';
 import type { LlmClient } from '../llm/types';
 import { scoreOutput, type Metric } from './metrics';
-import { renderPrompt, type NodeMessage } from './render';
+import { buildTaskCall, type PromptTarget } from './nodeRequest';
 import type { Demo, DemoMode, Example, ExampleResult } from './types';
 
-/** What to run: a prompt (optionally with replaced text and demos) and how to call the model. */
-export interface RunTarget {
-  record: PromptRecord;
-  /** The node's chat messages (see renderPrompt). */
-  messages?: NodeMessage[];
+/**
+ * What to run: a prompt (optionally with replaced text and demos) and how to call the model.
+ * With the node's `spec`, the request is the node's as Dify builds it (see nodeRequest.ts).
+ */
+export interface RunTarget extends PromptTarget {
   text?: string;
   demos?: Demo[];
   demoMode?: DemoMode;
@@ -54,22 +53,25 @@ export function isFatal(e: unknown): boolean {
 }
 
 /**
- * Runs the target on one example through `LlmClient.chat` (temperature 0 by default) and
+ * Runs the target on one example through `LlmClient.chat` (the node's request and parameters
+ * with a spec; temperature 0 by default) and
  * scores the answer (or scores `ctx.knownOutput` without a call). A failed task call (timeout, bad answer…) scores 0 and records the error;
  * cancellation, budget exhaustion, auth and dataset errors are thrown.
  */
 export async function runExample(target: RunTarget, example: Example, ctx: RunContext): Promise<ExampleResult> {
   const started = Date.now();
-  const messages = renderPrompt(target.record, target.messages, example, { text: target.text, demos: target.demos, demoMode: target.demoMode });
+  const call = buildTaskCall(target, example);
   let output: string;
   if (ctx.knownOutput !== undefined) output = ctx.knownOutput;
   else {
     try {
       const res = await ctx.client.chat({
-        messages,
+        messages: call.messages,
         model: target.model,
-        temperature: target.temperature ?? 0,
-        maxTokens: target.maxTokens,
+        // The node's own parameters (temperature 0 when it sets none), as the evidence gate sends them.
+        temperature: target.temperature ?? call.temperature ?? 0,
+        maxTokens: target.maxTokens ?? call.maxTokens,
+        ...(call.responseFormat === 'json' ? { responseFormat: 'json' as const } : {}),
         signal: ctx.signal,
         tag: 'evaluation:task',
       });

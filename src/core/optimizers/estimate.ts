@@ -1,9 +1,10 @@
-import { exampleOutput, renderPrompt } from '../evaluation/render';
+import { buildTaskCall } from '../evaluation/nodeRequest';
+import { exampleOutput } from '../evaluation/render';
 import type { Budget, Spend } from '../llm/types';
 import { costOf, estimateMessagesTokens, estimateTokens } from '../llm/cost';
 import type { CostEstimate, EstimatePart, OptimizerContext } from './types';
 
-/** Average prompt and completion tokens of one task call with the baseline prompt (over up to 20 examples). */
+/** Average prompt and completion tokens of one task call with the baseline prompt, as the run sends it (over up to 20 examples). */
 export function taskCallTokens(ctx: OptimizerContext, extraPromptChars = 0): { prompt: number; completion: number } {
   const sample = [...ctx.train, ...ctx.validation].slice(0, 20);
   if (sample.length === 0) return { prompt: 0, completion: 0 };
@@ -11,7 +12,7 @@ export function taskCallTokens(ctx: OptimizerContext, extraPromptChars = 0): { p
   let c = 0;
   for (const ex of sample) {
     try {
-      p += estimateMessagesTokens(renderPrompt(ctx.record, ctx.messages, ex));
+      p += estimateMessagesTokens(buildTaskCall(ctx, ex).messages);
     } catch {
       p += estimateTokens(ctx.record.text);
     }

@@ -1,6 +1,6 @@
 import { seededRandom } from '../evaluation/dataset';
 import { feedbackOf } from '../evaluation/metrics';
-import { runtimeInput } from '../evaluation/render';
+import { nodeInput } from '../evaluation/nodeRequest';
 import type { Example, ExampleResult, Feedback } from '../evaluation/types';
 import { estimateTokens } from '../llm/cost';
 import type { ChatMessage } from '../llm/types';
@@ -171,7 +171,7 @@ export class GepaOptimizer implements PromptOptimizer {
         used += batch.length;
         const failing = before.filter((r) => r.score < 1);
         if (failing.length === 0) continue; // nothing to learn from a perfect minibatch
-        const items = batch.map((ex, i) => ({ input: runtimeInput(ctx.record, ctx.messages, ex), answer: before[i]!.output, feedback: feedbackOf(before[i]!, ex) }));
+        const items = batch.map((ex, i) => ({ input: nodeInput(ctx, ex), answer: before[i]!.output, feedback: feedbackOf(before[i]!, ex) }));
         const msgs = reflectionMessages(parent.text, items);
         if (!proposalKnown(s, msgs) && s.remainingCalls() < 1 + (mb + v) * per) {
           stopped = 'budget';

@@ -18,11 +18,13 @@
 import type { PromptRecord } from '../dsl/types';
 import type { Metric, MetricContext } from '../evaluation/metrics';
 import type { NodeMessage } from '../evaluation/render';
+import { requestParts } from '../evaluation/nodeRequest';
 import { runExample } from '../evaluation/run';
 import type { Example } from '../evaluation/types';
 import { checkMechanically, checklistSha256, loadOrDrawChecklist, readChecklist, sha256, type Checklist, type Requirement } from '../evidence/checklist';
 import { describeInput } from '../evidence/evaluate';
 import { judgeBothOrders, judgePair } from '../evidence/judge';
+import type { NodeSpec } from '../evidence/workflow';
 import type { LlmClient } from '../llm/types';
 import { hashOf, type RunStore } from './runStore';
 
@@ -31,6 +33,8 @@ export interface JudgeMetricOptions {
   /** The prompt being optimized: its text is the baseline every answer is compared with. */
   record: PromptRecord;
   messages?: NodeMessage[];
+  /** The node as Dify builds its request: the baseline answers are run with it, as the candidates' are. */
+  spec?: NodeSpec;
   /** The task model (the baseline answers are run on it, as the candidates' are). */
   taskModel?: string;
   /** The judge's model (default: the client's configured model). */
@@ -92,7 +96,7 @@ export class JudgeMetric implements Metric {
   checklist(signal?: AbortSignal): Promise<Checklist> {
     if (!this.list) {
       const o = this.opts;
-      this.list = loadOrDrawChecklist(o.client, { file: o.checklistFile, promptId: o.record.id, prompt: o.record.text, structuredOutput: o.structuredOutput, model: o.judgeModel, signal }).then((r) => {
+      this.list = loadOrDrawChecklist(o.client, { file: o.checklistFile, promptId: o.record.id, prompt: o.record.text, structuredOutput: o.structuredOutput, answer: o.spec?.answer, model: o.judgeModel, signal }).then((r) => {
         this.listSha = checklistSha256(r.checklist);
         o.store?.recordChecklist(this.listSha);
         return r.checklist;
@@ -105,7 +109,10 @@ export class JudgeMetric implements Metric {
   }
 
   private refKey(ex: Example): string {
-    return hashOf(this.opts.record.text, ex.id, this.opts.taskModel ?? '', this.opts.messages?.map((m) => [m.role, m.text]) ?? []);
+    const o = this.opts;
+    const request = requestParts(o.spec);
+    const base = [o.record.text, ex.id, o.taskModel ?? '', o.messages?.map((m) => [m.role, m.text]) ?? []];
+    return request ? hashOf(...base, request) : hashOf(...base);
   }
 
   private keep(ex: Example, output: string): void {
@@ -126,7 +133,7 @@ export class JudgeMetric implements Metric {
       return r;
     }
     const o = this.opts;
-    const p = runExample({ record: o.record, messages: o.messages, model: o.taskModel }, ex, { client: o.client, metrics: [], signal }).then((r): Reference => {
+    const p = runExample({ record: o.record, messages: o.messages, spec: o.spec, model: o.taskModel }, ex, { client: o.client, metrics: [], signal }).then((r): Reference => {
       if (r.error) {
         this.refs.delete(ex.id); // a failed call is not kept: the next score tries again
         return { output: '', error: `${r.error.code}: ${r.error.message}` };

@@ -1,5 +1,6 @@
 import { cosine } from '../evaluation/metrics';
-import { exampleOutput, runtimeInput } from '../evaluation/render';
+import { demoModesFor, nodeInput } from '../evaluation/nodeRequest';
+import { exampleOutput } from '../evaluation/render';
 import type { Demo, DemoMode, Example } from '../evaluation/types';
 import { estimateTokens } from '../llm/cost';
 import { makeCandidate } from './candidates';
@@ -72,13 +73,20 @@ export class KnnOptimizer implements PromptOptimizer {
     if (!Number.isInteger(this.opts.k) || this.opts.k < 1) throw new RangeError('KNN k must be a positive integer');
   }
 
+  /** The placements tried: those asked for that the node can send (Dify's own templates take the block only; see evaluation/nodeRequest). */
+  modesFor(ctx: Pick<OptimizerContext, 'spec'>): DemoMode[] {
+    const can = demoModesFor(ctx.spec);
+    const modes = this.opts.modes.filter((m) => can.includes(m));
+    return modes.length ? modes : ['block'];
+  }
+
   /** Up to 2 selections × modes candidates, each on validation (and the rest of train), plus the baseline. */
   estimate(ctx: OptimizerContext): CostEstimate {
     const k = Math.min(this.opts.k, ctx.train.length);
-    const cands = 2 * this.opts.modes.length;
+    const cands = 2 * this.modesFor(ctx).length;
     const perTrain = this.opts.scoreTrain ? Math.max(0, ctx.train.length - k) : 0;
     const taskCalls = (1 + cands) * ctx.validation.length + ctx.train.length * (this.opts.scoreTrain ? 1 : 0) + cands * perTrain;
-    const inputs = [...ctx.train, ...ctx.validation].map((e) => runtimeInput(ctx.record, ctx.messages, e));
+    const inputs = [...ctx.train, ...ctx.validation].map((e) => nodeInput(ctx, e));
     const demoChars = inputs.slice(0, k).reduce((s, t) => s + t.length, 0) + 40 * k;
     return buildEstimate(ctx, {
       taskCalls,
@@ -101,7 +109,7 @@ export class KnnOptimizer implements PromptOptimizer {
     let stopped: 'budget' | undefined;
     const embedder: Embedder = ctx.embedder ?? endpointEmbedder(ctx.client, { store: s.store, onFallback: (m) => s.emit({ type: 'optimization_error', code: 'LLM_EMBEDDINGS_FALLBACK', message: m }) });
     // The input of an example is what the node receives at run time (its user turn), not the variables no message references.
-    const inputOf = (e: Example) => runtimeInput(ctx.record, ctx.messages, e);
+    const inputOf = (e: Example) => nodeInput(ctx, e);
     try {
       s.plan(ctx.validation.length);
       await s.evaluate(baseline, 'validation', ctx.validation);
@@ -114,7 +122,7 @@ export class KnnOptimizer implements PromptOptimizer {
       const demosOf = (idx: number[]): Demo[] => idx.map((i) => ({ exampleId: ctx.train[i]!.id, input: inputOf(ctx.train[i]!), output: exampleOutput(ctx.train[i]!) }));
       const fresh = [];
       for (const sel of selections) {
-        for (const mode of this.opts.modes) {
+        for (const mode of this.modesFor(ctx)) {
           const { candidate, added } = s.add(makeCandidate({ text: ctx.record.text, demos: demosOf(sel), demoMode: mode, source: this.name, round: 1, parentId: baseline.id }));
           if (added) fresh.push(candidate);
         }

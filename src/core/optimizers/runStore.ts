@@ -24,6 +24,11 @@ export interface RunHeader {
   prompt: string;
   /** Hash of the messages of the prompt's node (the task sees them all). */
   messages: string;
+  /**
+   * Hashes of the parts of the node's request as Dify builds it (evaluation/nodeRequest
+   * requestParts); absent when the run had no node spec (renderPrompt's request).
+   */
+  request?: Record<string, string>;
   /** Hash of the examples (ids, values, expected answers, labels, forced splits). */
   dataset: string;
   /** How many examples the dataset had, and its file name (for messages). */

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { EngineEvent } from '../engine/events';
 import type { StrategyName } from '../strategies/types';
 import { CancelledError, isAbortError, isOptimizerError, toOptimizerError } from '../errors';
+import { requestParts } from '../evaluation/nodeRequest';
 import { runExample, meanScore } from '../evaluation/run';
 import type { Example, ExampleResult } from '../evaluation/types';
 import type { LlmClient, Spend } from '../llm/types';
@@ -18,9 +19,16 @@ export function spentBy(client: LlmClient): Spend {
   return { calls: u.calls, tokens: u.promptTokens + u.completionTokens, costUsd: u.costUsd };
 }
 
-/** The settings a recorded result depends on besides candidate and example: task model, node messages, metrics. */
-export function runFingerprint(ctx: Pick<OptimizerContext, 'taskModel' | 'messages' | 'metrics'>): string {
-  return hashOf(ctx.taskModel ?? '', ctx.messages?.map((m) => [m.role, m.text]) ?? [], ctx.metrics.map((m) => (m.settings ? [m.name, m.weight, m.settings] : [m.name, m.weight])));
+/**
+ * The settings a recorded result depends on besides candidate and example: task model, node
+ * messages, metrics, and with a node spec the parts of the node's request (requestParts: its
+ * other messages, classes, parameters, memory, model parameters). Without a spec it is what it
+ * was before specs existed, so older run logs stay reusable.
+ */
+export function runFingerprint(ctx: Pick<OptimizerContext, 'taskModel' | 'messages' | 'metrics' | 'spec'>): string {
+  const request = requestParts(ctx.spec);
+  const base = [ctx.taskModel ?? '', ctx.messages?.map((m) => [m.role, m.text]) ?? [], ctx.metrics.map((m) => (m.settings ? [m.name, m.weight, m.settings] : [m.name, m.weight]))];
+  return request ? hashOf(...base, request) : hashOf(...base);
 }
 
 /** LLM calls one example evaluation makes at most: the task call and the scoring metrics' own calls (judges). */
@@ -200,7 +208,7 @@ export class OptimizationSession {
           const knownOutput = this.store.getMemo<string>('task', key);
           let arrived: string | undefined;
           const p = runExample(
-            { record: this.ctx.record, messages: this.ctx.messages, text: c.text, demos: c.demos, demoMode: c.demoMode, model: this.ctx.taskModel },
+            { record: this.ctx.record, messages: this.ctx.messages, spec: this.ctx.spec, text: c.text, demos: c.demos, demoMode: c.demoMode, model: this.ctx.taskModel },
             ex,
             {
               client: this.ctx.client,

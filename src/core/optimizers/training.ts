@@ -6,8 +6,11 @@ import type { EngineEventSink } from '../engine/events';
 import { checkDatasetCoversPrompt, splitDataset, type SplitOptions } from '../evaluation/dataset';
 import { assertMetrics } from '../evaluation/run';
 import { createMetric, type MetricSpec } from '../evaluation/metrics';
+import { buildTaskCall, changedRequestParts, requestParts, requestTexts } from '../evaluation/nodeRequest';
 import type { NodeMessage } from '../evaluation/render';
-import type { Dataset, DatasetSplit } from '../evaluation/types';
+import type { DifyDocument } from '../dsl/parse';
+import { nodeSpecOf, readWorkflow, type NodeSpec } from '../evidence/workflow';
+import type { Dataset, DatasetSplit, Example } from '../evaluation/types';
 import { unpricedNotes, type CostTable } from '../llm/cost';
 import type { Budget, LlmClient } from '../llm/types';
 import { recordAccepted } from './accept';
@@ -43,18 +46,38 @@ export function chooseTaskModel(record: Pick<PromptRecord, 'model'>, opts: { exp
   return { ...(opts.configured ? { name: opts.configured } : {}), source: 'configured' };
 }
 
+/**
+ * The node of `record` as Dify builds its request, read once per run from the workflow file
+ * (the evidence gate's nodeSpecOf); undefined when the file does not describe it.
+ */
+export function nodeSpecFor(doc: DifyDocument, record: PromptRecord): NodeSpec | undefined {
+  return nodeSpecOf(readWorkflow(doc), record);
+}
+
+/** Where the request built for the node differs from Dify's (e.g. tools it cannot carry), for the estimate's notes. */
+function requestNote(req: Pick<TrainingRequest, 'record' | 'messages' | 'spec'>, example: Example | undefined): string | undefined {
+  if (!req.spec || !example) return undefined;
+  try {
+    return buildTaskCall(req, example).note;
+  } catch {
+    return undefined; // a template error is reported when the example runs
+  }
+}
+
 /** What a run's header records about its inputs (see RunHeader). */
-export type RunInputs = Pick<RunHeader, 'promptId' | 'prompt' | 'messages' | 'dataset' | 'examples' | 'datasetFile' | 'optimizer' | 'checklist'> & {
+export type RunInputs = Pick<RunHeader, 'promptId' | 'prompt' | 'messages' | 'request' | 'dataset' | 'examples' | 'datasetFile' | 'optimizer' | 'checklist'> & {
   /** The checklist's file name (for messages). */
   checklistFile?: string;
 };
 
-/** The inputs of a run as its header records them: hashes of the prompt, of its node's messages and of the examples. */
-export function runInputsOf(req: Pick<TrainingRequest, 'record' | 'messages' | 'dataset' | 'optimizer'>): RunInputs {
+/** The inputs of a run as its header records them: hashes of the prompt, of its node's messages and request, and of the examples. */
+export function runInputsOf(req: Pick<TrainingRequest, 'record' | 'messages' | 'spec' | 'dataset' | 'optimizer'>): RunInputs {
+  const request = requestParts(req.spec);
   return {
     promptId: req.record.id,
     prompt: hashOf(req.record.text),
     messages: hashOf(req.messages?.map((m) => [m.role, m.text]) ?? []),
+    ...(request ? { request } : {}),
     dataset: hashOf(req.dataset.examples.map((e) => [e.id, e.vars, e.expected ?? null, e.labels ?? null, e.split ?? null])),
     examples: req.dataset.examples.length,
     datasetFile: path.basename(req.dataset.file),
@@ -68,11 +91,20 @@ export function runInputsOf(req: Pick<TrainingRequest, 'record' | 'messages' | '
  */
 export function resumeMismatch(runId: string, then: RunInputs, now: RunInputs): string | undefined {
   const why: string[] = [];
-  const promptChanged = then.prompt !== now.prompt || then.messages !== now.messages;
+  const promptChanged = then.prompt !== now.prompt || then.messages !== now.messages || JSON.stringify(then.request ?? null) !== JSON.stringify(now.request ?? null);
   if (then.prompt !== now.prompt) {
     why.push(then.promptId === now.promptId ? 'the prompt text has changed since the run started' : `the run was started on another prompt (${then.promptId})`);
   } else if (then.messages !== now.messages) {
     why.push("another message of the prompt's node has changed since the run started");
+  } else if (JSON.stringify(then.request ?? null) !== JSON.stringify(now.request ?? null)) {
+    // The prompt's own text is in some parts too: reached only when it is unchanged, so these are the node's other settings.
+    why.push(
+      !then.request
+        ? "the run was recorded with a request other than the node's own (before dataset runs sent the node's request as Dify builds it)"
+        : !now.request
+          ? "the node's request as Dify builds it is no longer known (the workflow no longer describes the prompt's node)"
+          : `${changedRequestParts(then.request, now.request).join(', ')} changed since the run started`,
+    );
   }
   // The judge's results hold only for the requirements they were checked against.
   if (then.checklist !== undefined && then.checklist !== now.checklist) {
@@ -101,11 +133,17 @@ export interface TrainingRequest {
   root: string;
   record: PromptRecord;
   messages?: NodeMessage[];
+  /**
+   * The prompt's node as Dify builds its request (`nodeSpecFor`): every example runs with the
+   * node's full request, the candidate in place. Without it (or for a prompt the builder does
+   * not cover), the text runs as renderPrompt renders it.
+   */
+  spec?: NodeSpec;
   dataset: Dataset;
   split?: SplitOptions;
   /** Default: [{type: 'exact'}], or [{type: 'judge'}] when no example has `expected` or `labels` (see chooseMetrics). */
   metrics?: MetricSpec[];
-  /** The node's structured output schema (a mechanical requirement of the judge's checklist). */
+  /** The node's structured output schema (a mechanical requirement of the judge's checklist); default `spec`'s. */
   structuredOutput?: Record<string, unknown>;
   optimizer: string;
   deps?: OptimizerDeps;
@@ -215,7 +253,7 @@ export function chooseMetrics(dataset: Dataset, specs: MetricSpec[] | undefined,
  * embedder (endpoint with local TF-IDF fallback) and the cost estimate.
  */
 export async function prepareTraining(req: TrainingRequest): Promise<PreparedTraining> {
-  const coverage = checkDatasetCoversPrompt(req.dataset, [req.record.text, ...(req.messages ?? []).map((m) => m.text)]);
+  const coverage = checkDatasetCoversPrompt(req.dataset, requestTexts(req));
   const split = splitDataset(req.dataset, req.split);
   const metricChoice = chooseMetrics(req.dataset, req.metrics, req.optimizer, req.deps?.ensemble?.members);
   // KNN's demos are expected answers: an Ensemble on an unlabelled dataset runs its other members.
@@ -253,10 +291,11 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
           client: req.client,
           record: req.record,
           messages: req.messages,
+          spec: req.spec,
           taskModel: taskModel.name,
           judgeModel: m.model ?? req.configuredModel,
           checklistFile: metricChoice.checklistFile!,
-          structuredOutput: req.structuredOutput,
+          structuredOutput: req.structuredOutput ?? req.spec?.structuredOutput,
           store,
           checklistSha256: checklistNow,
           weight: m.weight,
@@ -270,6 +309,7 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     runId,
     record: req.record,
     messages: req.messages,
+    ...(req.spec ? { spec: req.spec } : {}),
     train: split.train,
     validation: split.validation,
     metrics,
@@ -297,6 +337,8 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     const what = [`${reuse.results} result(s)`, reuse.proposals ? `${reuse.proposals} proposal(s)` : '', reuse.embeddings ? `${reuse.embeddings} embedding answer(s)` : ''].filter(Boolean);
     estimate.notes.unshift(`Reuses ${what.join(', ')} recorded by earlier attempts of this run: not counted above.`);
   }
+  const note = requestNote(req, split.train[0] ?? split.validation[0]);
+  if (note) estimate.notes.push(`The node's request differs from Dify's here: ${note}.`);
   if (judgedEnsemble) estimate.notes.push('The Ensemble runs copro and gepa: KNN needs expected answers for its demonstrations, and this dataset has none.');
   if (metricChoice.checklistFile) {
     estimate.notes.push(

@@ -1,5 +1,6 @@
 import type { PromptRecord } from '../dsl/types';
 import type { EngineEventSink } from '../engine/events';
+import type { NodeSpec } from '../evidence/workflow';
 import type { Metric } from '../evaluation/metrics';
 import type { NodeMessage } from '../evaluation/render';
 import type { Demo, DemoMode, Example, ExampleResult, Feedback } from '../evaluation/types';
@@ -97,8 +98,13 @@ export interface OptimizerProgress {
 export interface OptimizerContext {
   runId: string;
   record: PromptRecord;
-  /** The node's chat messages (so a system prompt is run with its user message). */
+  /** The node's chat messages (so a system prompt is run with its user message): renderPrompt's, when `spec` is not covered. */
   messages?: NodeMessage[];
+  /**
+   * The prompt's node as Dify builds its request (evidence/workflow nodeSpecOf): every example
+   * is run with the node's full request, the candidate's text and demos in place (evaluation/nodeRequest).
+   */
+  spec?: NodeSpec;
   train: Example[];
   validation: Example[];
   metrics: Metric[];

@@ -141,7 +141,7 @@ async function pickDataset(root: string): Promise<string | undefined> {
  * candidate, when it beats the current prompt on validation, goes into the usual review flow.
  * Cancelled (progress notification or Cancel Optimization) or stopped by the budget, it offers
  * Resume: the same prompt, dataset and optimizer under the same run id, reusing what the run log
- * recorded (the core refuses when the prompt or the dataset has changed). `options.runId` resumes
+ * recorded (the core refuses when the prompt, the dataset or the node's request has changed). `options.runId` resumes
  * directly.
  */
 export const optimizeWithDataset: CommandDef = {
@@ -243,6 +243,8 @@ export const optimizeWithDataset: CommandDef = {
         root,
         record: rec,
         messages: T.nodeMessagesOf(parsed.prompts, rec),
+        // Every example runs with the node's full request as Dify builds it (the evidence gate's builder).
+        spec: T.nodeSpecFor(parsed, rec),
         dataset,
         optimizer,
         // The write-back replaces prompt text only, so demos are measured as an examples block.
