@@ -192,8 +192,9 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
 
   // Duplicate lines, then repeated sentences elsewhere.
   let repeated = 0;
-  const seenLines = new Map<string, number>();
-  const dupLineStarts = new Set<number>();
+  const seenLines = new Set<string>();
+  /** 1 for a line reported as a duplicate (its sentences are not reported again). */
+  const dupLine = new Uint8Array(lines.length);
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
     if (l.block || l.blank || l.header) continue;
@@ -201,7 +202,7 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
     const key = l.text.trim();
     if (seenLines.has(key)) {
       repeated++;
-      dupLineStarts.add(l.start);
+      dupLine[i] = 1;
       issues.push({
         kind: 'duplicate-line',
         severity: 'warning',
@@ -211,7 +212,7 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
         suggestion: 'Remove the repetition.',
         fixedBy: EFFICIENCY,
       });
-    } else seenLines.set(key, l.start);
+    } else seenLines.add(key);
   }
   const seenSentences = new Set<string>();
   // Sentences come in order: one cursor over the lines finds each sentence's line (linear; a
@@ -220,8 +221,7 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
   for (let si = 0; si < sentences.length; si++) {
     const s = sentences[si];
     while (li + 1 < lines.length && lines[li + 1].start <= s.start) li++;
-    const lineStart = lines[li].start;
-    if (dupLineStarts.has(lineStart)) continue;
+    if (dupLine[li]) continue;
     if (sentenceUnits[si] < 6) continue;
     const key = stripSpaceAndPunctuation(text.slice(s.start, s.end).toLowerCase());
     if (seenSentences.has(key)) {

@@ -229,10 +229,14 @@ export function buildModel(text: string): TextModel {
   const c = noCounts();
   let pos = 0;
   let bi = 0;
+  let ri = 0;
   for (;;) {
     let nl = text.indexOf('\n', pos);
     if (nl < 0) nl = text.length;
     const lineText = text.slice(pos, nl);
+    // A line no protected range touches reads the same masked: share its string.
+    while (ri < ranges.length && ranges[ri].end <= pos) ri++;
+    const touched = !same && ri < ranges.length && ranges[ri].start < nl;
     while (bi < blockRanges.length && blockRanges[bi].end < pos) bi++;
     const block = bi < blockRanges.length && blockRanges[bi].start <= nl && blockRanges[bi].end >= pos;
     const lm = block ? null : LIST_RE.exec(lineText);
@@ -240,7 +244,7 @@ export function buildModel(text: string): TextModel {
       start: pos,
       end: nl,
       text: lineText,
-      masked: same ? lineText : masked.slice(pos, nl),
+      masked: touched ? masked.slice(pos, nl) : lineText,
       block,
       blank: isBlankRange(text, pos, nl),
       header: !block && mayBeHeader(text, pos) && HEADER_RE.test(lineText),
@@ -285,6 +289,7 @@ export function wordUnits(masked: string): number {
 export function estimateTokens(text: string, variables: Span[]): number {
   // One pass over the text as sent (each variable replaced by a space), with its whitespace
   // runs collapsed to one space and trimmed: what `sent.replace(/\s+/g, ' ').trim()` leaves.
+  const table = CLASS;
   let cjk = 0;
   let nonSpace = 0;
   let runs = 0;
@@ -295,7 +300,7 @@ export function estimateTokens(text: string, variables: Span[]): number {
   for (let k = 0; k <= variables.length; k++) {
     const segEnd = k < variables.length ? variables[k].start : text.length;
     for (let i = last; i < segEnd; i++) {
-      const cls = CLASS[text.charCodeAt(i)];
+      const cls = table[text.charCodeAt(i)];
       if (cls & SPACE) {
         if (!inRun) {
           runs++;
@@ -344,28 +349,37 @@ export function languageOf(c: ScriptCounts): Language {
   return 'mixed';
 }
 
+/** Where a sentence ends: 。！？!? anywhere, `.` before a space, a tab or the end of its line (masked keeps the line breaks). */
+const SENTENCE_END = /[。！？!?]|\.(?=[ \t\n]|$)/g;
+
 /** Sentence spans of the prose: ends at . ! ? (followed by space or end), 。！？, and at line ends. */
 export function sentenceSpans(model: TextModel): Span[] {
   const out: Span[] = [];
   const m = model.masked;
+  const re = new RegExp(SENTENCE_END);
+  // The first sentence end at or after `from` is `next` (Infinity: none): a search is reused
+  // until it is passed, so lines without an end are not searched again (linear).
+  let from = -1;
+  let next = -1;
+  const endFrom = (s: number): number => {
+    if (from < 0 || s < from || s > next) {
+      re.lastIndex = s;
+      const r = re.exec(m);
+      from = s;
+      next = r === null ? Infinity : r.index;
+    }
+    return next;
+  };
   for (const line of model.lines) {
     if (line.block || line.header) continue;
-    const base = line.start;
-    const end = line.end;
-    let s = base;
-    for (let i = base; i < end; i++) {
-      const c = m.charCodeAt(i);
-      let stop = c === 0x3002 || c === 0xff01 || c === 0xff1f || c === 0x21 || c === 0x3f;
-      if (!stop && c === 0x2e) {
-        const next = i + 1 < end ? m.charCodeAt(i + 1) : -1;
-        stop = next === -1 || next === 0x20 || next === 0x09;
-      }
-      if (stop) {
-        push(s, i + 1);
-        s = i + 1;
-      }
+    let s = line.start;
+    for (;;) {
+      const e = endFrom(s);
+      if (e >= line.end) break;
+      push(s, e + 1);
+      s = e + 1;
     }
-    push(s, end);
+    push(s, line.end);
   }
   return out;
   function push(s: number, e: number): void {
