@@ -53,6 +53,8 @@ interface Scan {
   words: string[];
   ci: boolean;
   boundary: boolean;
+  /** Second code unit of the first word (lower-cased when `ci`), -1 when it has one: a cheap first check. */
+  second: number;
   sticky: RegExp;
 }
 
@@ -99,7 +101,18 @@ function scanOf(entry: LexEntry, list: number, index: number, id: number): Scan 
   // Under `i`, only ASCII letters and characters without case are compared as planned.
   if (ci && /[^\x00-\x7f]/.test(entry.term)) return undefined;
   if (boundary && !isWordCode(entry.term.charCodeAt(0))) return undefined;
-  return { list, index, id, entry, words: ci ? words.map((w) => w.toLowerCase()) : words, ci, boundary, sticky: new RegExp(source, `${flags.replace('g', '')}y`) };
+  const first = ci ? words[0].toLowerCase() : words[0];
+  return {
+    list,
+    index,
+    id,
+    entry,
+    words: ci ? words.map((w) => w.toLowerCase()) : words,
+    ci,
+    boundary,
+    second: first.length > 1 ? first.charCodeAt(1) : -1,
+    sticky: new RegExp(source, `${flags.replace('g', '')}y`),
+  };
 }
 
 /** Indexes by the first list (the lists are module constants: a handful of combinations). */
@@ -207,7 +220,10 @@ export function findLexMatchesOf(model: TextModel, lists: readonly (readonly Lex
   let ls = 0;
   let le = 0;
   const tryAt = (p: number, scans: Scan[]): void => {
+    const next = p + 1 < le ? m.charCodeAt(p + 1) : -1;
+    const nextLower = isAsciiLetter(next) ? next | 0x20 : next;
     for (const scan of scans) {
+      if (scan.second >= 0 && scan.second !== (scan.ci ? nextLower : next)) continue;
       if (!active[scan.id] || p < lastEnd[scan.id] || !termAt(m, p, le, scan)) continue;
       scan.sticky.lastIndex = p - ls;
       const r = scan.sticky.exec(line.masked);
@@ -221,17 +237,17 @@ export function findLexMatchesOf(model: TextModel, lists: readonly (readonly Lex
     ls = line.start;
     le = line.end;
     let prevWord = false;
-    for (let p = ls; p < le; p++) {
+    let p = ls;
+    while (p < le) {
       const c = m.charCodeAt(p);
       const f = flags[c];
-      if (f === 0) {
-        prevWord = false;
-        continue;
-      }
       // `\b` before a word character: the previous one (on this line) is not one.
       if (f & AT_WORD_START && !prevWord) tryAt(p, buckets[atWordStart[c]]);
       if (f & ANYWHERE) tryAt(p, buckets[anywhere[c]]);
+      p++;
       prevWord = (f & WORD_CHAR) !== 0;
+      // The rest of a word holds no `\b` start: skip it, up to a character some scan starts with anywhere.
+      if (prevWord) while (p < le && (flags[m.charCodeAt(p)] & (WORD_CHAR | ANYWHERE)) === WORD_CHAR) p++;
     }
     for (const { list, index, entry, re } of idx.slow) {
       if (!langs.has(entry.lang)) continue;
