@@ -287,6 +287,7 @@ export function wordUnits(masked: string): number {
  * other characters ~1 token per 4, each variable 1 token (it is replaced at run time).
  */
 export function estimateTokens(text: string, variables: Span[]): number {
+  if (!inOrder(text, variables)) return estimateTokensOf(text, variables);
   // One pass over the text as sent (each variable replaced by a space), with its whitespace
   // runs collapsed to one space and trimmed: what `sent.replace(/\s+/g, ' ').trim()` leaves.
   const table = CLASS;
@@ -326,6 +327,30 @@ export function estimateTokens(text: string, variables: Span[]): number {
   }
   const collapsed = nonSpace === 0 ? 0 : nonSpace + runs - (leadingRun ? 1 : 0) - (inRun ? 1 : 0);
   const other = collapsed - cjk;
+  return Math.ceil(cjk * 0.8 + Math.max(0, other) / 4) + variables.length;
+}
+
+/** Spans sorted, disjoint and inside the text (as findVariables gives them). */
+function inOrder(text: string, spans: Span[]): boolean {
+  let last = 0;
+  for (const v of spans) {
+    if (v.start < last || v.end < v.start || v.end > text.length) return false;
+    last = v.end;
+  }
+  return true;
+}
+
+/** estimateTokens for spans in any order: the text as sent built as a string (slow, exact). */
+function estimateTokensOf(text: string, variables: Span[]): number {
+  let sent = '';
+  let last = 0;
+  for (const v of variables) {
+    sent += text.slice(last, v.start) + ' ';
+    last = v.end;
+  }
+  sent += text.slice(last);
+  const cjk = countScripts(sent, 0, sent.length, noCounts()).cjk;
+  const other = sent.replace(/\s+/g, ' ').trim().length - cjk;
   return Math.ceil(cjk * 0.8 + Math.max(0, other) / 4) + variables.length;
 }
 
