@@ -53,9 +53,8 @@ function pick<T>(r: () => number, xs: readonly T[]): T {
 
 /** Which script dominates: both, Latin only, or CJK only (so that every language is detected). */
 export type Mix = 'mixed' | 'latin' | 'cjk';
-let mix: Mix = 'mixed';
 
-function phrase(r: () => number, n: number): string {
+function phrase(r: () => number, n: number, mix: Mix): string {
   let s = '';
   for (let i = 0; i < n; i++) {
     let x = r();
@@ -72,25 +71,25 @@ function phrase(r: () => number, n: number): string {
   return s;
 }
 
-function line(r: () => number, size: number): string {
+function line(r: () => number, size: number, mix: Mix): string {
   const x = r();
-  if (x < 0.08) return `${'#'.repeat(1 + Math.floor(r() * 7))}${pick(r, [' ', '', '\t'])}${phrase(r, 3)}`;
-  if (x < 0.25) return pick(r, MARKERS) + phrase(r, 2 + Math.floor(r() * 8));
-  if (x < 0.3) return `${phrase(r, 2)}${pick(r, [':', '：'])}${r() < 0.5 ? ` ${pick(r, VARS)}` : ''}`;
-  if (x < 0.34) return `${pick(r, ['', '  '])}<${pick(r, ['context', 'example id="1"', 'rules', 'output-format'])}>${r() < 0.5 ? phrase(r, 2) : ''}`;
+  if (x < 0.08) return `${'#'.repeat(1 + Math.floor(r() * 7))}${pick(r, [' ', '', '\t'])}${phrase(r, 3, mix)}`;
+  if (x < 0.25) return pick(r, MARKERS) + phrase(r, 2 + Math.floor(r() * 8), mix);
+  if (x < 0.3) return `${phrase(r, 2, mix)}${pick(r, [':', '：'])}${r() < 0.5 ? ` ${pick(r, VARS)}` : ''}`;
+  if (x < 0.34) return `${pick(r, ['', '  '])}<${pick(r, ['context', 'example id="1"', 'rules', 'output-format'])}>${r() < 0.5 ? phrase(r, 2, mix) : ''}`;
   if (x < 0.4) return '';
   if (x < 0.43) return pick(r, SPACES) + pick(r, SPACES);
   if (x < 0.47) return `{% ${pick(r, ['if x', 'endif', 'for i in items', 'endfor', 'else'])} %}`;
-  if (x < 0.5) return phrase(r, 40 + Math.floor(r() * size * 4));
-  return phrase(r, 3 + Math.floor(r() * size)) + (r() < 0.15 ? pick(r, [' ', '  ', '\t', ' \t']) : '');
+  if (x < 0.5) return phrase(r, 40 + Math.floor(r() * size * 4), mix);
+  return phrase(r, 3 + Math.floor(r() * size), mix) + (r() < 0.15 ? pick(r, [' ', '  ', '\t', ' \t']) : '');
 }
 
-function fence(r: () => number): string[] {
+function fence(r: () => number, mix: Mix): string[] {
   const ch = r() < 0.7 ? '`' : '~';
   const len = 3 + Math.floor(r() * 3);
   const indent = pick(r, ['', ' ', '   ', '    ']);
   const open = `${indent}${ch.repeat(len)}${pick(r, ['', 'json', 'yaml', ' python'])}`;
-  const body = [pick(r, ['{"a": 1}', 'key: value', 'print("hi")', '```inner', phrase(r, 4)]), phrase(r, 3)];
+  const body = [pick(r, ['{"a": 1}', 'key: value', 'print("hi")', '```inner', phrase(r, 4, mix)]), phrase(r, 3, mix)];
   const closeLen = r() < 0.2 ? len - 1 : len + Math.floor(r() * 2);
   const close = r() < 0.15 ? '' : `${pick(r, ['', '  '])}${ch.repeat(Math.max(1, closeLen))}${pick(r, ['', ' ', ' x'])}`;
   return close === '' ? [open, ...body] : [open, ...body, close];
@@ -109,17 +108,16 @@ const ROLES: PromptRole[] = [null, 'system', 'user', 'assistant'];
 const MIXES: Mix[] = ['mixed', 'latin', 'cjk'];
 
 /** One synthetic prompt of about `lines` lines (seed → same text). */
-export function syntheticPrompt(seed: number, lines: number, size = 12, m: Mix = 'mixed'): string {
+export function syntheticPrompt(seed: number, lines: number, size = 12, mix: Mix = 'mixed'): string {
   const r = seeded(seed);
-  mix = m;
   const out: string[] = [];
   const earlier: string[] = [];
   while (out.length < lines) {
     const x = r();
-    if (x < 0.08) out.push(...fence(r));
+    if (x < 0.08) out.push(...fence(r, mix));
     else if (x < 0.14 && earlier.length > 0) out.push(pick(r, earlier));
     else {
-      const l = line(r, size);
+      const l = line(r, size, mix);
       out.push(l);
       if (l.length > 10 && earlier.length < 20) earlier.push(l);
     }
