@@ -16,7 +16,7 @@ import {
   type ScoreStats,
 } from './scorer';
 import { CLASS, SPACE, stripSpaceAndPunctuation } from './scan';
-import { buildModel, estimateTokens, languageOf, lineUnits, rangeUnits, sentenceSpans, trailingSpaceFixable, trailingSpaceStart, UNITS_PER_CJK_CHAR, type TextModel } from './text';
+import { buildModel, estimateTokens, languageOf, lineUnits, sentencesOf, trailingSpaceFixable, trailingSpaceStart, UNITS_PER_CJK_CHAR, type TextModel } from './text';
 import type { Analysis, AnalysisInput, Language, PromptIssue } from './types';
 
 const CLARITY = ['clarity_focus', 'auto'];
@@ -171,8 +171,7 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
 
   // Long sentences.
   const longSentenceUnits: number[] = [];
-  const sentences = sentenceSpans(model);
-  const sentenceUnits = sentences.map((s) => rangeUnits(model.masked, s.start, s.end));
+  const { spans: sentences, units: sentenceUnits, line: sentenceLine } = sentencesOf(model);
   for (let si = 0; si < sentences.length; si++) {
     const s = sentences[si];
     const u = sentenceUnits[si];
@@ -215,13 +214,9 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
     } else seenLines.add(key);
   }
   const seenSentences = new Set<string>();
-  // Sentences come in order: one cursor over the lines finds each sentence's line (linear; a
-  // lastIndexOf per sentence was quadratic on a long single-line prompt).
-  let li = 0;
   for (let si = 0; si < sentences.length; si++) {
     const s = sentences[si];
-    while (li + 1 < lines.length && lines[li + 1].start <= s.start) li++;
-    if (dupLine[li]) continue;
+    if (dupLine[sentenceLine[si]]) continue;
     if (sentenceUnits[si] < 6) continue;
     const key = stripSpaceAndPunctuation(text.slice(s.start, s.end).toLowerCase());
     if (seenSentences.has(key)) {

@@ -379,7 +379,24 @@ const SENTENCE_END = /[。！？!?]|\.(?=[ \t\n]|$)/g;
 
 /** Sentence spans of the prose: ends at . ! ? (followed by space or end), 。！？, and at line ends. */
 export function sentenceSpans(model: TextModel): Span[] {
-  const out: Span[] = [];
+  return sentencesOf(model).spans;
+}
+
+/** The sentence spans with, for each, its word units and the index of its line. */
+export interface Sentences {
+  spans: Span[];
+  units: number[];
+  line: number[];
+}
+
+/**
+ * sentenceSpans with each sentence's word units (as `rangeUnits` of its span) and line. A line
+ * that is one sentence has the line's units (the rest of it is whitespace): not counted again.
+ */
+export function sentencesOf(model: TextModel): Sentences {
+  const spans: Span[] = [];
+  const units: number[] = [];
+  const lineOf: number[] = [];
   const m = model.masked;
   const re = new RegExp(SENTENCE_END);
   // The first sentence end at or after `from` is `next` (Infinity: none): a search is reused
@@ -395,8 +412,11 @@ export function sentenceSpans(model: TextModel): Span[] {
     }
     return next;
   };
-  for (const line of model.lines) {
+  const lines = model.lines;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
     if (line.block || line.header) continue;
+    const first = spans.length;
     let s = line.start;
     for (;;) {
       const e = endFrom(s);
@@ -405,12 +425,20 @@ export function sentenceSpans(model: TextModel): Span[] {
       s = e + 1;
     }
     push(s, line.end);
+    if (spans.length === first + 1) {
+      units.push(lineUnits(model, i));
+      lineOf.push(i);
+    } else
+      for (let k = first; k < spans.length; k++) {
+        units.push(rangeUnits(m, spans[k].start, spans[k].end));
+        lineOf.push(i);
+      }
   }
-  return out;
+  return { spans, units, line: lineOf };
   function push(s: number, e: number): void {
     const a = skipSpace(m, s, e);
     if (a === e) return;
-    out.push({ start: a, end: trimSpaceEnd(m, a, e) });
+    spans.push({ start: a, end: trimSpaceEnd(m, a, e) });
   }
 }
 
