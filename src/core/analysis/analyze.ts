@@ -1,9 +1,8 @@
 import { isLabelKind, isUserTurnKind } from '../dsl/kinds';
 import type { PromptKind, PromptRole } from '../dsl/types';
 import { labelIssues, withLabelIssues } from './labels';
-import { findVariables } from '../dsl/variables';
 import { FILLER_PHRASES, VAGUE_TERMS } from './lexicon';
-import { findLexMatches } from './match';
+import { findLexMatchesOf } from './match';
 import {
   CARRIER_UNITS,
   USER_REQUEST_UNITS,
@@ -16,7 +15,8 @@ import {
   type Penalty,
   type ScoreStats,
 } from './scorer';
-import { buildModel, detectLanguage, estimateTokens, sentenceSpans, trailingSpaceFixable, wordUnits, type TextModel } from './text';
+import { CLASS, SPACE, stripSpaceAndPunctuation } from './scan';
+import { buildModel, estimateTokens, languageOf, lineUnits, sentencesOf, trailingSpaceFixable, trailingSpaceStart, UNITS_PER_CJK_CHAR, type TextModel } from './text';
 import type { Analysis, AnalysisInput, Language, PromptIssue } from './types';
 
 const CLARITY = ['clarity_focus', 'auto'];
@@ -61,11 +61,11 @@ export interface Explained {
 export function explainPrompt(input: AnalysisInput): Explained {
   const text = typeof input.text === 'string' ? input.text : '';
   const model = buildModel(text);
-  const language: Language = detectLanguage(model.masked);
+  const language: Language = languageOf(model.counts);
   const base = {
     language,
     characters: text.length,
-    tokens: estimateTokens(text, findVariables(text)),
+    tokens: estimateTokens(text, model.variables),
     variableCount: model.variableCount,
   };
   if (text.trim() === '') {
@@ -95,7 +95,18 @@ export function explainPrompt(input: AnalysisInput): Explained {
   const { issues, stats } = detect(model, language, input.role ?? null, input.kind);
   const scores = computeScores(stats);
   issues.sort((a, b) => a.start - b.start || a.end - b.end || a.kind.localeCompare(b.kind));
-  let analysis: Analysis = { ...scores, issues, ...base };
+  // Spelled out (a spread is slow here), in the same key order: scores, issues, then `base`.
+  let analysis: Analysis = {
+    overall: scores.overall,
+    clarity: scores.clarity,
+    efficiency: scores.efficiency,
+    structure: scores.structure,
+    issues,
+    language: base.language,
+    characters: base.characters,
+    tokens: base.tokens,
+    variableCount: base.variableCount,
+  };
   if (isLabelKind(input.kind)) analysis = withLabelIssues(analysis, labelIssues({ text, kind: input.kind!, siblings: input.siblings }));
   return { analysis, stats, penalties: scoreBreakdown(stats) };
 }
@@ -112,11 +123,19 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
   const { text, lines } = model;
   const issues: PromptIssue[] = [];
   const prose = lines.filter((l) => !l.block);
-  const units = wordUnits(prose.map((l) => l.masked).join('\n'));
+  // Word units of the prose, from the per-line counts of the model (words never span a line break).
+  let proseWords = 0;
+  let proseCjk = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].block) continue;
+    proseWords += model.lineWords[i];
+    proseCjk += model.lineCjk[i];
+  }
+  const units = proseWords + proseCjk * UNITS_PER_CJK_CHAR;
   const cjk = language === 'zh' || language === 'ja' || language === 'ko';
 
-  // Vague terms.
-  const vague = findLexMatches(model, VAGUE_TERMS, language);
+  // Vague terms, and filler / redundant phrases (found in one pass).
+  const [vague, filler] = findLexMatchesOf(model, [VAGUE_TERMS, FILLER_PHRASES], language);
   for (const m of vague) {
     const fix = m.entry.replace;
     issues.push({
@@ -137,8 +156,6 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
     });
   }
 
-  // Filler / redundant phrases.
-  const filler = findLexMatches(model, FILLER_PHRASES, language);
   for (const m of filler) {
     const fix = m.entry.replace;
     issues.push({
@@ -154,9 +171,10 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
 
   // Long sentences.
   const longSentenceUnits: number[] = [];
-  const sentences = sentenceSpans(model);
-  for (const s of sentences) {
-    const u = wordUnits(model.masked.slice(s.start, s.end));
+  const { spans: sentences, units: sentenceUnits, line: sentenceLine } = sentencesOf(model);
+  for (let si = 0; si < sentences.length; si++) {
+    const s = sentences[si];
+    const u = sentenceUnits[si];
     if (u > LONG_SENTENCE_UNITS) {
       longSentenceUnits.push(u);
       issues.push({
@@ -173,15 +191,17 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
 
   // Duplicate lines, then repeated sentences elsewhere.
   let repeated = 0;
-  const seenLines = new Map<string, number>();
-  const dupLineStarts = new Set<number>();
-  for (const l of prose) {
-    if (l.blank || l.header) continue;
+  const seenLines = new Set<string>();
+  /** 1 for a line reported as a duplicate (its sentences are not reported again). */
+  const dupLine = new Uint8Array(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.block || l.blank || l.header) continue;
+    if (l.text !== l.masked || lineUnits(model, i) < 4) continue;
     const key = l.text.trim();
-    if (l.text !== l.masked || wordUnits(l.masked) < 4) continue;
     if (seenLines.has(key)) {
       repeated++;
-      dupLineStarts.add(l.start);
+      dupLine[i] = 1;
       issues.push({
         kind: 'duplicate-line',
         severity: 'warning',
@@ -191,21 +211,14 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
         suggestion: 'Remove the repetition.',
         fixedBy: EFFICIENCY,
       });
-    } else seenLines.set(key, l.start);
+    } else seenLines.add(key);
   }
   const seenSentences = new Set<string>();
-  // Sentences come in order: one cursor over the lines finds each sentence's line (linear; a
-  // lastIndexOf per sentence was quadratic on a long single-line prompt).
-  let li = 0;
-  for (const s of sentences) {
-    while (li + 1 < lines.length && lines[li + 1].start <= s.start) li++;
-    const lineStart = lines[li].start;
-    if (dupLineStarts.has(lineStart)) continue;
-    if (wordUnits(model.masked.slice(s.start, s.end)) < 6) continue;
-    const key = text
-      .slice(s.start, s.end)
-      .toLowerCase()
-      .replace(/[\s\p{P}]+/gu, '');
+  for (let si = 0; si < sentences.length; si++) {
+    const s = sentences[si];
+    if (dupLine[sentenceLine[si]]) continue;
+    if (sentenceUnits[si] < 6) continue;
+    const key = stripSpaceAndPunctuation(text.slice(s.start, s.end).toLowerCase());
     if (seenSentences.has(key)) {
       repeated++;
       issues.push({
@@ -227,12 +240,11 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
     const l = lines[i];
     if (trailingSpaceFixable(l)) {
       trailingSpaceLines++;
-      const m = /[ \t]+$/.exec(l.text)!;
       issues.push({
         kind: 'trailing-whitespace',
         severity: 'info',
         message: 'Trailing spaces at the end of the line.',
-        start: l.start + m.index,
+        start: l.start + trailingSpaceStart(l.text),
         end: l.end,
         suggestion: 'Remove them.',
         fixedBy: EFFICIENCY,
@@ -279,9 +291,16 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
   }
 
   // Sections.
-  const sectionText = prose.map((l) => l.masked).join('\n');
-  const sections = prose.filter((l) => l.header || isLabelLine(l.masked) || XML_TAG_LINE.test(l.text)).length;
-  const listItems = prose.filter((l) => l.listMarker !== '').length;
+  // With no block line the prose is the whole masked text.
+  const sectionText = prose.length === lines.length ? model.masked : prose.map((l) => l.masked).join('\n');
+  let sections = 0;
+  let listItems = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.block) continue;
+    if (l.header || isLabelLine(l.masked, lineUnits(model, i)) || XML_TAG_LINE.test(l.text)) sections++;
+    if (l.listMarker !== '') listItems++;
+  }
   const instruction = !label && role !== 'user' && role !== 'assistant';
   const carrier = model.variableCount > 0 && units < CARRIER_UNITS;
   const hasRole = ROLE_RE.test(sectionText);
@@ -293,9 +312,10 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
   const firstEnd = lines[0].end;
   let wallParagraphs = 0;
   if (units >= MIN_STRUCTURED_UNITS) {
-    for (const l of prose) {
-      if (l.header || l.blank) continue;
-      const u = wordUnits(l.masked);
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i];
+      if (l.block || l.header || l.blank) continue;
+      const u = lineUnits(model, i);
       if (u >= WALL_UNITS) {
         wallParagraphs++;
         issues.push({
@@ -410,8 +430,14 @@ function detect(model: TextModel, language: Language, role: PromptRole, kind: Pr
   return { issues, stats };
 }
 
-/** A short label line that opens a section: "Theme:", "要求如下：" (the value may be a variable). */
-function isLabelLine(masked: string): boolean {
-  const t = masked.trim();
-  return (t.endsWith(':') || t.endsWith('：')) && wordUnits(t) <= 8 && wordUnits(t) > 0;
+/**
+ * A short label line that opens a section: "Theme:", "要求如下：" (the value may be a variable).
+ * `units` are the line's word units (trimming does not change them: a space is no word).
+ */
+function isLabelLine(masked: string, units: number): boolean {
+  if (units > 8 || units <= 0) return false;
+  let e = masked.length;
+  while (e > 0 && CLASS[masked.charCodeAt(e - 1)] & SPACE) e--;
+  const last = masked.charCodeAt(e - 1);
+  return last === 0x3a || last === 0xff1a;
 }
