@@ -80,13 +80,6 @@ export function buildTaskCall(target: PromptTarget & { text?: string; demos?: De
   const block = blockMode && !inJson;
   const call = buildNodeCall(spec, target.record, example, block ? `${text}\n\n${DEMO_SLOT}` : blockMode ? `${text}\n\n${demoBlock(demos)}` : text);
   let messages = call.messages;
-  // Memory appends the query as the last user turn; an empty query is not sent (Dify's `elif query`, and no
-  // conversation outside a chatflow), so a workflow app's node with a memory setting gets no empty turn.
-  if (spec.memory && spec.messages && !spec.wrapper) {
-    const last = messages[messages.length - 1];
-    const own = () => buildNodeCall({ ...spec, memory: undefined }, target.record, example, text).messages.length;
-    if (last?.role === 'user' && last.content === '' && !(example.vars['sys.query'] ?? '') && messages.length > own()) messages = messages.slice(0, -1);
-  }
   if (block) {
     const filled = demoBlock(demos);
     let placed = false;

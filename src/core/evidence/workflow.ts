@@ -221,7 +221,10 @@ export function nodeSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec |
     const jinja = tpl.edition_type === 'jinja2';
     spec.completion = { text: (jinja ? str(tpl.jinja2_text) : str(tpl.text)) ?? '', editionType: jinja ? 'jinja2' : 'basic' };
   }
-  if (isObj(data.memory)) {
+  // Memory is the conversation's: a workflow app has none, so Dify sends no earlier turns and no
+  // query turn there whatever the node's memory setting says (its LLM node reads sys.query only
+  // with memory, and a workflow has no sys.query).
+  if (isObj(data.memory) && view.mode !== 'workflow') {
     const mem = data.memory;
     const rp = isObj(mem.role_prefix) ? mem.role_prefix : undefined;
     const win = isObj(mem.window) ? mem.window : undefined;

@@ -229,11 +229,12 @@ describe("dataset runs send the node's request as Dify builds it", function () {
     const base = { runId: 'e', record, train: [ex], validation: [], metrics: [], client: client('http://127.0.0.1:9/v1') };
     assert.equal(taskCallTokens({ ...base, spec }).prompt, estimateMessagesTokens(buildTaskCall({ record, spec }, ex).messages));
     assert.ok(taskCallTokens({ ...base, spec }).prompt > taskCallTokens(base).prompt + 300, "the classifier's template is in the estimate");
-    // A workflow app's node with a memory setting: there is no conversation, so no empty query turn is sent.
+    // A workflow app's node with a memory setting: there is no conversation, so no memory, no earlier turns and no query turn.
     const wf = parseDify(fs.readFileSync(path.join(corpusDir(), 'basic_llm_chat_workflow.yml'), 'utf8'));
     const sys = wf.prompts.find((p) => p.kind === 'llm-message' && p.role === 'system')!;
     const wfSpec = nodeSpecFor(wf, sys)!;
-    assert.ok(wfSpec.memory, 'the export has a memory setting');
+    assert.equal(wfSpec.memory, undefined, 'a workflow has no conversation memory (the export has a memory setting)');
+    assert.ok(/\n\s+memory:/.test(fs.readFileSync(path.join(corpusDir(), 'basic_llm_chat_workflow.yml'), 'utf8')));
     assert.deepEqual(buildTaskCall({ record: sys, spec: wfSpec }, { id: 'y', vars: { 'start_node.query': 'Hi' }, source: { file: 'y', line: 1 } }).messages, [
       { role: 'system', content: sys.text },
       { role: 'user', content: 'Hi' },
