@@ -23,6 +23,9 @@ const DEBOUNCE_MS = 300;
 export class DocumentCache implements vscode.Disposable {
   private readonly parsed = new Map<string, ParsedDocument>();
   private readonly analyses = new WeakMap<PromptRecord, Analysis>();
+  /** The classes of each classifier node of a parse, keyed by node id (built once per parse, on the first class analysed). */
+  private readonly classes = new WeakMap<DifyDocument, Map<string, PromptRecord[]>>();
+  private readonly docOf = new WeakMap<PromptRecord, DifyDocument>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly emitter = new vscode.EventEmitter<vscode.TextDocument>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -79,6 +82,7 @@ export class DocumentCache implements vscode.Disposable {
     if (isCandidate(doc) && looksLikeDifyExport(text)) {
       try {
         entry.doc = parseDify(text, { file: vscode.workspace.asRelativePath(doc.uri, false) });
+        for (const p of entry.doc.prompts) if (p.kind === 'classifier-class') this.docOf.set(p, entry.doc);
       } catch (e) {
         entry.error = toOptimizerError(e);
       }
@@ -92,12 +96,28 @@ export class DocumentCache implements vscode.Disposable {
     let a = this.analyses.get(rec);
     if (!a) {
       // A class name is judged against the other classes of its node.
-      let prompts: readonly PromptRecord[] = [rec];
-      if (rec.kind === 'classifier-class') for (const p of this.parsed.values()) if (p.doc?.prompts.includes(rec)) prompts = p.doc.prompts;
-      a = analyzePrompt(analysisInput(rec, prompts));
+      a = analyzePrompt(analysisInput(rec, rec.kind === 'classifier-class' ? this.classesOf(rec) : [rec]));
       this.analyses.set(rec, a);
     }
     return a;
+  }
+
+  /** The classes of `rec`'s classifier node in its parse (just `rec` for a record we did not parse). */
+  private classesOf(rec: PromptRecord): readonly PromptRecord[] {
+    const doc = this.docOf.get(rec);
+    if (!doc) return [rec];
+    let byNode = this.classes.get(doc);
+    if (!byNode) {
+      byNode = new Map();
+      for (const p of doc.prompts) {
+        if (p.kind !== 'classifier-class') continue;
+        const list = byNode.get(p.nodeId);
+        if (list) list.push(p);
+        else byNode.set(p.nodeId, [p]);
+      }
+      this.classes.set(doc, byNode);
+    }
+    return byNode.get(rec.nodeId) ?? [rec];
   }
 
   dispose(): void {
