@@ -11,18 +11,10 @@
  */
 import type { PromptKind, PromptRole } from '../../src/core/dsl/types';
 import { FILLER_PHRASES, VAGUE_TERMS } from '../../src/core/analysis/lexicon';
+import { seededRandom } from '../../src/core/evaluation/dataset';
 
-/** mulberry32: a small, well-mixed 32-bit PRNG. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the dataset splits use (mulberry32). */
+export const seeded = seededRandom;
 
 const WORDS = [
   'summarize', 'the', 'report', 'in', 'three', 'bullet', 'points', "don't", 'state-of-the-art', 'café', 'naïve', 'Œuvre',

@@ -190,18 +190,22 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
     if (endpoint) for (const n of unpricedNotes([endpoint.model], config.budget.maxCostUsd, costTable)) io.stderr(`warning: ${n}\n`);
 
     // Before anything is spent: what the run sends at most, and the user's go (--yes / --json skip the question).
+    // What both the estimate and the run are given: the same document, prompts and model.
+    const run = {
+      file: abs,
+      text,
+      workspaceRoot: root,
+      config,
+      promptIds: values.prompt,
+      force: !!values.prompt?.length,
+      includeLabels: !!values['include-labels'],
+      llm,
+      evidenceGate: createEvidenceGate,
+    };
     let estimate: RunEstimate | undefined;
     if (llm && endpoint) {
       estimate = await estimateOptimizeDocument({
-        file: abs,
-        text,
-        workspaceRoot: root,
-        config,
-        promptIds: values.prompt,
-        force: !!values.prompt?.length,
-        includeLabels: !!values['include-labels'],
-        llm,
-        evidenceGate: createEvidenceGate,
+        ...run,
         model: endpoint.model,
         costTable,
         signal: io.signal,
@@ -228,19 +232,11 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
     };
     try {
       const out = await optimizeDocument({
-        file: abs,
-        text,
-        workspaceRoot: root,
-        config,
-        promptIds: values.prompt,
-        force: !!values.prompt?.length,
-        includeLabels: !!values['include-labels'],
-        llm,
+        ...run,
         store,
         // Recorded as proposed; made accepted only once the file on disk holds the text (writeKept).
         recordAs: 'proposed',
         runLog: !!values.write,
-        evidenceGate: createEvidenceGate,
         events: progress,
         signal: io.signal,
       });
