@@ -167,7 +167,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
       }
       const root = values.workspace ? path.resolve(io.cwd, values.workspace) : findWorkspaceRoot(abs);
       // .optimizer/config.yaml gives budgets, the model and prices; flags override it.
-      const config = await loadEngineConfig(root, [{ budget: { maxCalls: calls, maxCostUsd: cost, maxTokens: tokens } }]);
+      const config = await loadEngineConfig(root, [{ budget: { maxCalls: calls, maxCostUsd: cost, maxTokens: tokens }, budgetSource: 'flag' }]);
       const budget = config.budget;
       const concurrency = concurrencyFlag ?? config.concurrency;
       const costTable = costTableWith(config.pricing);

@@ -13,11 +13,20 @@ export function isLlmStrategy(name: StrategyName): boolean {
   return (LLM_STRATEGY_NAMES as readonly string[]).includes(name);
 }
 
+/** Where a budget limit was set: `.optimizer/config.yaml`, a VS Code setting, or a CLI flag. */
+export const BudgetSourceSchema = z.enum(['file', 'setting', 'flag']);
+export type BudgetSource = z.infer<typeof BudgetSourceSchema>;
+
 export const BudgetSchema = z
   .object({
     maxCalls: z.number().int().positive().optional(),
     maxTokens: z.number().int().positive().optional(),
     maxCostUsd: z.number().positive().optional(),
+    /** Where each limit in force was set (absent: not known), so a budget error names that place. */
+    origin: z
+      .object({ calls: BudgetSourceSchema.optional(), tokens: BudgetSourceSchema.optional(), cost: BudgetSourceSchema.optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -199,7 +208,9 @@ const FileSchema = z
   .strict();
 
 export type ConfigOverrides = Partial<Omit<EngineConfig, 'budget' | 'model' | 'pricing' | 'evidence'>> & {
-  budget?: Partial<EngineConfig['budget']>;
+  budget?: Partial<Omit<EngineConfig['budget'], 'origin'>>;
+  /** Where this override's budget limits come from (named by a budget error). */
+  budgetSource?: BudgetSource;
   evidence?: Partial<EngineConfig['evidence']>;
   model?: Partial<EngineConfig['model']>;
   /** Merged model by model onto the prices already configured. */
@@ -211,10 +222,10 @@ export function resolveConfig(base: EngineConfig, ...overrides: (ConfigOverrides
   let cfg: EngineConfig = { ...base, budget: { ...base.budget }, model: { ...base.model }, pricing: { ...base.pricing }, evidence: { ...DEFAULT_EVIDENCE, ...base.evidence } };
   for (const o of overrides) {
     if (!o) continue;
-    const { budget, model, pricing, evidence, ...rest } = o;
+    const { budget, budgetSource, model, pricing, evidence, ...rest } = o;
     if (evidence) cfg.evidence = { ...cfg.evidence, ...definedOnly(evidence) };
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) (cfg as Record<string, unknown>)[k] = v;
-    if (budget) cfg.budget = { ...cfg.budget, ...definedOnly(budget) };
+    if (budget) cfg.budget = mergeBudget(cfg.budget, budget, budgetSource);
     if (model) cfg.model = { ...cfg.model, ...definedOnly(model) };
     if (pricing) cfg.pricing = { ...cfg.pricing, ...pricing };
   }
@@ -222,6 +233,26 @@ export function resolveConfig(base: EngineConfig, ...overrides: (ConfigOverrides
   if (!r.success) throw new ConfigError('CONFIG_INVALID', describeZodError(r.error));
   cfg = r.data;
   return cfg;
+}
+
+const BUDGET_KINDS = [
+  ['maxCalls', 'calls'],
+  ['maxTokens', 'tokens'],
+  ['maxCostUsd', 'cost'],
+] as const;
+
+/** The limits of `over` replace those of `base`; each one it sets takes `source` as its origin (or none, when unknown). */
+function mergeBudget(base: EngineConfig['budget'], over: NonNullable<ConfigOverrides['budget']>, source: BudgetSource | undefined): EngineConfig['budget'] {
+  const out: EngineConfig['budget'] = { ...base, origin: { ...base.origin } };
+  for (const [key, kind] of BUDGET_KINDS) {
+    const v = over[key];
+    if (v === undefined) continue;
+    out[key] = v;
+    if (source) out.origin![kind] = source;
+    else delete out.origin![kind];
+  }
+  if (Object.keys(out.origin!).length === 0) delete out.origin;
+  return out;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -277,6 +308,7 @@ export function parseConfigFile(text: string, file = '.optimizer/config.yaml'): 
     budget: f.budget
       ? { maxCalls: f.budget.max_calls, maxTokens: f.budget.max_tokens, maxCostUsd: f.budget.max_cost_usd }
       : undefined,
+    budgetSource: f.budget ? 'file' : undefined,
     model: f.model ? { name: f.model.name, temperature: f.model.temperature, embeddingModel: f.model.embedding_model } : undefined,
     evidence:
       typeof f.evidence === 'string'

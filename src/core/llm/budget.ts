@@ -8,10 +8,22 @@ const LIMIT_KEYS = {
   cost: { file: 'max_cost_usd', setting: 'maxCostUsd', flag: '--budget-cost' },
 } as const;
 
-/** Where the limit is set, by its real names (the limit may come from any of them). */
-export function raiseHint(kind: keyof typeof LIMIT_KEYS): string {
+/** Where to raise the limit, by its real name: the place it was set when known, else every place it can come from. */
+export function raiseHint(kind: keyof typeof LIMIT_KEYS, origin?: Budget['origin']): string {
   const k = LIMIT_KEYS[kind];
-  return `To allow more, raise budget: { ${k.file} } in .optimizer/config.yaml, the setting promptOptimizer.budget.${k.setting} in VS Code, or ${k.flag} of promptopt train.`;
+  const file = `budget: { ${k.file} } in .optimizer/config.yaml`;
+  const setting = `the setting promptOptimizer.budget.${k.setting} in VS Code`;
+  const flag = `${k.flag} of promptopt train`;
+  switch (origin?.[kind]) {
+    case 'file':
+      return `The limit is set by ${file}; raise it there to allow more.`;
+    case 'setting':
+      return `The limit is set by ${setting}; raise it there to allow more.`;
+    case 'flag':
+      return `The limit is set by ${k.flag}; run again with a higher value to allow more.`;
+    default:
+      return `To allow more, raise ${file}, ${setting}, or ${flag}.`;
+  }
 }
 
 /** What one call is expected to use, held against the budget while it runs. */
@@ -47,7 +59,7 @@ export class BudgetTracker {
     if (b.maxCalls !== undefined && this.usedCalls + this.heldCalls + 1 > b.maxCalls) {
       throw new LlmError(
         'LLM_BUDGET_EXCEEDED',
-        `LLM budget exceeded: the run may make at most ${b.maxCalls} call(s) and ${this.usedCalls + this.heldCalls} are used or under way; ${what} was not sent. ${raiseHint('calls')}`,
+        `LLM budget exceeded: the run may make at most ${b.maxCalls} call(s) and ${this.usedCalls + this.heldCalls} are used or under way; ${what} was not sent. ${raiseHint('calls', b.origin)}`,
       );
     }
   }
@@ -59,13 +71,13 @@ export class BudgetTracker {
     if (b.maxTokens !== undefined && this.usedTokens + this.heldTokens + tokens > b.maxTokens) {
       throw new LlmError(
         'LLM_BUDGET_EXCEEDED',
-        `LLM budget exceeded: ${what} needs about ${tokens} tokens but only ${Math.max(0, b.maxTokens - this.usedTokens - this.heldTokens)} of the run's ${b.maxTokens} remain; it was not sent. ${raiseHint('tokens')}`,
+        `LLM budget exceeded: ${what} needs about ${tokens} tokens but only ${Math.max(0, b.maxTokens - this.usedTokens - this.heldTokens)} of the run's ${b.maxTokens} remain; it was not sent. ${raiseHint('tokens', b.origin)}`,
       );
     }
     if (b.maxCostUsd !== undefined && this.usedCost + this.heldCost + costUsd > b.maxCostUsd) {
       throw new LlmError(
         'LLM_BUDGET_EXCEEDED',
-        `LLM budget exceeded: ${what} may cost about $${costUsd.toFixed(4)} but only $${Math.max(0, b.maxCostUsd - this.usedCost - this.heldCost).toFixed(4)} of the run's $${b.maxCostUsd} remain; it was not sent. ${raiseHint('cost')}`,
+        `LLM budget exceeded: ${what} may cost about $${costUsd.toFixed(4)} but only $${Math.max(0, b.maxCostUsd - this.usedCost - this.heldCost).toFixed(4)} of the run's $${b.maxCostUsd} remain; it was not sent. ${raiseHint('cost', b.origin)}`,
       );
     }
     this.heldCalls += 1;
@@ -99,7 +111,7 @@ export class BudgetTracker {
       if (room - promptTokens < 1) {
         throw new LlmError(
           'LLM_BUDGET_EXCEEDED',
-          `LLM budget exceeded: ${what} needs about ${promptTokens} tokens for its prompt plus its answer but only ${Math.max(0, room)} of the run's ${b.maxTokens} remain; it was not sent. ${raiseHint('tokens')}`,
+          `LLM budget exceeded: ${what} needs about ${promptTokens} tokens for its prompt plus its answer but only ${Math.max(0, room)} of the run's ${b.maxTokens} remain; it was not sent. ${raiseHint('tokens', b.origin)}`,
         );
       }
       cap = Math.min(cap, room - promptTokens);
@@ -118,7 +130,7 @@ export class BudgetTracker {
       if (!fits) {
         throw new LlmError(
           'LLM_BUDGET_EXCEEDED',
-          `LLM budget exceeded: ${what} would cost more than the $${Math.max(0, room).toFixed(4)} that remain of the run's $${b.maxCostUsd} even with a one-token answer; it was not sent. ${raiseHint('cost')}`,
+          `LLM budget exceeded: ${what} would cost more than the $${Math.max(0, room).toFixed(4)} that remain of the run's $${b.maxCostUsd} even with a one-token answer; it was not sent. ${raiseHint('cost', b.origin)}`,
         );
       }
     }

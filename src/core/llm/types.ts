@@ -98,4 +98,6 @@ export interface Budget {
   maxCalls?: number;
   maxTokens?: number;
   maxCostUsd?: number;
+  /** Where each limit was set (a budget error names that place; unknown: all of them). */
+  origin?: { calls?: 'file' | 'setting' | 'flag'; tokens?: 'file' | 'setting' | 'flag'; cost?: 'file' | 'setting' | 'flag' };
 }

@@ -30,6 +30,7 @@ export function engineOverrides(scope?: vscode.Uri): ConfigOverrides {
     minConfidence: num(c, Settings.minConfidence) ?? base.minConfidence,
     minImprovement: num(c, Settings.minImprovement) ?? base.minImprovement,
     concurrency: num(c, Settings.concurrency) ?? base.concurrency,
+    budgetSource: 'setting',
     budget: {
       maxCalls: num(c, Settings.budgetMaxCalls),
       maxTokens: num(c, Settings.budgetMaxTokens),

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../src/cli/main';
 import { resolveDatasetArg } from '../../../src/cli/commands/datasetArg';
+import { DEFAULT_CONFIG, parseConfigFile, resolveConfig } from '../../../src/core/engine/config';
 import { BudgetTracker } from '../../../src/core/llm/budget';
 import { startFakeOpenAI } from '../../support/fakeOpenAI';
 import { SENTIMENT_JSONL, scriptedHandler } from '../../support/taskModel';
@@ -45,6 +46,37 @@ describe('smaller truths (issue 11, item 12)', function () {
         /--budget-calls/.test(e.message) &&
         !/budgets\./.test(e.message),
     );
+  });
+
+  it('a budget error names the one place its limit was set: config.yaml, the VS Code setting or the flag, whichever set it last', () => {
+    const secondCall = (budget: ConstructorParameters<typeof BudgetTracker>[0]) => {
+      const b = new BudgetTracker(budget);
+      b.reserve(1, 0, 'the first call');
+      try {
+        b.reserve(1, 0, 'the second call');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('the second call fitted');
+    };
+    const file = parseConfigFile('budget:\n  max_calls: 1\n  max_tokens: 5000\n');
+    const fromFile = resolveConfig(DEFAULT_CONFIG, file);
+    assert.deepEqual(fromFile.budget.origin, { calls: 'file', tokens: 'file' });
+    assert.match(secondCall(fromFile.budget), /The limit is set by budget: \{ max_calls \} in \.optimizer\/config\.yaml; raise it there/);
+    assert.doesNotMatch(secondCall(fromFile.budget), /promptOptimizer|--budget-calls/);
+
+    // A VS Code setting over the file: the calls limit is the setting's, the tokens limit still the file's.
+    const fromSetting = resolveConfig(DEFAULT_CONFIG, file, { budget: { maxCalls: 1, maxTokens: undefined }, budgetSource: 'setting' });
+    assert.deepEqual(fromSetting.budget.origin, { calls: 'setting', tokens: 'file' });
+    assert.match(secondCall(fromSetting.budget), /The limit is set by the setting promptOptimizer\.budget\.maxCalls in VS Code/);
+
+    const fromFlag = resolveConfig(DEFAULT_CONFIG, file, { budget: { maxCalls: 1 }, budgetSource: 'flag' });
+    assert.match(secondCall(fromFlag.budget), /The limit is set by --budget-calls; run again with a higher value/);
+
+    // An override that does not say where it comes from: every place is named, as before.
+    const unknown = resolveConfig(DEFAULT_CONFIG, file, { budget: { maxCalls: 1 } });
+    assert.deepEqual(unknown.budget.origin, { tokens: 'file' });
+    assert.match(secondCall(unknown.budget), /raise budget: \{ max_calls \} in \.optimizer\/config\.yaml, the setting promptOptimizer\.budget\.maxCalls in VS Code, or --budget-calls of promptopt train/);
   });
 
   it('a run that reports "N failed" exits 1 (every LLM call refused with 401 while another prompt was skipped)', async () => {
