@@ -16,7 +16,7 @@ import type { LlmClient } from '../llm/types';
 import { checkMechanically, checklistSha256, type Checklist, type Requirement } from './checklist';
 import { judgeBothOrders } from './judge';
 import { judgeTaskOf } from './judgeTask';
-import { buildNodeCall, taskRequest } from './request';
+import { buildNodeCall, requestNoteOf, taskRequest } from './request';
 import { droppedRequirements, verdictOf, winStats, type RequirementRate, type Verdict, type WinStats } from './stats';
 import { addUsage, countResponse, zeroUsage, type EvidenceUsage } from './usage';
 import type { NodeSpec } from './workflow';
@@ -106,17 +106,6 @@ async function runTask(opts: EvaluateOptions, example: Example, text: string, us
   }
 }
 
-/** The builder's note on how the runs differ from Dify's request (the same for every case of a node). */
-function requestNote(opts: EvaluateOptions): string | undefined {
-  const first = opts.examples[0];
-  if (!first) return undefined;
-  try {
-    return buildNodeCall(opts.spec, opts.record, first, opts.record.text).note;
-  } catch {
-    return undefined;
-  }
-}
-
 const labelled = (e: Example) => e.expected !== undefined || (e.labels?.length ?? 0) > 0;
 
 /** Runs current and candidate on every example and compares them. Throws CancelledError on cancel (what was answered is cached). */
@@ -182,6 +171,7 @@ export async function evaluateCandidate(opts: EvaluateOptions): Promise<Evidence
     const rate = (k: 'current' | 'candidate') => (rows.length ? rows.filter((x) => x[k]).length / rows.length : 0);
     return { id: r.id, text: r.text, current: rate('current'), candidate: rate('candidate'), cases: rows.length };
   });
+  const note = requestNoteOf(opts.spec);
   return {
     promptId: opts.record.id,
     method,
@@ -189,7 +179,7 @@ export async function evaluateCandidate(opts: EvaluateOptions): Promise<Evidence
     judgeModel: opts.judgeModel,
     candidateSha256: sha(opts.candidate),
     ...(opts.checklist ? { checklistSha256: checklistSha256(opts.checklist) } : {}),
-    ...(requestNote(opts) ? { requestNote: requestNote(opts) } : {}),
+    ...(note ? { requestNote: note } : {}),
     cases,
     stats,
     requirements,

@@ -136,13 +136,33 @@ function listIndex(record: PromptRecord, list: string): number {
   return typeof i === 'number' ? i : -1;
 }
 
+/**
+ * Where the runs of a node differ from the request Dify sends: tools, which a request here
+ * cannot carry (a function-call extractor is run in Dify's prompt mode; an agent app's tools are
+ * left out). It depends on the node only, so it is the same for every case.
+ */
+export function requestNoteOf(spec: NodeSpec | undefined): string | undefined {
+  return wrapperNote(spec?.wrapper);
+}
+
+function wrapperNote(w: NodeWrapper | undefined): string | undefined {
+  if (w?.kind === 'simple-app' && w.appMode === 'agent-chat') return "the agent's tools were not sent: these runs carry no tools";
+  if (w?.kind === 'extractor' && w.reasoningMode === 'function_call') return "the runs use Dify's prompt mode: in function_call mode the node sends a tool, which these runs cannot carry";
+  return undefined;
+}
+
+const noteOf = (w: NodeWrapper): Pick<NodeCall, 'note'> => {
+  const note = wrapperNote(w);
+  return note ? { note } : {};
+};
+
 /** A prompt Dify wraps in its own template: the classifier, the extractor, a simple-mode app. */
 function wrappedCall(spec: NodeSpec, w: NodeWrapper, record: PromptRecord, example: Example, text: string): NodeCall {
   const vars = example.vars;
   const turns = historiesOf(vars);
   if (w.kind === 'simple-app') {
     const messages = simpleAppMessages(w, { modelMode: spec.mode, provider: spec.provider, model: spec.model, prePrompt: record.kind === 'app-pre-prompt' ? text : w.prePrompt, vars, turns });
-    return { messages, ...paramsOf(spec), ...(w.appMode === 'agent-chat' ? { note: "the agent's tools were not sent: these runs carry no tools" } : {}) };
+    return { messages, ...paramsOf(spec), ...noteOf(w) };
   }
   const histories = spec.memory ? historyText(lastPairs(turns, w.historyLimit)) : '';
   const query = vars[w.queryKey] ?? '';
@@ -158,7 +178,7 @@ function wrappedCall(spec: NodeSpec, w: NodeWrapper, record: PromptRecord, examp
   return {
     messages: extractorMessages(spec.mode, parameters, { query, instruction, histories }),
     ...paramsOf(spec),
-    ...(w.reasoningMode === 'function_call' ? { note: "the runs use Dify's prompt mode: in function_call mode the node sends a tool, which these runs cannot carry" } : {}),
+    ...noteOf(w),
   };
 }
 

@@ -6,11 +6,12 @@ import type { EngineEventSink } from '../engine/events';
 import { checkDatasetCoversPrompt, splitDataset, type SplitOptions } from '../evaluation/dataset';
 import { assertMetrics } from '../evaluation/run';
 import { createMetric, type MetricSpec } from '../evaluation/metrics';
-import { buildTaskCall, changedRequestParts, requestParts, requestTexts } from '../evaluation/nodeRequest';
+import { changedRequestParts, requestParts, requestTexts } from '../evaluation/nodeRequest';
 import type { NodeMessage } from '../evaluation/render';
 import type { DifyDocument } from '../dsl/parse';
 import { nodeSpecOf, readWorkflow, type NodeSpec } from '../evidence/workflow';
-import type { Dataset, DatasetSplit, Example } from '../evaluation/types';
+import { requestNoteOf } from '../evidence/request';
+import type { Dataset, DatasetSplit } from '../evaluation/types';
 import { unpricedNotes, type CostTable } from '../llm/cost';
 import type { Budget, LlmClient } from '../llm/types';
 import { recordAccepted } from './accept';
@@ -52,16 +53,6 @@ export function chooseTaskModel(record: Pick<PromptRecord, 'model'>, opts: { exp
  */
 export function nodeSpecFor(doc: DifyDocument, record: PromptRecord): NodeSpec | undefined {
   return nodeSpecOf(readWorkflow(doc), record);
-}
-
-/** Where the request built for the node differs from Dify's (e.g. tools it cannot carry), for the estimate's notes. */
-function requestNote(req: Pick<TrainingRequest, 'record' | 'messages' | 'spec'>, example: Example | undefined): string | undefined {
-  if (!req.spec || !example) return undefined;
-  try {
-    return buildTaskCall(req, example).note;
-  } catch {
-    return undefined; // a template error is reported when the example runs
-  }
 }
 
 /** What a run's header records about its inputs (see RunHeader). */
@@ -337,7 +328,7 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     const what = [`${reuse.results} result(s)`, reuse.proposals ? `${reuse.proposals} proposal(s)` : '', reuse.embeddings ? `${reuse.embeddings} embedding answer(s)` : ''].filter(Boolean);
     estimate.notes.unshift(`Reuses ${what.join(', ')} recorded by earlier attempts of this run: not counted above.`);
   }
-  const note = requestNote(req, split.train[0] ?? split.validation[0]);
+  const note = requestNoteOf(req.spec);
   if (note) estimate.notes.push(`The node's request differs from Dify's here: ${note}.`);
   if (judgedEnsemble) estimate.notes.push('The Ensemble runs copro and gepa: KNN needs expected answers for its demonstrations, and this dataset has none.');
   if (metricChoice.checklistFile) {
