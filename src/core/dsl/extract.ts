@@ -93,7 +93,7 @@ export interface Cur {
 }
 
 /** What a field's record is built from: the record's own fields, edition optional (basic). */
-export type Spec = Pick<PromptRecord, 'id' | 'nodeId' | 'nodeTitle' | 'nodeType' | 'kind' | 'role' | 'messageId' | 'messageIndex' | 'model'> & {
+export type Spec = Pick<PromptRecord, 'id' | 'nodeId' | 'nodeTitle' | 'nodeType' | 'kind' | 'role' | 'messageId' | 'messageIndex' | 'model' | 'options'> & {
   editionType?: PromptRecord['editionType'];
 };
 
@@ -216,7 +216,8 @@ export class Extractor {
         this.text(this.child(dataC, 'instruction'), { ...spec, id: `${nodeId}/instruction`, kind: 'extractor-instruction', role: null });
         for (const [i, par] of this.list(this.child(dataC, 'parameters'), spec).entries()) {
           const name = isObj(par.val) && typeof par.val.name === 'string' && par.val.name !== '' ? par.val.name : undefined;
-          this.text(this.child(par, 'description'), { ...spec, id: name ? `${nodeId}/param:${name}` : `${nodeId}/parameters/${i}`, kind: 'extractor-parameter', role: null });
+          const opts = isObj(par.val) && Array.isArray(par.val.options) ? par.val.options.filter((o): o is string => typeof o === 'string') : [];
+          this.text(this.child(par, 'description'), { ...spec, id: name ? `${nodeId}/param:${name}` : `${nodeId}/parameters/${i}`, kind: 'extractor-parameter', role: null, ...(opts.length ? { options: opts } : {}) });
         }
         break;
       }
@@ -473,6 +474,7 @@ export class Extractor {
       text,
       variables: findVariables(text),
       ...(isLabelKind(spec.kind) ? { label: true } : {}),
+      ...(spec.options ? { options: spec.options } : {}),
       ...(slot ? { range: this.lines.range(slot.start, slot.end) } : {}),
       ...(spec.model ? { model: spec.model } : {}),
     };

@@ -82,6 +82,11 @@ export interface PromptRecord {
   variables: Variable[];
   /** true for a label kind (classifier-class, extractor-parameter, output-description, agent-output-description, memory-role-prefix). */
   label?: boolean;
+  /**
+   * For an extractor parameter with `options` (a `select` parameter): the values Dify gives the
+   * model as the parameter's enum. Context for a rewrite of the description; never rewritten.
+   */
+  options?: string[];
   /** Range of the value in the file; absent only when the field is missing in the file. */
   range?: SourceRange;
   model?: ModelInfo;

@@ -89,6 +89,8 @@ export interface UserMessageInput {
   slots: Map<string, string>;
   kind?: PromptKind;
   role?: PromptRole;
+  /** An extractor parameter's enum values: told to the model as context, never to be rewritten. */
+  options?: readonly string[];
   iteration: number;
   maxIssues?: number;
 }
@@ -131,6 +133,9 @@ export function buildUserMessage(i: UserMessageInput): string {
   if (ctx.length) lines.push(`Context: ${ctx.join('; ')}.`);
   const rule = kindRule(i.kind);
   if (rule) lines.push(`Field rule: ${rule}`);
+  if (i.options?.length) {
+    lines.push(`The value is one of these options, which Dify gives the model as an enum (context only: do not rewrite them, keep the description consistent with them): ${i.options.map((o) => JSON.stringify(hide(o, i.slots))).join(', ')}.`);
+  }
   const lang = LANGUAGE_NAMES[a.language];
   if (lang && a.language !== 'en') lines.push(`The prompt is written in ${lang}: write the improved prompt in ${lang}.`);
   const phs = [...i.slots.keys()];

@@ -9,6 +9,7 @@ import { looksLikeDifyExport, parseDify, replacePrompts } from '../../../src/cor
 import { findMalformedMentions, mentionProblems } from '../../../src/core/dsl/mentions';
 import { diffVariables, findVariables, protectVariables, restoreVariables } from '../../../src/core/dsl/variables';
 import { checkCandidate } from '../../../src/core/strategies/llm';
+import { buildUserMessage } from '../../../src/core/strategies/llmPrompts';
 import { createRuleStrategy, RULE_STRATEGIES } from '../../../src/core/strategies/rules';
 import { checkAccept, ReviewCodes } from '../../../src/extension/review/checks';
 
@@ -190,6 +191,21 @@ describe('dsl 0.7.0: what is read', () => {
       ['classifier-class', 'Billing'],
       ['output-description', 'The answer'],
     ]);
+  });
+
+  it('an extractor parameter\'s options are kept with its description as context for a rewrite, never as a prompt', () => {
+    const yml =
+      'app:\n  mode: workflow\n  name: t\nkind: app\nworkflow:\n  graph:\n    nodes:\n    - id: pe\n      data:\n        type: parameter-extractor\n        title: P\n        instruction: Extract.\n' +
+      '        parameters:\n        - name: size\n          type: select\n          description: The size\n          options: [small, medium, large]\n          required: true\n';
+    const doc = parseDify(yml);
+    assert.deepEqual(doc.prompts.map((p) => [p.kind, p.text, p.options]), [
+      ['extractor-instruction', 'Extract.', undefined],
+      ['extractor-parameter', 'The size', ['small', 'medium', 'large']],
+    ]);
+    const p = doc.prompts[1];
+    const prot = protectVariables(p.text);
+    const msg = buildUserMessage({ strategy: 'llm_guided', protectedText: prot.text, analysis: analyzePrompt({ text: p.text, kind: p.kind }), slots: prot.slots, kind: p.kind, role: p.role, options: p.options, iteration: 1 });
+    assert.match(msg, /one of these options.*"small", "medium", "large"/);
   });
 });
 
