@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { EVENT_ID, getScalarValue, parseEvents, type Event } from 'js-yaml';
@@ -157,11 +158,9 @@ export function readPackage(bytes: Buffer, file: string): AppPackage {
 }
 
 function decodeUtf8(b: Buffer, file: string, member: string, code: 'PACKAGE_MANIFEST_INVALID' | 'PACKAGE_DSL_INVALID'): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
-  } catch {
-    throw refuse(code, file, `${member} is not UTF-8 text.`);
-  }
+  // Python's bytes.decode("utf-8") keeps a BOM as U+FEFF; so does toString.
+  if (!isUtf8(b)) throw refuse(code, file, `${member} is not UTF-8 text.`);
+  return b.toString('utf8');
 }
 
 /**
@@ -171,6 +170,7 @@ function decodeUtf8(b: Buffer, file: string, member: string, code: 'PACKAGE_MANI
  * the way PyYAML does or reports the line:column.
  */
 export function checkAppDsl(text: string, file: string, member = 'app.yaml'): void {
+  if (blockStyleAppOk(text)) return;
   let events: Event[];
   try {
     events = parseEvents(text, {});
@@ -243,6 +243,33 @@ export function checkAppDsl(text: string, file: string, member = 'app.yaml'): vo
   if (!rootIsMap) throw bad('the top level is not a mapping');
   if (kind !== 'app') throw bad(kind === undefined ? '`kind: app` is missing' : `\`kind\` is ${JSON.stringify(kind)}, not "app"`);
   if (mode === undefined || !PACKAGE_APP_MODES.has(mode)) throw bad(mode === undefined ? '`app.mode` is missing' : `\`app.mode\` ${JSON.stringify(mode)} is not one of Dify's modes`);
+}
+
+/** Something that may be an anchor (`&name` after a space or an indicator); without one, no alias can be valid. */
+const ANCHOR_LIKE = /(^|[\s[{,:?-])&[^\s[\]{},]/;
+
+function unquote(v: string): string {
+  const s = v.replace(/\s+#.*$/, '').trim();
+  return s.length >= 2 && (s[0] === "'" || s[0] === '"') && s[s.length - 1] === s[0] ? s.slice(1, -1) : s;
+}
+
+/**
+ * The fast path of {@link checkAppDsl} for a file laid out as Dify (PyYAML's block style) writes
+ * it: no anchors, one top-level `kind: app` line, an `app:` block whose `mode:` is one of Dify's
+ * modes. Anything else (flow style, anchors, several candidates) takes the full event scan. The
+ * DSL parser then reads the whole file (duplicate keys, structure) as before.
+ */
+function blockStyleAppOk(text: string): boolean {
+  if (ANCHOR_LIKE.test(text) || text.includes('\t')) return false;
+  const kinds = text.match(/^kind:.*$/gm);
+  if (!kinds || kinds.length !== 1 || unquote(kinds[0].slice(5)) !== 'app') return false;
+  const app = /^app:[ ]*\r?$/m.exec(text);
+  if (!app || /^app:/gm.exec(text.slice(app.index + 4))) return false;
+  const rest = text.slice(app.index + app[0].length);
+  const end = /^\S/m.exec(rest);
+  const block = end ? rest.slice(0, end.index) : rest;
+  const modes = block.match(/^  mode:.*$/gm);
+  return !!modes && modes.length === 1 && PACKAGE_APP_MODES.has(unquote(modes[0].slice(7)));
 }
 
 /**
