@@ -22,3 +22,8 @@ export function workflowContentOf(bytes: Buffer, target: string, displayName: st
   assertWritableEncoding(decoded, displayName);
   return { text: decoded.text, bytes, encode: (text) => text };
 }
+
+/** The text of a workflow file's bytes: the file's own text, or a package's `app.yaml` (checked). */
+export function workflowTextOf(bytes: Buffer, file: string, displayName = file): string {
+  return isPackagePath(file) ? readPackage(bytes, displayName).appText : bytes.toString('utf8');
+}
