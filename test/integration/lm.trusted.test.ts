@@ -30,7 +30,7 @@ interface RunResult {
 
 const PROVIDER_ID = 'promptopt-test.scripted-models';
 const G = vscode.ConfigurationTarget.Global;
-const SETTINGS = ['llm.baseUrl', 'llm.model', 'llm.backend', 'llm.editorModel', 'llm.localServerPorts', 'strategies', 'maxIterations', 'budget.maxCostUsd'];
+const SETTINGS = ['llm.baseUrl', 'llm.model', 'llm.backend', 'llm.editorModel', 'llm.localServerPorts', 'strategies', 'maxIterations', 'budget.maxCostUsd', 'llm.maxResponseMb', 'llm.timeoutSeconds'];
 const config = () => vscode.workspace.getConfiguration('promptOptimizer');
 
 function clearLlmCache(): void {
@@ -351,6 +351,41 @@ describe('VS Code language models through a registered provider (trusted, VS Cod
     // provider once its answer has started depends on the VS Code version (1.117 does not: it
     // forwards it only while the request starts), so the provider side is not asserted here.
     assert.equal(await vscode.commands.executeCommand('promptOptimizer.cancelOptimization'), false, 'a run is still marked active');
+  });
+
+  it('an editor model answer without end is cut off at promptOptimizer.llm.maxResponseMb (LLM_RESPONSE_TOO_LARGE)', async () => {
+    expectLogError(/was larger than 1 MB/, 'the endless answer is provoked on purpose');
+    await vscode.commands.executeCommand('promptOptimizer.selectModel', REF);
+    await config().update('llm.maxResponseMb', 1, G);
+    try {
+      models.behaviour = 'endless';
+      const t0 = Date.now();
+      const run = await optimize('editor-endless');
+      assert.ok(Date.now() - t0 < 8_000, `the run took ${Date.now() - t0} ms`);
+      assert.deepEqual(run.proposals, []);
+      const said = [...run.failures.map((f) => f.message), ...run.notes].join(' | ');
+      assert.match(said, /The answer from the editor model Scripted Rewriter .* was larger than 1 MB/);
+    } finally {
+      await config().update('llm.maxResponseMb', undefined, G);
+    }
+  });
+
+  it('an editor model answer that stops arriving ends at promptOptimizer.llm.timeoutSeconds (LLM_TIMEOUT)', async () => {
+    expectLogError(/did not end within 2 s/, 'the stalled answer is provoked on purpose');
+    await vscode.commands.executeCommand('promptOptimizer.selectModel', REF);
+    await config().update('llm.timeoutSeconds', 2, G);
+    try {
+      models.behaviour = 'stall';
+      const t0 = Date.now();
+      const run = await optimize('editor-stall');
+      const ms = Date.now() - t0;
+      assert.ok(ms >= 2_000 && ms < 12_000, `the run took ${ms} ms`);
+      assert.deepEqual(run.proposals, []);
+      const said = [...run.failures.map((f) => f.message), ...run.notes].join(' | ');
+      assert.match(said, /did not end within 2 s/);
+    } finally {
+      await config().update('llm.timeoutSeconds', undefined, G);
+    }
   });
 
   for (const [behaviour, code, words] of [
