@@ -141,6 +141,8 @@ export type LlmErrorCode =
   | 'LLM_HTTP'
   | 'LLM_RATE_LIMITED'
   | 'LLM_TIMEOUT'
+  /** The answer went over the response size limit (model.max_response_mb) and was cut off. */
+  | 'LLM_RESPONSE_TOO_LARGE'
   | 'LLM_NETWORK'
   | 'LLM_BAD_RESPONSE'
   | 'LLM_TRUNCATED'

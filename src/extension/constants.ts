@@ -65,6 +65,8 @@ export const Settings = {
   model: 'llm.model',
   llmConcurrency: 'llm.concurrency',
   llmTimeoutSeconds: 'llm.timeoutSeconds',
+  llmMaxRetries: 'llm.maxRetries',
+  llmMaxResponseMb: 'llm.maxResponseMb',
   /** Which model backend the LLM strategies use: auto | endpoint | editor (machine scope). */
   llmBackend: 'llm.backend',
   /** The editor model chosen in Select Model, `vscode:<vendor>/<id>` (machine scope). */

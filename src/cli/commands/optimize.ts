@@ -26,11 +26,14 @@ import { confirmOnTty, type Confirm } from '../confirm';
 import type { CliCommand } from '../io';
 import { readTextFile } from './fileInput';
 import { isPackagePath } from '../../core/package/index';
+import { LLM_LIMIT_FLAGS, LLM_LIMIT_USAGE, llmLimitFlags } from './llmFlags';
+import { llmLimitsOf } from '../../core/llm/limits';
 
 const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... [--iterations n]
                    [--min-confidence x] [--preset p] [--include-labels] [--write] [--json]
                    [--patches out.json] [--base-url url] [--model m] [--workspace dir] [--no-cache]
                    [--evidence auto|off|required] [--cases n] [--judge-model m] [--task-model m] [--yes]
+                   [--llm-timeout s] [--llm-retries n] [--llm-max-response-mb n]
 
 Improve the prompts of a Dify export. Without --write, prints a unified diff per improved
 prompt and changes nothing. With --write, applies the kept results to the file (only those
@@ -60,7 +63,8 @@ or .optimizer/config.yaml), ${DEFAULT_LLM_STRATEGIES.join(', ')} run; --base-url
 OPENAI_BASE_URL) points at any OpenAI-compatible endpoint; --model (or PROMPTOPT_MODEL).
 A local server on this machine (--base-url http://127.0.0.1:11434/v1 for Ollama, :1234 LM
 Studio, :8080 llama.cpp, :8000 vLLM) needs no key. Editor models (VS Code's, e.g. Copilot)
-exist only inside VS Code.`;
+exist only inside VS Code.
+${LLM_LIMIT_USAGE}`;
 
 /**
  * `--write`: puts the kept results into the file (on its current text, under its lock: see
@@ -140,9 +144,11 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
         'task-model': { type: 'string' },
         'include-labels': { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
+        ...LLM_LIMIT_FLAGS,
       },
       usage,
     );
+    const limitFlags = llmLimitFlags(values);
     if (positionals.length !== 1) throw new UsageError('USAGE', `optimize takes exactly one file. Usage: ${usage.split('\n')[0]}`);
     const file = positionals[0];
     const { abs, text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
@@ -175,6 +181,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
             judgeModel: values['judge-model'],
             taskModel: values['task-model'],
           },
+          model: limitFlags,
         },
       ],
       { modelAvailable: endpointFromEnv(io.env, { baseUrl: values['base-url'], model: values.model }) !== undefined },
@@ -183,7 +190,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
     const costTable = costTableWith(config.pricing);
     const llm = endpoint
       ? createLlmClient(
-          { ...endpoint, concurrency: Math.max(1, config.concurrency) },
+          { ...endpoint, ...llmLimitsOf(config.model), concurrency: Math.max(1, config.concurrency) },
           { cacheDir: values['no-cache'] ? undefined : llmCacheDir(root), budget: config.budget, costTable },
         )
       : undefined;

@@ -36,6 +36,12 @@ export const ModelSchema = z
     name: z.string().min(1).optional(),
     temperature: z.number().min(0).max(2).optional(),
     embeddingModel: z.string().min(1).optional(),
+    /** Deadline of one LLM request, the whole answer included (default 60). */
+    timeoutSeconds: z.number().positive().max(3600).optional(),
+    /** Retries after a failed LLM request: timeouts, network errors, 408/409/429, 5xx (default 3). */
+    maxRetries: z.number().int().min(0).max(10).optional(),
+    /** Most MB of one LLM answer; a larger one is cut off (default 8). */
+    maxResponseMb: z.number().positive().max(1024).optional(),
   })
   .strict();
 
@@ -175,6 +181,9 @@ const FileSchema = z
         name: z.string().min(1).optional(),
         temperature: z.number().min(0).max(2).optional(),
         embedding_model: z.string().min(1).optional(),
+        timeout_seconds: z.number().positive().max(3600).optional(),
+        max_retries: z.number().int().min(0).max(10).optional(),
+        max_response_mb: z.number().positive().max(1024).optional(),
       })
       .strict()
       .optional(),
@@ -309,7 +318,16 @@ export function parseConfigFile(text: string, file = '.optimizer/config.yaml'): 
       ? { maxCalls: f.budget.max_calls, maxTokens: f.budget.max_tokens, maxCostUsd: f.budget.max_cost_usd }
       : undefined,
     budgetSource: f.budget ? 'file' : undefined,
-    model: f.model ? { name: f.model.name, temperature: f.model.temperature, embeddingModel: f.model.embedding_model } : undefined,
+    model: f.model
+      ? {
+          name: f.model.name,
+          temperature: f.model.temperature,
+          embeddingModel: f.model.embedding_model,
+          timeoutSeconds: f.model.timeout_seconds,
+          maxRetries: f.model.max_retries,
+          maxResponseMb: f.model.max_response_mb,
+        }
+      : undefined,
     evidence:
       typeof f.evidence === 'string'
         ? { mode: f.evidence }

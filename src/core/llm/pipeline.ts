@@ -3,7 +3,7 @@ import { BudgetTracker, type Reservation } from './budget';
 import { DiskCache, hashKey, type CacheLimits } from './cache';
 import { DEFAULT_COST_TABLE, costOf, estimateMessagesTokens, estimateTokens, knownPrice, priceFor, type CostTable } from './cost';
 import { Limiter } from './limiter';
-import { DEFAULT_RETRY, backoffMs, sleep, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY, backoffMs, gaveUpError, sleep, type RetryPolicy } from './retry';
 import type { Budget, ChatMessage, ChatRequest, ChatResponse, EmbedRequest, LlmClient, LlmUsageTotals, Spend, TokenUsage, ToolCall } from './types';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -145,6 +145,7 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
     let release: (() => void) | undefined;
     try {
       release = await limiter.acquire(signal);
+      const started = Date.now();
       for (let n = 0; ; n++) {
         if (signal.aborted) throw new CancelledError('The LLM request was cancelled.');
         sent = true;
@@ -153,7 +154,8 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
           return await attempt(signal);
         } catch (raw) {
           const { error: err, retryable, retryAfterMs: asked } = transport.classify(raw, model);
-          if (!retryable || n >= policy.maxRetries || signal.aborted) throw err;
+          if (!retryable || signal.aborted) throw err;
+          if (n >= policy.maxRetries) throw err instanceof LlmError ? gaveUpError(err, n + 1, Date.now() - started) : err;
           if (asked !== undefined && asked > policy.maxRetryAfterMs && err instanceof LlmError) {
             throw new LlmError(
               err.code,

@@ -120,8 +120,12 @@ export interface EndpointConfig {
   model: string;
   embeddingModel?: string;
   headers?: Record<string, string>;
+  /** Deadline of one attempt, the whole answer included (default 60 s). */
   timeoutMs?: number;
+  /** Retries after a failed attempt (default 3). */
   maxRetries?: number;
+  /** Most bytes of one answer (default 8 MB); a larger one is cut off (LLM_RESPONSE_TOO_LARGE). */
+  maxResponseBytes?: number;
   concurrency?: number;
 }
 

@@ -152,6 +152,7 @@ export class OptimizationRunner implements vscode.Disposable {
       cacheDir: llmCacheDir(root),
       budget: config.budget,
       costTable,
+      limits: config.model,
       logger: (level, msg) => this.log[level](`llm: ${msg}`),
     });
   }
