@@ -25,6 +25,10 @@ export interface FakeDifyOptions {
   clientIds?: string[];
   /** Older console: the login answers tokens in the body and reads Authorization: Bearer. */
   legacyBearer?: boolean;
+  /** Put before every token handed out (the in-editor tests use TEST_KEY_PREFIX, which the harness hunts for in logs). */
+  tokenPrefix?: string;
+  /** The account's password (default FAKE_USER.password). */
+  password?: string;
 }
 
 export interface FakeApp {
@@ -117,7 +121,7 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
   const requests: FakeRequest[] = [];
   const deleted: string[] = [];
   const tok = (p: string) => {
-    const t = `${p}-${randomBytes(12).toString('hex')}`;
+    const t = `${opts.tokenPrefix ?? ''}${p}-${randomBytes(12).toString('hex')}`;
     issued.push(t);
     return t;
   };
@@ -294,7 +298,7 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
           if (dec.toString('base64') !== pw) return reply(401, { code: 'authentication_failed', message: 'Invalid encrypted data', status: 401 });
           pw = dec.toString('utf8');
         }
-        if (b.email !== FAKE_USER.email || pw !== FAKE_USER.password) return reply(401, { code: 'authentication_failed', message: 'Invalid email or password.', status: 401 });
+        if (b.email !== FAKE_USER.email || pw !== (opts.password ?? FAKE_USER.password)) return reply(401, { code: 'authentication_failed', message: 'Invalid email or password.', status: 401 });
         const t = issueSession(res, FAKE_USER.id);
         return reply(200, opts.legacyBearer ? { result: 'success', data: t } : { result: 'success' });
       }

@@ -33,7 +33,8 @@ function walk(dir: string): string[] {
 }
 
 describe('promptopt dify (CLI process) against the fake Dify', function () {
-  this.timeout(60000);
+  // Several CLI processes per test, on a shared 2-core machine.
+  this.timeout(180000);
   let f: FakeDify;
   let ws: string;
   let home: string;
