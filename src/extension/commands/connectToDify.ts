@@ -1,10 +1,11 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { loginWithDeviceFlow, loginWithPassword, normalizeServer, type DifySession } from '../../core/dify';
-import { CancelledError, toOptimizerError } from '../../core/errors';
+import { CancelledError } from '../../core/errors';
 import { Commands } from '../constants';
 import { difySessions, refuseUntrusted } from '../services/difySessions';
 import type { CommandDef, Services } from '../services/types';
+import { reportDifyFailure } from './pullFromDify';
 
 /** Arguments for scripted use (tests, other commands); every field missing is asked for. */
 export interface ConnectToDifyArgs {
@@ -108,10 +109,7 @@ export const connectToDify: CommandDef = {
       return { server, kind: session.kind, account: session.account };
     } catch (e) {
       if (e instanceof CancelledError) return {};
-      const err = toOptimizerError(e);
-      s.log.error(`Connect to Dify: ${err.message}`);
-      void vscode.window.showErrorMessage(err.message);
-      return { error: err.message };
+      return { error: reportDifyFailure(s, 'Connect to Dify', e) };
     }
   },
 };
