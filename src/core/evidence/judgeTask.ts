@@ -10,7 +10,7 @@
  * - anything else: the prompt's text.
  */
 import type { PromptRecord } from '../dsl/types';
-import type { NodeSpec } from './workflow';
+import type { NodeSpec } from '../runtime/workflow';
 
 function classifierTask(w: Extract<NonNullable<NodeSpec['wrapper']>, { kind: 'classifier' }>): string {
   return [

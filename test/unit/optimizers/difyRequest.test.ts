@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { parseDify } from '../../../src/core/dsl';
 import { nodeSpecFor, prepareTraining } from '../../../src/core/optimizers/training';
 import { parseDataset } from '../../../src/core/evaluation';
-import { buildTaskCall, nodeInput, requestParts } from '../../../src/core/evaluation/nodeRequest';
+import { buildTaskCall, nodeInput, requestParts } from '../../../src/core/runtime/nodeRequest';
 import { corpusDir } from '../../support/corpusPrompts';
 import { startFakeOpenAI, type FakeOpenAIServer, type ParsedChatRequest, type ScriptedReply } from '../../support/fakeOpenAI';
 import { cli, workspace } from '../evidence/helpers';

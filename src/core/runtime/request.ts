@@ -25,12 +25,12 @@
  *   datasets, the pre_prompt with the app's inputs, the conversation and the query.
  * - expert-mode app (chat_prompt_config / completion_prompt_config messages): as an llm node,
  *   with the conversation as memory in chat apps.
- * Other prompts (agent nodes, follow-up and ReAct prompts) use evaluation/render's renderPrompt
+ * Other prompts (agent nodes, follow-up and ReAct prompts) use runtime/render's renderPrompt
  * (the text as the system message, the input as the user message).
  */
 import type { PromptRecord } from '../dsl/types';
-import { renderJinja, renderPrompt, substituteVariables } from '../evaluation/render';
-import type { Example } from '../evaluation/types';
+import { renderJinja, renderPrompt, substituteVariables } from './render';
+import type { Example } from './types';
 import type { ChatMessage, ChatRequest } from '../llm/types';
 import type { NodeSpec } from './workflow';
 import { classifierMessages } from './wrappers/classifier';

@@ -1,6 +1,6 @@
 /**
  * The request a dataset run sends for one example: the node's whole request as Dify builds it
- * (evidence/request.ts buildNodeCall, the same builder the evidence gate uses) with the
+ * (runtime/request.ts buildNodeCall, the same builder the evidence gate uses) with the
  * candidate's text — and its few-shot demos — in place. A prompt the builder does not cover
  * (no node spec, or a node kind it has no template for: agent nodes, follow-up and ReAct
  * prompts) is rendered with renderPrompt, as before.
@@ -24,8 +24,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { PromptRecord } from '../dsl/types';
-import { buildNodeCall, paramsOf, type NodeCall } from '../evidence/request';
-import type { NodeSpec } from '../evidence/workflow';
+import { buildNodeCall, paramsOf, type NodeCall } from './request';
+import type { NodeSpec } from './workflow';
 import type { ChatMessage } from '../llm/types';
 import { demoBlock, exampleInput, renderPrompt, runtimeInput, type NodeMessage } from './render';
 import type { Demo, DemoMode, Example } from './types';
@@ -35,7 +35,7 @@ export interface PromptTarget {
   record: PromptRecord;
   /** The node's chat messages (renderPrompt, when `spec` is absent or not covered). */
   messages?: NodeMessage[];
-  /** The node as Dify builds its request (evidence/workflow nodeSpecOf). */
+  /** The node as Dify builds its request (runtime/workflow nodeSpecOf). */
   spec?: NodeSpec;
 }
 

@@ -5,8 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { parseDify } from '../../../src/core/dsl';
-import { buildNodeCall, historiesOf, taskRequest } from '../../../src/core/evidence/request';
-import { inputsOf, nodeSpecOf, readWorkflow, type NodeSpec } from '../../../src/core/evidence/workflow';
+import { buildNodeCall, historiesOf, taskRequest } from '../../../src/core/runtime/request';
+import { inputsOf, nodeSpecOf, readWorkflow, type NodeSpec } from '../../../src/core/runtime/workflow';
 import type { Example } from '../../../src/core/evaluation/types';
 import { SUPPORT_CHATFLOW } from '../../support/evidenceModel';
 import { record } from '../engine/helpers';

@@ -12,9 +12,9 @@ import * as path from 'node:path';
 import { parseDify } from '../../../src/core/dsl';
 import { checkMechanically, nodeRequirements } from '../../../src/core/evidence/checklist';
 import { promptContext } from '../../../src/core/evidence/gather';
-import { buildNodeCall } from '../../../src/core/evidence/request';
-import { nodeSpecOf, readWorkflow } from '../../../src/core/evidence/workflow';
-import { formatTemplate, pyJson } from '../../../src/core/evidence/wrappers/difyText';
+import { buildNodeCall } from '../../../src/core/runtime/request';
+import { nodeSpecOf, readWorkflow } from '../../../src/core/runtime/workflow';
+import { formatTemplate, pyJson } from '../../../src/core/runtime/wrappers/difyText';
 import type { Example } from '../../../src/core/evaluation/types';
 
 const ex = (vars: Record<string, string>): Example => ({ id: 'c1', vars, source: { file: 't.jsonl', line: 1 } });

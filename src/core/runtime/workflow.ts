@@ -9,7 +9,7 @@ import { load } from 'js-yaml';
 import type { DifyDocument } from '../dsl/parse';
 import type { PromptRecord } from '../dsl/types';
 import { findVariables } from '../dsl/variables';
-import type { NodeMessage } from '../evaluation/render';
+import type { NodeMessage } from './render';
 import { classifierWrapOf, extractorWrapOf, formKeysOf, simpleAppWrapOf } from './wrappers/read';
 import type { AnswerShape, NodeWrapper } from './wrappers/types';
 

@@ -1,0 +1,68 @@
+/**
+ * The one way a prompt is run on a case: a node runner takes the prompt (its record, the
+ * node's spec, the text to run — the current one or a candidate —, demos) and a case, and
+ * gives the node's answer. The evidence gate, dataset runs and the estimate (a replay of the
+ * same runs over the response cache) all go through it, so "as Dify sends it" lives here only.
+ *
+ * `modelNodeRunner` sends the request Dify builds for the node (nodeRequest.ts) to a model
+ * through the LLM client (cache, budget, concurrency). A runner on Dify itself plugs in behind
+ * the same interface.
+ */
+import type { ChatResponse, LlmClient } from '../llm/types';
+import { buildTaskCall, type PromptTarget } from './nodeRequest';
+import { taskRequest } from './request';
+import type { Demo, DemoMode, Example } from './types';
+
+/** One prompt version on one case. */
+export interface NodeCase extends PromptTarget {
+  /** The text run in the prompt's place (default the record's own). */
+  text?: string;
+  demos?: Demo[];
+  demoMode?: DemoMode;
+  example: Example;
+}
+
+export interface NodeRunOptions {
+  signal?: AbortSignal;
+  /** Tag of the request (logs, the estimate's breakdown). */
+  tag?: string;
+  /** Model instead of the node's own. */
+  model?: string;
+  /** false: without `model`, the client's configured model rather than the node's (dataset runs choose the model themselves). */
+  nodeModel?: boolean;
+  /** Instead of the node's own (temperature 0 when the node sets none). */
+  temperature?: number;
+  maxTokens?: number;
+}
+
+export interface NodeAnswer {
+  output: string;
+  /** The answer was cut off (a model's finish reason "length"). */
+  truncated?: boolean;
+  /** The model's response, when a model answered (usage, cost, cached). */
+  response?: ChatResponse;
+}
+
+export interface NodeRunner {
+  /** Where answers come from, for reports: 'model' (our reproduction of Dify's request) or 'dify' (Dify itself). */
+  readonly source: 'model' | 'dify';
+  run(c: NodeCase, opts?: NodeRunOptions): Promise<NodeAnswer>;
+}
+
+/** Runs the node's request, as Dify builds it, on a model through `client`. */
+export function modelNodeRunner(client: LlmClient): NodeRunner {
+  return {
+    source: 'model',
+    async run(c, opts = {}) {
+      const call = buildTaskCall(c, c.example);
+      const req = taskRequest(call, { modelOverride: opts.model, signal: opts.signal, tag: opts.tag });
+      const res = await client.chat({
+        ...req,
+        model: opts.nodeModel === false ? opts.model : req.model,
+        temperature: opts.temperature ?? req.temperature,
+        maxTokens: opts.maxTokens ?? req.maxTokens,
+      });
+      return { output: res.text, truncated: res.finishReason === 'length', response: res };
+    },
+  };
+}
