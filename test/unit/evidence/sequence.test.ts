@@ -83,7 +83,7 @@ describe('evidence: the betting confidence sequence (Waudby-Smith & Ramdas) and 
       const mu = win + tie / 2;
       let lowMiss = 0;
       let highMiss = 0;
-      const runs = 2000;
+      const runs = 400;
       for (let r = 0; r < runs; r++) {
         const next = draw(rnd, win, tie);
         const cs = confidenceSequence(Array.from({ length: 48 }, next));
