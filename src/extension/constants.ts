@@ -75,6 +75,7 @@ export const Settings = {
   codeLensEnabled: 'codeLens.enabled',
   evidenceMode: 'evidence.mode',
   evidenceCases: 'evidence.cases',
+  evidenceMaxCases: 'evidence.maxCases',
   evidenceJudgeModel: 'evidence.judgeModel',
   includeLabels: 'includeLabels',
   /** Optimize runs whose estimate is above this many calls ask first (machine scope; 0: always). */
