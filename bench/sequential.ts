@@ -107,6 +107,14 @@ function family(k: number, ties: number, step: number, seed: number) {
   return { any: any / RUNS, anyUncorrected: anyUncorrected / RUNS, anyFixed: anyFixed / RUNS };
 }
 
+/** One candidate at true `p` among k tested for the prompt: its keep rate under α/k. */
+function powerAmong(k: number, p: number, seed: number): number {
+  const rnd = prng(seed);
+  let kept = 0;
+  for (let i = 0; i < RUNS; i++) kept += sequential(judge(p, 0.3, rnd), 4, ALPHA / k).kept ? 1 : 0;
+  return kept / RUNS;
+}
+
 function main(): void {
   const note = 'mechanics: a scripted judge of known win rate, not a model';
   for (const step of [1, 4, 6]) {
@@ -125,6 +133,7 @@ function main(): void {
         unit: 'share of runs kept',
         baseline: r3(r.keepFixed12),
         baselineName: 'fixed-12 Wilson gate',
+        baselineCallsPerDecision: 3 + 4 * INITIAL,
         meanCases: r3(r.meanCases),
         callsPerDecision: r3(r.callsPerDecision),
         runs: RUNS,
@@ -144,6 +153,7 @@ function main(): void {
       runs: RUNS,
       note,
     });
+    out({ name: `evidence.sequential keep rate at true 0.7 as one of ${k} candidates (30% ties, α/${k}, look every 4)`, value: r3(powerAmong(k, 0.7, 300 + k)), unit: 'share of runs kept', runs: RUNS, note });
   }
 }
 

@@ -134,6 +134,22 @@ describe('optimize: the estimate before spending, against the calls the fake ser
     assert.equal(await answeredCount(srv), 52);
   });
 
+  it('two strategies that converge on one text: it is evaluated once and the estimate counts it once (exact when the rewrites are known)', async () => {
+    const model = evidenceHandler({ rewrite: HEURISTIC_NEUTRAL_WINNER });
+    srv = await startFakeOpenAI({ handler: model.handler });
+    oneLook();
+    const two = ['support.yml', '--strategy', 'llm_guided', '--strategy', 'hybrid', '--iterations', '1', '--prompt', w.promptId, '--base-url', srv.url, '--model', 'm'];
+    // The rewrites first (no gate): both strategies give the same text.
+    assert.equal((await run([...two, '--evidence', 'off', '--yes'])).code, 0);
+    const n = await answeredCount(srv);
+    const r = await run([...two, '--yes']);
+    assert.equal(r.code, 0, r.err);
+    // One candidate: 2 to write the cases, 1 checklist, 12 + 12 runs, 24 judge calls — not two candidates' 87.
+    assert.match(r.err, /at most 51 call\(s\) .*\(2 to write test cases, 1 to draw the checklist, 24 test-case runs, 24 judge calls\)/);
+    assert.equal((await answeredCount(srv)) - n, 51);
+    assert.equal(model.counts.judge, 24, 'the shared text was judged once');
+  });
+
   it('no model, or only rule strategies with a key: no estimate and no question (the Quick start is unchanged)', async () => {
     srv = await startFakeOpenAI({ handler: evidenceHandler().handler });
     const rules = await run(['support.yml', '--strategy', 'auto', '--base-url', srv.url], async () => assert.fail('a rule run asked'));
