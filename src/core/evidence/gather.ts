@@ -18,7 +18,7 @@ import { evaluateCandidate, type EvidenceReport } from './evaluate';
 import { evidenceMarkdown } from './report';
 import { lookSizes } from './sequence';
 import { addUsage, zeroUsage, type EvidenceUsage } from './usage';
-import { inputsOf, nodeSpecOf, nodeTextsOf, readWorkflow, type InputSpec, type NodeSpec } from './workflow';
+import { inputsOf, nodeSpecOf, nodeTextsOf, readWorkflow, type InputSpec, type NodeSpec } from '../runtime/workflow';
 
 export const DEFAULT_CASES = 12;
 /** Cases a sequence may grow to while the result is inconclusive (evidence.max_cases). */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDify } from '../../../src/core/dsl';
 import { EXISTING_CLOSE, EXISTING_OPEN, casesFileFor } from '../../../src/core/evidence/cases';
-import { chooseJudgeModel } from '../../../src/core/evidence/gateFactory';
+import { chooseJudgeModel } from '../../../src/core/service/gateFactory';
 import { gatherEvidence, promptContext, type EvidenceEnv } from '../../../src/core/evidence/gather';
 import { JUDGE_MARK } from '../../../src/core/evidence/judge';
 import { ALPHA } from '../../../src/core/evidence/sequence';

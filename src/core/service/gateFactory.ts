@@ -4,7 +4,7 @@ import type { EngineConfig } from '../engine/config';
 import type { EvidenceGate } from '../engine/gate';
 import type { PromptRecord } from '../dsl/types';
 import type { LlmClient } from '../llm/types';
-import { gatherEvidence, planEvidence, promptContext, type EvidenceEnv } from './gather';
+import { gatherEvidence, planEvidence, promptContext, type EvidenceEnv } from '../evidence/gather';
 
 export interface EvidenceGateParams {
   root: string;
