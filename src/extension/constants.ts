@@ -82,8 +82,8 @@ export const Settings = {
   confirmAboveCalls: 'confirmAboveCalls',
 } as const;
 
-/** Default of promptOptimizer.confirmAboveCalls: about two candidates through the evidence gate. */
-export const DEFAULT_CONFIRM_ABOVE_CALLS = 100;
+/** Default of promptOptimizer.confirmAboveCalls: about two candidates through the sequential evidence gate at its upper bound (48 cases, ~205 calls each). */
+export const DEFAULT_CONFIRM_ABOVE_CALLS = 450;
 
 /** SecretStorage key of the API key. */
 export const SECRET_API_KEY = 'promptOptimizer.llm.apiKey';
