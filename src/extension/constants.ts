@@ -80,14 +80,15 @@ export const Settings = {
   codeLensEnabled: 'codeLens.enabled',
   evidenceMode: 'evidence.mode',
   evidenceCases: 'evidence.cases',
+  evidenceMaxCases: 'evidence.maxCases',
   evidenceJudgeModel: 'evidence.judgeModel',
   includeLabels: 'includeLabels',
   /** Optimize runs whose estimate is above this many calls ask first (machine scope; 0: always). */
   confirmAboveCalls: 'confirmAboveCalls',
 } as const;
 
-/** Default of promptOptimizer.confirmAboveCalls: about two candidates through the evidence gate. */
-export const DEFAULT_CONFIRM_ABOVE_CALLS = 100;
+/** Default of promptOptimizer.confirmAboveCalls: about two candidates through the sequential evidence gate at its upper bound (48 cases, ~205 calls each). */
+export const DEFAULT_CONFIRM_ABOVE_CALLS = 450;
 
 /** SecretStorage key of the API key. */
 export const SECRET_API_KEY = 'promptOptimizer.llm.apiKey';

@@ -67,6 +67,10 @@ export const EvidenceSchema = z
     mode: z.enum(EVIDENCE_MODES).default('auto'),
     /** Test cases generated per prompt (once; reused after). */
     cases: z.number().int().min(2).max(100).default(12),
+    /** Cases the sequence may grow to while the result is inconclusive (new ones generated unlike the earlier). */
+    maxCases: z.number().int().min(2).max(200).default(48),
+    /** Below this share of judged cases whose two orders agree, the verdict is "judge unreliable". */
+    minConsistency: z.number().min(0).max(1).default(0.6),
     /** Model of the judge and of the case and checklist generators (default: the configured model). */
     judgeModel: z.string().min(1).optional(),
     /** Model that runs the prompt on the cases (default: the node's own model). */
@@ -74,7 +78,7 @@ export const EvidenceSchema = z
   })
   .strict();
 
-export const DEFAULT_EVIDENCE = { mode: 'auto', cases: 12 } as const satisfies z.input<typeof EvidenceSchema>;
+export const DEFAULT_EVIDENCE = { mode: 'auto', cases: 12, maxCases: 48, minConsistency: 0.6 } as const satisfies z.input<typeof EvidenceSchema>;
 
 export const EngineConfigSchema = z
   .object({
@@ -187,7 +191,7 @@ const FileSchema = z
       })
       .strict()
       .optional(),
-    /** `evidence: off`, or `evidence: {mode, cases, judge_model, task_model}`. */
+    /** `evidence: off`, or `evidence: {mode, cases, max_cases, min_consistency, judge_model, task_model}`. */
     evidence: z
       .union([
         z.enum(EVIDENCE_MODES),
@@ -195,6 +199,8 @@ const FileSchema = z
           .object({
             mode: z.enum(EVIDENCE_MODES).optional(),
             cases: z.number().int().min(2).max(100).optional(),
+            max_cases: z.number().int().min(2).max(200).optional(),
+            min_consistency: z.number().min(0).max(1).optional(),
             judge_model: z.string().min(1).optional(),
             task_model: z.string().min(1).optional(),
           })
@@ -332,7 +338,7 @@ export function parseConfigFile(text: string, file = '.optimizer/config.yaml'): 
       typeof f.evidence === 'string'
         ? { mode: f.evidence }
         : f.evidence
-          ? { mode: f.evidence.mode, cases: f.evidence.cases, judgeModel: f.evidence.judge_model, taskModel: f.evidence.task_model }
+          ? { mode: f.evidence.mode, cases: f.evidence.cases, maxCases: f.evidence.max_cases, minConsistency: f.evidence.min_consistency, judgeModel: f.evidence.judge_model, taskModel: f.evidence.task_model }
           : undefined,
     pricing: f.pricing
       ? Object.fromEntries(Object.entries(f.pricing).map(([m, p]) => [m, { inputPerM: p.input_per_million, outputPerM: p.output_per_million }]))

@@ -65,7 +65,7 @@ export type EngineEvent =
       type: 'candidate_evidence';
       strategy: StrategyName | string;
       kept: boolean;
-      verdict?: 'better' | 'no evidence' | 'worse';
+      verdict?: 'better' | 'no evidence' | 'worse' | 'judge unreliable';
       winRate?: number;
       lowerBound?: number;
       cases?: number;

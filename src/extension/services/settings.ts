@@ -41,6 +41,7 @@ export function engineOverrides(scope?: vscode.Uri): ConfigOverrides {
     evidence: {
       mode: ((m) => (m === 'auto' || m === 'off' || m === 'required' ? m : undefined))(c.get<string>(Settings.evidenceMode)),
       cases: num(c, Settings.evidenceCases),
+      maxCases: num(c, Settings.evidenceMaxCases),
       judgeModel: c.get<string>(Settings.evidenceJudgeModel) || undefined,
     },
   };
