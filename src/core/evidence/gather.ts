@@ -17,6 +17,8 @@ import { evaluateCandidate, type EvidenceReport } from './evaluate';
 import { evidenceMarkdown } from './report';
 import { addUsage, zeroUsage, type EvidenceUsage } from './usage';
 import { inputsOf, nodeSpecOf, nodeTextsOf, readWorkflow, type InputSpec, type NodeSpec } from './workflow';
+import { readRegularText } from '../util/safeRead';
+import { fsIoError } from '../util/fsError';
 
 export const DEFAULT_CASES = 12;
 
@@ -123,7 +125,7 @@ export async function planEvidence(env: EvidenceEnv, ctx: PromptContext): Promis
   let method: EvidencePlan['method'] = 'judge';
   if (c.reused) {
     try {
-      const ds = parseDataset(await fs.readFile(c.file, 'utf8'), { file: c.file });
+      const ds = parseDataset(await readRegularText(c.file), { file: c.file });
       cases = ds.examples.length;
       if (cases > 0 && ds.examples.every((e) => e.expected !== undefined || (e.labels?.length ?? 0) > 0)) method = 'metrics';
     } catch {
@@ -183,7 +185,9 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
   const cases = casesP.value;
   const cl = clP.value;
   usage = addUsage(addUsage(usage, cases.usage), cl.usage);
-  const text = cases.text ?? (await fs.readFile(cases.file, 'utf8'));
+  const text = cases.text ?? (await readRegularText(cases.file).catch((e: unknown) => {
+    throw fsIoError(e, cases.file, 'read');
+  }));
   const dataset = parseDataset(text, { file: cases.file });
   const report = await evaluateCandidate({
     client: env.client,

@@ -5,6 +5,7 @@ import { StorageError } from '../errors';
 import { atomicWriteFile, cleanTempLeftovers, writeTargetOf } from '../util/atomicWrite';
 import { assertWritableEncoding, decodeFileText } from '../util/encoding';
 import { acquireLockFile, LockTimeoutError } from '../util/lockFile';
+import { fsIoError } from '../util/fsError';
 
 /**
  * Every writer of a workflow file (`promptopt set`, `apply`, `rollback`, `optimize --write`) goes
@@ -62,7 +63,12 @@ export function conflictError(displayName: string, what: string, detail?: string
 }
 
 async function readCurrent(target: string, displayName: string): Promise<{ text: string; bytes: Buffer }> {
-  const bytes = await fs.readFile(target);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(target);
+  } catch (e) {
+    throw fsIoError(e, displayName, 'read');
+  }
   const decoded = decodeFileText(bytes, displayName);
   assertWritableEncoding(decoded, displayName);
   return { text: decoded.text, bytes };
@@ -101,6 +107,15 @@ async function cleanDeadLockRecords(dir: string): Promise<void> {
  * (the same text: nothing to write) and may throw (e.g. a conflict) to write nothing.
  */
 export async function updateWorkflowFile(file: string, edit: (current: string) => string, opts: UpdateFileOptions): Promise<UpdateFileResult> {
+  try {
+    return await updateLocked(file, edit, opts);
+  } catch (e) {
+    // A system error anywhere (lock, read, write): typed, naming the file and the cause.
+    throw fsIoError(e, opts.displayName, 'write');
+  }
+}
+
+async function updateLocked(file: string, edit: (current: string) => string, opts: UpdateFileOptions): Promise<UpdateFileResult> {
   const target = await writeTargetOf(file);
   const dir = path.dirname(target);
   await cleanTempLeftovers(target);
@@ -133,7 +148,7 @@ export async function updateWorkflowFile(file: string, edit: (current: string) =
         if (attempt >= MAX_ATTEMPTS) throw conflictError(opts.displayName, opts.what, 'it kept changing on disk');
         continue;
       }
-      await atomicWriteFile(target, out, { cleanLeftovers: false });
+      await atomicWriteFile(target, out, { cleanLeftovers: false, displayName: opts.displayName });
       return { text: out, before: cur.text, changed: true, target };
     }
   } finally {
