@@ -48,7 +48,7 @@ export function fsCauseOf(e: unknown): FsCause | undefined {
   const code = typeof x.code === 'string' ? x.code : undefined;
   if (!code || !(code in CAUSES)) return undefined;
   // Only system errors (they carry errno or syscall), not a library's error that reuses a code.
-  if (typeof x.errno !== 'number' && typeof x.syscall !== 'string' && code !== 'ENOTREG') return undefined;
+  if (typeof x.errno !== 'number' && typeof x.syscall !== 'string') return undefined;
   const k = (e as { kind?: unknown }).kind;
   const kind = code === 'ENOTREG' && typeof k === 'string' ? `${k}, not a regular file` : undefined;
   return { code, cause: kind ?? CAUSES[code]!, ...(typeof x.path === 'string' ? { path: x.path } : {}), ...(typeof x.syscall === 'string' ? { syscall: x.syscall } : {}) };

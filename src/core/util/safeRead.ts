@@ -22,13 +22,15 @@ export interface SafeReadOptions {
 
 /** The error for a path that is not a regular file: `code` ENOTREG, `path` the file. */
 export class NotRegularFileError extends Error {
-  readonly code = 'ENOTREG';
+  /** ENOTREG; EISDIR for a folder (as reading one would say). */
+  readonly code: string;
   readonly syscall = 'open';
   constructor(
     readonly path: string,
     readonly kind: string,
   ) {
     super(`${path} is ${kind}, not a regular file`);
+    this.code = kind === 'a folder' ? 'EISDIR' : 'ENOTREG';
   }
 }
 

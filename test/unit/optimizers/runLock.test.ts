@@ -66,23 +66,37 @@ describe('item 5: one run id, one process; the calls budget holds across process
     let srv: FakeOpenAIServer;
     let hangAt = -1;
     let latencyMs = 20;
+    /** While set, answers wait for it (the first run is held until the second has ended). */
+    let gate: Promise<unknown> | undefined;
     before(async () => {
-      srv = await startFakeOpenAI({ handler: (req, ctx) => (ctx.index === hangAt ? { hang: true } : { ...scriptedHandler(req), latencyMs }) });
+      srv = await startFakeOpenAI({
+        handler: async (req, ctx) => {
+          if (gate) await gate;
+          return ctx.index === hangAt ? { hang: true } : { ...scriptedHandler(req), latencyMs };
+        },
+      });
     });
     after(() => srv.close());
     beforeEach(() => {
       srv.reset();
       hangAt = -1;
       latencyMs = 20;
+      gate = undefined;
     });
 
     it('two `train` processes with one --run-id at once: the second is refused naming the first; calls stay within --budget-calls 14', async () => {
       const dir = await workspace();
-      latencyMs = 400; // the first run is still working when the second starts
+      // The first run's answers are held until the second run has ended (or 20 s, if it runs too).
+      let open!: () => void;
+      gate = new Promise<void>((r) => (open = r));
       const a = train(dir, srv.url, 'shared', 14);
       await waitFor(() => srv.requests.length > 0, 30_000);
       const b = train(dir, srv.url, 'shared', 14);
-      const [ra, rb] = await Promise.all([a.done, b.done]);
+      const held = setTimeout(() => open(), 20_000);
+      const rb = await b.done;
+      open();
+      clearTimeout(held);
+      const ra = await a.done;
       assert.ok(srv.requests.length <= 14, `${srv.requests.length} calls against a budget of 14`);
       assert.notEqual(rb.code, 0, 'the second run was not refused');
       assert.match(rb.err, new RegExp(`run shared is already running in process ${a.child.pid}`));
