@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { StorageError } from '../errors';
 import { atomicWriteFile, cleanTempLeftovers, writeTargetOf } from '../util/atomicWrite';
-import { assertWritableEncoding, decodeFileText } from '../util/encoding';
+import { workflowContentOf, type WorkflowContent } from './workflowFile';
 import { acquireLockFile, LockTimeoutError } from '../util/lockFile';
 import { fsIoError } from '../util/fsError';
 
@@ -62,16 +62,14 @@ export function conflictError(displayName: string, what: string, detail?: string
   );
 }
 
-async function readCurrent(target: string, displayName: string): Promise<{ text: string; bytes: Buffer }> {
+async function readCurrent(target: string, displayName: string): Promise<WorkflowContent> {
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(target);
   } catch (e) {
     throw fsIoError(e, displayName, 'read');
   }
-  const decoded = decodeFileText(bytes, displayName);
-  assertWritableEncoding(decoded, displayName);
-  return { text: decoded.text, bytes };
+  return workflowContentOf(bytes, target, displayName);
 }
 
 const LOCK_RECORD = /^\.promptopt-lock-(\d+)-[0-9a-f]+\.tmp$/;
@@ -148,7 +146,7 @@ async function updateLocked(file: string, edit: (current: string) => string, opt
         if (attempt >= MAX_ATTEMPTS) throw conflictError(opts.displayName, opts.what, 'it kept changing on disk');
         continue;
       }
-      await atomicWriteFile(target, out, { cleanLeftovers: false, displayName: opts.displayName });
+      await atomicWriteFile(target, cur.encode(out), { cleanLeftovers: false, displayName: opts.displayName });
       return { text: out, before: cur.text, changed: true, target };
     }
   } finally {
