@@ -6,6 +6,8 @@
  * the file, line:column or prompt id where one is known, so callers can show it as is.
  */
 
+import { fsCauseOf } from './util/fsCause';
+
 /** Where an error happened, as precisely as known. Lines and columns are 1-based. */
 export interface ErrorLocation {
   file?: string;
@@ -271,8 +273,22 @@ export function isOptimizerError(e: unknown): e is OptimizerError {
 export function toOptimizerError(e: unknown, fallbackCode = 'INTERNAL'): OptimizerError {
   if (e instanceof OptimizerError) return e;
   if (isAbortError(e)) return new CancelledError();
+  const io = fsErrorOf(e);
+  if (io) return io;
   const msg = e instanceof Error ? e.message : String(e);
   return new OptimizerError('engine', fallbackCode, `Unexpected error: ${msg}`, {}, e);
+}
+
+/**
+ * A system file-system error (disk full, permission denied, …) as a typed STORAGE_IO error
+ * naming the path it carries: not a bug, so never an internal error. Undefined for anything else.
+ */
+export function fsErrorOf(e: unknown): StorageError | undefined {
+  if (e instanceof OptimizerError) return undefined;
+  const c = fsCauseOf(e);
+  if (!c) return undefined;
+  const op = c.syscall ? `${c.code}, ${c.syscall}` : c.code;
+  return new StorageError('STORAGE_IO', `file system error: ${c.cause} (${op}).`, c.path ? { file: c.path } : {}, e);
 }
 
 export function isAbortError(e: unknown): boolean {

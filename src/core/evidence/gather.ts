@@ -19,6 +19,8 @@ import { evidenceMarkdown } from './report';
 import { lookSizes } from './sequence';
 import { addUsage, zeroUsage, type EvidenceUsage } from './usage';
 import { inputsOf, nodeSpecOf, nodeTextsOf, readWorkflow, type InputSpec, type NodeSpec } from '../runtime/workflow';
+import { readRegularText } from '../util/safeRead';
+import { fsIoError } from '../util/fsError';
 
 export const DEFAULT_CASES = 12;
 /** Cases a sequence may grow to while the result is inconclusive (evidence.max_cases). */
@@ -138,7 +140,7 @@ export async function planEvidence(env: EvidenceEnv, ctx: PromptContext): Promis
   // (`cases`: what the file holds; the first look is the smaller of it and `count`.)
   if (c.reused) {
     try {
-      const ds = parseDataset(await fs.readFile(c.file, 'utf8'), { file: c.file });
+      const ds = parseDataset(await readRegularText(c.file), { file: c.file });
       cases = ds.examples.length;
       if (cases > 0 && ds.examples.every((e) => e.expected !== undefined || (e.labels?.length ?? 0) > 0)) method = 'metrics';
     } catch {
@@ -212,7 +214,9 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
   const cases = casesP.value;
   const cl = clP.value;
   usage = addUsage(addUsage(usage, cases.usage), cl.usage);
-  let text = cases.text ?? (await fs.readFile(cases.file, 'utf8'));
+  let text = cases.text ?? (await readRegularText(cases.file).catch((e: unknown) => {
+    throw fsIoError(e, cases.file, 'read');
+  }));
   const dataset = parseDataset(text, { file: cases.file });
   const count = env.count ?? DEFAULT_CASES;
   // Generated cases can grow (new ones written unlike the earlier ones); a named dataset is used as it is.

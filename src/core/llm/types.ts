@@ -104,6 +104,12 @@ export interface LlmClient {
   spent?(): Spend;
   /** Optional: counts usage made elsewhere (earlier attempts of a resumed run) against the budget; usage() is unchanged. */
   chargeBudget?(spent: Spend): void;
+  /**
+   * Optional: `listener` runs, and is awaited, just before each call is sent to the endpoint
+   * (once per call, not per retry; never for cache hits). A listener that throws stops the call
+   * before it is sent. Returns a function that removes the listener.
+   */
+  onSend?(listener: () => void | Promise<void>): () => void;
 }
 
 /** Calls, tokens and cost counted against a budget. */
