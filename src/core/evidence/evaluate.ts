@@ -62,6 +62,12 @@ export interface EvidenceReport {
   dropped: string[];
   verdict: Verdict;
   usage: EvidenceUsage;
+  /** The win-rate interval after each look of the sequential test (absent: one look). */
+  looks?: Array<{ cases: number; winRate: number; lower: number; upper: number }>;
+  /** Share (0..1) of judged cases whose two orders agreed. */
+  positionConsistency?: number;
+  /** The judge is the model that runs the task. */
+  sameJudgeAsTask?: boolean;
 }
 
 export interface EvaluateOptions {

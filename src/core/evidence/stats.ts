@@ -1,6 +1,6 @@
 /** Win/tie/loss tallies, the Wilson interval on the win rate, and the verdict the gate reads. */
 
-export type Verdict = 'better' | 'no evidence' | 'worse';
+export type Verdict = 'better' | 'no evidence' | 'worse' | 'judge unreliable';
 
 /** z for a two-sided 90% interval (each bound is a one-sided 95% bound). */
 export const Z90 = 1.6448536269514722;
