@@ -138,6 +138,8 @@ export interface EvidenceRecord {
   verdict: EvidenceReport['verdict'];
   winRate: number;
   lowerBound: number;
+  /** Upper bound of the same interval (absent in records written before it was kept). */
+  upperBound?: number;
   wins: number;
   ties: number;
   losses: number;
@@ -209,6 +211,7 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
     verdict: report.verdict,
     winRate: report.stats.winRate,
     lowerBound: report.stats.lower,
+    upperBound: report.stats.upper,
     wins: report.stats.wins,
     ties: report.stats.ties,
     losses: report.stats.losses,

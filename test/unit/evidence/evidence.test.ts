@@ -103,7 +103,7 @@ describe('evidence: cases, eval and the gate against the scripted server', funct
     assert.equal(v.wins, 12);
     assert.ok(v.lowerBound > 0.8 && v.lowerBound < 0.82, String(v.lowerBound));
     assert.ok(fs.existsSync(path.join(w.ws, v.checklistFile)));
-    assert.match(fs.readFileSync(path.join(w.ws, v.reportFile), 'utf8'), /## Cases[\s\S]*case-01 · typical · candidate wins[\s\S]*\| Current \| Candidate \|/);
+    assert.match(fs.readFileSync(path.join(w.ws, v.reportFile), 'utf8'), /## Cases[\s\S]*case-01 · typical · candidate wins[\s\S]*Current answer:[\s\S]*Candidate answer:/);
     assert.equal(model.counts.checklist, 1, 'the checklist is drawn once and reused');
     // The same eval again costs nothing.
     const n = srv.chatRequests().length;
