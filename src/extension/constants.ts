@@ -26,6 +26,7 @@ export const Commands = {
   showLog: 'promptOptimizer.showLog',
   generateTestCases: 'promptOptimizer.generateTestCases',
   showEvidenceReport: 'promptOptimizer.showEvidenceReport',
+  exportEvidenceReport: 'promptOptimizer.exportEvidenceReport',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -35,6 +36,8 @@ export const ContextKeys = {
   isDifyExport: 'promptOptimizer.isDifyExport',
   /** true when the active editor is the proposed side of a proposal diff. */
   proposalActive: 'promptOptimizer.proposalActive',
+  /** true when the active proposal diff's proposal has an evidence report. */
+  proposalHasEvidence: 'promptOptimizer.proposalHasEvidence',
   /** true while proposals wait for review. */
   hasPendingProposals: 'promptOptimizer.hasPendingProposals',
   /** true while an optimization run is going on. */
