@@ -16,7 +16,8 @@
  *
  * Run: `npm run bench -- optimizers` (after a build). BENCH_SEEDS (default 5), BENCH_TARGET (default 1).
  */
-import { createMetric, parseDataset, splitDataset, type NodeMessage } from '../src/core/evaluation';
+import { createMetric, parseDataset, splitDataset } from '../src/core/evaluation';
+import type { NodeMessage } from '../src/core/runtime';
 import { createLlmClient } from '../src/core/llm/client';
 import { createOptimizer, tfidfEmbedder, type OptimizerReport } from '../src/core/optimizers';
 import { startFakeOpenAI } from '../test/support/fakeOpenAI';

@@ -3,6 +3,6 @@
  * optimizers (COPRO, KNN, Ensemble), loaded only when "Optimize Prompt with Dataset…" runs.
  */
 export { loadDataset } from '../core/evaluation/dataset';
-export { nodeMessagesOf } from '../core/evaluation/render';
+export { nodeMessagesOf } from '../core/runtime/render';
 export { nodeSpecFor, prepareTraining } from '../core/optimizers/training';
 export { formatEstimate, formatReport, candidatePromptText } from '../core/optimizers/report';

@@ -9,7 +9,7 @@ import { parseDify, replacePrompts } from '../../core/dsl';
 import { UsageError } from '../../core/errors';
 import { costTableWith, createLlmClient, unpricedNotes } from '../../core/llm';
 import { endpointFromEnv } from '../../core/service/endpoint';
-import { createEvidenceGate } from '../../core/evidence/gateFactory';
+import { createEvidenceGate } from '../../core/service/gateFactory';
 import { optimizeDocument } from '../../core/service/optimize';
 import { DEFAULT_LLM_STRATEGIES, llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { resultsToPatchFile } from '../../core/engine/patch';

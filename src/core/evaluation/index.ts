@@ -1,7 +1,6 @@
-/** Datasets (JSONL/YAML/CSV), rendering of Dify prompts for an example, metrics, and running one example. */
+/** Datasets (JSONL/YAML/CSV), metrics, and running one example (through runtime/'s node runner). */
 export * from './types';
 export { loadDataset, parseDataset, splitDataset, seededRandom, checkDatasetCoversPrompt, type SplitOptions } from './dataset';
-export { renderPrompt, nodeMessagesOf, substituteVariables, renderJinja, exampleInput, runtimeInput, exampleOutput, demoBlock, type NodeMessage, type RenderOptions } from './render';
 export {
   metricRegistry,
   registerMetric,
@@ -18,5 +17,4 @@ export {
   type MetricSpec,
   type MetricType,
 } from './metrics';
-export { buildTaskCall, nodeInput, demoModesFor, coveredSpec, requestParts, requestTexts, changedRequestParts, type PromptTarget } from './nodeRequest';
 export { runExample, meanScore, isFatal, assertMetrics, type RunTarget, type RunContext } from './run';

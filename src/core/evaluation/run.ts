@@ -1,7 +1,8 @@
 import { CancelledError, DatasetError, isAbortError, isOptimizerError } from '../errors';
 import type { LlmClient } from '../llm/types';
 import { scoreOutput, type Metric } from './metrics';
-import { buildTaskCall, type PromptTarget } from './nodeRequest';
+import type { PromptTarget } from '../runtime/nodeRequest';
+import { modelNodeRunner, type NodeRunner } from '../runtime/runner';
 import type { Demo, DemoMode, Example, ExampleResult } from './types';
 
 /**
@@ -20,6 +21,8 @@ export interface RunTarget extends PromptTarget {
 
 export interface RunContext {
   client: LlmClient;
+  /** Runs the target on the example (default: the node's request on a model through `client`); metrics and judges use `client`. */
+  runner?: NodeRunner;
   metrics: Metric[];
   signal?: AbortSignal;
   judgeModel?: string;
@@ -60,22 +63,17 @@ export function isFatal(e: unknown): boolean {
  */
 export async function runExample(target: RunTarget, example: Example, ctx: RunContext): Promise<ExampleResult> {
   const started = Date.now();
-  const call = buildTaskCall(target, example);
   let output: string;
   if (ctx.knownOutput !== undefined) output = ctx.knownOutput;
   else {
     try {
-      const res = await ctx.client.chat({
-        messages: call.messages,
-        model: target.model,
-        // The node's own parameters (temperature 0 when it sets none), as the evidence gate sends them.
-        temperature: target.temperature ?? call.temperature ?? 0,
-        maxTokens: target.maxTokens ?? call.maxTokens,
-        ...(call.responseFormat === 'json' ? { responseFormat: 'json' as const } : {}),
-        signal: ctx.signal,
-        tag: 'evaluation:task',
-      });
-      output = res.text;
+      const runner = ctx.runner ?? modelNodeRunner(ctx.client);
+      // The node's own parameters (temperature 0 when it sets none), as the evidence gate sends them.
+      const res = await runner.run(
+        { ...target, example },
+        { model: target.model, nodeModel: false, temperature: target.temperature, maxTokens: target.maxTokens, signal: ctx.signal, tag: 'evaluation:task' },
+      );
+      output = res.output;
     } catch (e) {
       if (isAbortError(e)) throw new CancelledError('The evaluation was cancelled.');
       if (isFatal(e)) throw e;

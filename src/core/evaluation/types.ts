@@ -1,33 +1,7 @@
-/** Datasets, examples and evaluation results shared by `evaluation/` and `optimizers/`. */
+/** Datasets and evaluation results shared by `evaluation/` and `optimizers/` (examples and demos are the runtime's: `runtime/types`). */
 
-/** Which split an example belongs to. */
-export type SplitName = 'train' | 'validation';
-
-/** Where an example came from (1-based line of its first line in the file). */
-export interface ExampleSource {
-  file: string;
-  line: number;
-}
-
-/**
- * One dataset example: values for the prompt's variables and what a good answer is.
- *
- * `vars` keys are Dify selectors without the braces (`sys.query`, `1718246807593.text`,
- * `context`, `llm.context` for `{{@llm.context@}}`) or plain names (`query` for `{{query}}`,
- * jinja2 variable names).
- */
-export interface Example {
-  /** Unique within the dataset: the `id` field, or `<file name>:<line>`. */
-  id: string;
-  vars: Record<string, string>;
-  /** Expected output (JSON values are kept as their JSON text). */
-  expected?: string;
-  /** Acceptable labels (any one counts as correct for label-aware metrics). */
-  labels?: string[];
-  /** Split forced by the user (`split` column/field); otherwise chosen by `splitDataset`. */
-  split?: SplitName;
-  source: ExampleSource;
-}
+export type { SplitName, ExampleSource, Example, Demo, DemoMode } from '../runtime/types';
+import type { Example } from '../runtime/types';
 
 export interface Dataset {
   /** The file it was read from (as given). */
@@ -41,17 +15,6 @@ export interface DatasetSplit {
   validation: Example[];
   seed: number;
 }
-
-/** A few-shot demonstration: an input as the user would send it and the expected answer. */
-export interface Demo {
-  /** Id of the example it was taken from. */
-  exampleId: string;
-  input: string;
-  output: string;
-}
-
-/** How demos are placed in the prompt. */
-export type DemoMode = 'block' | 'pairs';
 
 /** One metric's verdict on one output. */
 export interface MetricScore {

@@ -15,7 +15,7 @@ import type { ChatMessage, LlmClient } from '../llm/types';
 import { atomicWriteFile } from '../util/atomicWrite';
 import { languageOf } from './checklist';
 import { countFailure, countResponse, zeroUsage, type EvidenceUsage } from './usage';
-import type { InputSpec } from './workflow';
+import type { InputSpec } from '../runtime/workflow';
 
 export type CaseKind = 'typical' | 'edge' | 'adversarial';
 

@@ -1,6 +1,6 @@
 /**
  * `eval`: runs the current prompt and a candidate on the same cases, exactly as the node sends
- * them (request.ts), and compares the answers — with the pairwise judge in both orders and the
+ * them (runtime/: the node runner), and compares the answers — with the pairwise judge in both orders and the
  * requirement checklist, or, for labelled cases (`expected` / `labels`), with the existing
  * metrics. Every request goes through the client (cache, budget, concurrency), so a re-run
  * costs nothing and a cancelled run resumes where it stopped.
@@ -16,13 +16,16 @@ import type { LlmClient } from '../llm/types';
 import { checkMechanically, checklistSha256, type Checklist, type Requirement } from './checklist';
 import { judgeBothOrders } from './judge';
 import { judgeTaskOf } from './judgeTask';
-import { buildNodeCall, requestNoteOf, taskRequest } from './request';
+import { requestNoteOf } from '../runtime/request';
+import { modelNodeRunner, type NodeRunner } from '../runtime/runner';
 import { droppedRequirements, verdictOf, winStats, type RequirementRate, type Verdict, type WinStats } from './stats';
 import { addUsage, countResponse, zeroUsage, type EvidenceUsage } from './usage';
-import type { NodeSpec } from './workflow';
+import type { NodeSpec } from '../runtime/workflow';
 
 export interface AnswerRun {
   output: string;
+  /** Where this run differed from Dify's request (the runner says; e.g. tools the endpoint refused). */
+  note?: string;
   /** Set when the task call failed (the answer is then empty). */
   error?: { code: string; message: string };
   /** Metric score (labelled cases only). */
@@ -72,6 +75,8 @@ export interface EvidenceReport {
 
 export interface EvaluateOptions {
   client: LlmClient;
+  /** Runs both prompts on each case (default: the node's request on a model through `client`). The judge always uses `client`. */
+  runner?: NodeRunner;
   record: PromptRecord;
   spec?: NodeSpec;
   examples: readonly Example[];
@@ -99,12 +104,13 @@ export function describeInput(vars: Record<string, string>): string {
 }
 
 async function runTask(opts: EvaluateOptions, example: Example, text: string, usage: EvidenceUsage): Promise<AnswerRun> {
-  const call = buildNodeCall(opts.spec, opts.record, example, text);
+  const runner = opts.runner ?? modelNodeRunner(opts.client);
   try {
-    const res = await opts.client.chat(taskRequest(call, { modelOverride: opts.taskModel, signal: opts.signal }));
-    countResponse(usage, res);
-    if (res.finishReason === 'length') return { output: res.text, error: { code: 'LLM_TRUNCATED', message: 'the answer was cut off (finish_reason "length")' } };
-    return { output: res.text };
+    const res = await runner.run({ record: opts.record, spec: opts.spec, text, example }, { model: opts.taskModel, signal: opts.signal, tag: 'evidence:task' });
+    if (res.response) countResponse(usage, res.response);
+    const note = res.note ? { note: res.note } : {};
+    if (res.truncated) return { output: res.output, ...note, error: { code: 'LLM_TRUNCATED', message: 'the answer was cut off (finish_reason "length")' } };
+    return { output: res.output, ...note };
   } catch (e) {
     if (isAbortError(e)) throw new CancelledError('The evaluation was cancelled.');
     if (isFatal(e)) throw e;
@@ -177,7 +183,8 @@ export async function evaluateCandidate(opts: EvaluateOptions): Promise<Evidence
     const rate = (k: 'current' | 'candidate') => (rows.length ? rows.filter((x) => x[k]).length / rows.length : 0);
     return { id: r.id, text: r.text, current: rate('current'), candidate: rate('candidate'), cases: rows.length };
   });
-  const note = requestNoteOf(opts.spec);
+  const notes = new Set([requestNoteOf(opts.spec), ...cases.flatMap((c) => [c.current.note, c.candidate.note])].filter((n): n is string => !!n));
+  const note = notes.size ? [...notes].join('; ') : undefined;
   return {
     promptId: opts.record.id,
     method,

@@ -16,7 +16,7 @@ import { checklistFileFor, checklistSha256, loadOrDrawChecklist, readChecklist, 
 import { evaluateCandidate, type EvidenceReport } from './evaluate';
 import { evidenceMarkdown } from './report';
 import { addUsage, zeroUsage, type EvidenceUsage } from './usage';
-import { inputsOf, nodeSpecOf, nodeTextsOf, readWorkflow, type InputSpec, type NodeSpec } from './workflow';
+import { inputsOf, nodeSpecOf, nodeTextsOf, readWorkflow, type InputSpec, type NodeSpec } from '../runtime/workflow';
 
 export const DEFAULT_CASES = 12;
 

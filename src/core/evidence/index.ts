@@ -1,8 +1,6 @@
-/** Evidence from runs: test cases from the workflow, the node's request, a judged comparison, the gate's verdict. */
+/** Evidence from runs: test cases from the workflow, a judged comparison of both prompts' answers (run by runtime/), the gate's verdict. */
 export * from './stats';
 export * from './usage';
-export * from './workflow';
-export * from './request';
 export * from './checklist';
 export * from './judge';
 export * from './cases';

@@ -1,4 +1,4 @@
-import { exampleInput, exampleOutput } from '../evaluation/render';
+import { exampleInput, exampleOutput } from '../runtime/render';
 import { estimateTokens } from '../llm/cost';
 import type { ChatMessage } from '../llm/types';
 import { makeCandidate } from './candidates';

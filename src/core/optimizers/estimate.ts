@@ -1,5 +1,5 @@
-import { buildTaskCall } from '../evaluation/nodeRequest';
-import { exampleOutput } from '../evaluation/render';
+import { buildTaskCall } from '../runtime/nodeRequest';
+import { exampleOutput } from '../runtime/render';
 import type { Budget, Spend } from '../llm/types';
 import { costOf, estimateMessagesTokens, estimateTokens } from '../llm/cost';
 import type { CostEstimate, EstimatePart, OptimizerContext } from './types';

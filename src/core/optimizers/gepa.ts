@@ -1,6 +1,6 @@
 import { seededRandom } from '../evaluation/dataset';
 import { feedbackOf } from '../evaluation/metrics';
-import { nodeInput } from '../evaluation/nodeRequest';
+import { nodeInput } from '../runtime/nodeRequest';
 import type { Example, ExampleResult, Feedback } from '../evaluation/types';
 import { estimateTokens } from '../llm/cost';
 import type { ChatMessage } from '../llm/types';

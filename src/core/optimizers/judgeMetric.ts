@@ -17,14 +17,14 @@
  */
 import type { PromptRecord } from '../dsl/types';
 import type { Metric, MetricContext } from '../evaluation/metrics';
-import type { NodeMessage } from '../evaluation/render';
-import { requestParts } from '../evaluation/nodeRequest';
+import type { NodeMessage } from '../runtime/render';
+import { requestParts } from '../runtime/nodeRequest';
 import { runExample } from '../evaluation/run';
 import type { Example } from '../evaluation/types';
 import { checkMechanically, checklistSha256, loadOrDrawChecklist, readChecklist, sha256, type Checklist, type Requirement } from '../evidence/checklist';
 import { describeInput } from '../evidence/evaluate';
 import { judgeBothOrders, judgePair } from '../evidence/judge';
-import type { NodeSpec } from '../evidence/workflow';
+import type { NodeSpec } from '../runtime/workflow';
 import type { LlmClient } from '../llm/types';
 import { hashOf, type RunStore } from './runStore';
 

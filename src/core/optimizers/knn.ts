@@ -1,6 +1,6 @@
 import { cosine } from '../evaluation/metrics';
-import { demoModesFor, nodeInput } from '../evaluation/nodeRequest';
-import { exampleOutput } from '../evaluation/render';
+import { demoModesFor, nodeInput } from '../runtime/nodeRequest';
+import { exampleOutput } from '../runtime/render';
 import type { Demo, DemoMode, Example } from '../evaluation/types';
 import { estimateTokens } from '../llm/cost';
 import { makeCandidate } from './candidates';
@@ -73,7 +73,7 @@ export class KnnOptimizer implements PromptOptimizer {
     if (!Number.isInteger(this.opts.k) || this.opts.k < 1) throw new RangeError('KNN k must be a positive integer');
   }
 
-  /** The placements tried: those asked for that the node can send (Dify's own templates take the block only; see evaluation/nodeRequest). */
+  /** The placements tried: those asked for that the node can send (Dify's own templates take the block only; see runtime/nodeRequest). */
   modesFor(ctx: Pick<OptimizerContext, 'spec'>): DemoMode[] {
     const can = demoModesFor(ctx.spec);
     const modes = this.opts.modes.filter((m) => can.includes(m));

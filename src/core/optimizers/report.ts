@@ -1,4 +1,4 @@
-import { demoBlock } from '../evaluation/render';
+import { demoBlock } from '../runtime/render';
 import type { Budget } from '../llm/types';
 import type { CostEstimate, OptimizerReport, ScoredCandidate, TaskModelSource } from './types';
 

@@ -25,7 +25,7 @@ export interface RunHeader {
   /** Hash of the messages of the prompt's node (the task sees them all). */
   messages: string;
   /**
-   * Hashes of the parts of the node's request as Dify builds it (evaluation/nodeRequest
+   * Hashes of the parts of the node's request as Dify builds it (runtime/nodeRequest
    * requestParts); absent when the run had no node spec (renderPrompt's request).
    */
   request?: Record<string, string>;

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { EngineEvent } from '../engine/events';
 import type { StrategyName } from '../strategies/types';
 import { CancelledError, isAbortError, isOptimizerError, toOptimizerError } from '../errors';
-import { requestParts } from '../evaluation/nodeRequest';
+import { requestParts } from '../runtime/nodeRequest';
 import { runExample, meanScore } from '../evaluation/run';
 import type { Example, ExampleResult } from '../evaluation/types';
 import type { LlmClient, Spend } from '../llm/types';

@@ -1,8 +1,8 @@
 import type { PromptRecord } from '../dsl/types';
 import type { EngineEventSink } from '../engine/events';
-import type { NodeSpec } from '../evidence/workflow';
+import type { NodeSpec } from '../runtime/workflow';
 import type { Metric } from '../evaluation/metrics';
-import type { NodeMessage } from '../evaluation/render';
+import type { NodeMessage } from '../runtime/render';
 import type { Demo, DemoMode, Example, ExampleResult, Feedback } from '../evaluation/types';
 import type { CostTable } from '../llm/cost';
 import type { Budget, LlmClient, LlmUsageTotals, Spend } from '../llm/types';
@@ -101,8 +101,8 @@ export interface OptimizerContext {
   /** The node's chat messages (so a system prompt is run with its user message): renderPrompt's, when `spec` is not covered. */
   messages?: NodeMessage[];
   /**
-   * The prompt's node as Dify builds its request (evidence/workflow nodeSpecOf): every example
-   * is run with the node's full request, the candidate's text and demos in place (evaluation/nodeRequest).
+   * The prompt's node as Dify builds its request (runtime/workflow nodeSpecOf): every example
+   * is run with the node's full request, the candidate's text and demos in place (runtime/nodeRequest).
    */
   spec?: NodeSpec;
   train: Example[];

@@ -12,7 +12,7 @@ import type { LlmClient } from '../llm/types';
 import { workflowKey, type PromptVersion, type VersionStore } from '../storage';
 import { runsDir } from './workspace';
 import { isLlmStrategy } from '../engine/config';
-import type { EvidenceGateFactory } from '../evidence/gateFactory';
+import type { EvidenceGateFactory } from './gateFactory';
 
 export interface OptimizeDocumentOptions {
   /** Absolute path of the workflow file (used for messages, the store key and the run log). */
@@ -41,7 +41,7 @@ export interface OptimizeDocumentOptions {
   events?: EngineEventSink;
   signal?: AbortSignal;
   /**
-   * Builds the evidence gate for LLM proposals (evidence/gateFactory's createEvidenceGate; the
+   * Builds the evidence gate for LLM proposals (service/gateFactory's createEvidenceGate; the
    * extension loads it lazily). Absent: the heuristic alone decides, whatever `config.evidence` says.
    */
   evidenceGate?: EvidenceGateFactory;

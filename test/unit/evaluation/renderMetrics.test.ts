@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { DatasetError } from '../../../src/core/errors';
-import { createMetric, parseMetricArg, renderPrompt, runExample, scoreOutput, type Example } from '../../../src/core/evaluation';
+import { createMetric, parseMetricArg, runExample, scoreOutput, type Example } from '../../../src/core/evaluation';
+import { renderPrompt } from '../../../src/core/runtime';
 import { hashEmbedding, startFakeOpenAI, type FakeOpenAIServer } from '../../support';
 import { client, record } from '../optimizers/helpers';
 

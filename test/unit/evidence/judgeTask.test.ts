@@ -6,7 +6,7 @@ import { judgeTaskOf } from '../../../src/core/evidence/judgeTask';
 import { evidenceMarkdown, evidenceTable } from '../../../src/core/evidence/report';
 import { winStats } from '../../../src/core/evidence/stats';
 import { zeroUsage } from '../../../src/core/evidence/usage';
-import { nodeSpecOf, readWorkflow, type NodeSpec } from '../../../src/core/evidence/workflow';
+import { nodeSpecOf, readWorkflow, type NodeSpec } from '../../../src/core/runtime/workflow';
 import { record } from '../engine/helpers';
 
 const APP = `app:

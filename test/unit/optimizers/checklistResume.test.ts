@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseDataset } from '../../../src/core/evaluation';
-import type { NodeMessage } from '../../../src/core/evaluation/render';
+import type { NodeMessage } from '../../../src/core/runtime/render';
 import { casesToJsonl, checklistFileFor, checklistSha256, type Checklist } from '../../../src/core/evidence';
 import { JUDGE_MARK } from '../../../src/core/evidence/judge';
 import { prepareTraining, type TrainingRequest } from '../../../src/core/optimizers';

@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, DatasetError } from '../../../src/core/errors';
 import { createMetric, parseDataset, parseMetricArg, scoreOutput, splitDataset } from '../../../src/core/evaluation';
-import type { NodeMessage } from '../../../src/core/evaluation/render';
+import type { NodeMessage } from '../../../src/core/runtime/render';
 import { casesToJsonl, checklistFileFor, evaluateCandidate, readChecklist } from '../../../src/core/evidence';
 import { chooseMetrics, prepareTraining, type OptimizerReport, type TrainingRequest } from '../../../src/core/optimizers';
 import { startFakeOpenAI, type FakeOpenAIServer, type ScriptedReply } from '../../support';

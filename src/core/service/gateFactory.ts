@@ -3,7 +3,7 @@ import type { DifyDocument } from '../dsl/parse';
 import type { EngineConfig } from '../engine/config';
 import type { EvidenceGate } from '../engine/gate';
 import type { LlmClient } from '../llm/types';
-import { gatherEvidence, planEvidence, promptContext, type EvidenceEnv } from './gather';
+import { gatherEvidence, planEvidence, promptContext, type EvidenceEnv } from '../evidence/gather';
 
 export interface EvidenceGateParams {
   root: string;
