@@ -26,6 +26,7 @@ import { parseCommandArgs } from '../args';
 import { confirmOnTty, type Confirm } from '../confirm';
 import type { CliCommand } from '../io';
 import { readTextFile } from './fileInput';
+import { isPackagePath } from '../../core/package/index';
 
 const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... [--iterations n]
                    [--min-confidence x] [--preset p] [--include-labels] [--write] [--json]
@@ -153,7 +154,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
     const file = positionals[0];
     const { abs, text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
     // --write on a file that is not UTF-8 would fail at the end: refuse before any work.
-    if (values.write) assertWritableEncoding(decodeFileText(await fs.readFile(abs), file), file);
+    if (values.write && !isPackagePath(abs)) assertWritableEncoding(decodeFileText(await fs.readFile(abs), file), file);
     for (const s of values.strategy ?? []) {
       if (!(STRATEGY_NAMES as readonly string[]).includes(s)) {
         throw new UsageError('USAGE', `unknown strategy '${s}'. Known: ${STRATEGY_NAMES.join(', ')}.`);
