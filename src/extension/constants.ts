@@ -29,6 +29,7 @@ export const Commands = {
   connectToDify: 'promptOptimizer.connectToDify',
   pullFromDify: 'promptOptimizer.pullFromDify',
   pushToDify: 'promptOptimizer.pushToDify',
+  exportEvidenceReport: 'promptOptimizer.exportEvidenceReport',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -38,6 +39,8 @@ export const ContextKeys = {
   isDifyExport: 'promptOptimizer.isDifyExport',
   /** true when the active editor is the proposed side of a proposal diff. */
   proposalActive: 'promptOptimizer.proposalActive',
+  /** true when the active proposal diff's proposal has an evidence report. */
+  proposalHasEvidence: 'promptOptimizer.proposalHasEvidence',
   /** true while proposals wait for review. */
   hasPendingProposals: 'promptOptimizer.hasPendingProposals',
   /** true while an optimization run is going on. */

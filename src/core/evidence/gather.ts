@@ -160,6 +160,8 @@ export interface EvidenceRecord {
   verdict: EvidenceReport['verdict'];
   winRate: number;
   lowerBound: number;
+  /** Upper bound of the same interval (absent in records written before it was kept). */
+  upperBound?: number;
   wins: number;
   ties: number;
   losses: number;
@@ -262,6 +264,7 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
     verdict: report.verdict,
     winRate: report.stats.winRate,
     lowerBound: report.stats.lower,
+    upperBound: report.stats.upper,
     wins: report.stats.wins,
     ties: report.stats.ties,
     losses: report.stats.losses,

@@ -164,6 +164,7 @@ export class VersionStore {
           analysis: target.analysis ? (structuredClone(target.analysis) as Scores) : undefined,
           parentVersion: latest,
           status: 'accepted',
+          ...(target.unproven ? { unproven: true } : {}),
           metadata: { ...structuredClone(target.metadata) as Record<string, unknown>, rollback: { to: toVersion, previousLatest: latest } },
         },
         toVersion,
@@ -561,6 +562,7 @@ export class VersionStore {
         ...(input.analysis ? { analysis: input.analysis } : {}),
         ...(input.optimization ? { optimization: input.optimization } : {}),
         ...(restoredFrom ? { restoredFrom } : {}),
+        ...(input.unproven ? { unproven: true as const } : {}),
         metadata: input.metadata ?? {},
       };
       const checked = versionFileSchema.safeParse(record);

@@ -22,7 +22,7 @@ import { restoreVersion } from './restoreVersion';
 import { selectModel } from './selectModel';
 import { setApiKey } from './setApiKey';
 import { showInlineView } from './showInlineView';
-import { showEvidenceReport } from './showEvidenceReport';
+import { exportEvidenceReport, showEvidenceReport } from './showEvidenceReport';
 import { showLog } from './showLog';
 import { showSideBySideView } from './showSideBySideView';
 import { showVersions } from './showVersions';
@@ -56,4 +56,5 @@ export const ALL_COMMANDS: readonly CommandDef[] = [
   connectToDify,
   pullFromDify,
   pushToDify,
+  exportEvidenceReport,
 ];

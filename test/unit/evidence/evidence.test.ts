@@ -106,7 +106,7 @@ describe('evidence: cases, eval and the gate against the scripted server', funct
     assert.ok(Math.abs(v.lowerBound - confidenceSequence(Array(12).fill(1)).lower[11]!) < 1e-9, String(v.lowerBound));
     assert.ok(v.lowerBound > 0.64 && v.lowerBound < 0.66, String(v.lowerBound));
     assert.ok(fs.existsSync(path.join(w.ws, v.checklistFile)));
-    assert.match(fs.readFileSync(path.join(w.ws, v.reportFile), 'utf8'), /## Cases[\s\S]*case-01 · typical · candidate wins[\s\S]*\| Current \| Candidate \|/);
+    assert.match(fs.readFileSync(path.join(w.ws, v.reportFile), 'utf8'), /## Cases[\s\S]*case-01 · typical · candidate wins[\s\S]*Current answer:[\s\S]*Candidate answer:/);
     assert.equal(model.counts.checklist, 1, 'the checklist is drawn once and reused');
     // The same eval again costs nothing.
     const n = srv.chatRequests().length;
