@@ -54,7 +54,8 @@ prompt's test cases (generated once into .optimizer/datasets/, then reused), jud
 both orders: 90% Wilson lower bound of the win rate above 0.5 and no requirement dropping.
   --evidence m         auto (default: evidence when a model is set; the heuristic decides, and says
                        so, when the cases cannot be run), required (no evidence, no proposal), off
-  --cases n            test cases per prompt (default 12); --judge-model / --task-model pick models
+  --cases n            test cases per prompt (default 12); --max-cases n: the most a sequence grows to
+                       while inconclusive (default 48); --judge-model / --task-model pick models
   --accept-unproven    also take proposals the cases neither proved better nor worse ("no evidence",
                        shown as unproven): printed, and with --write written and recorded as unproven.
                        Without it they are listed with their reports and recorded as proposed versions
@@ -146,6 +147,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
         patches: { type: 'string' },
         evidence: { type: 'string' },
         cases: { type: 'string' },
+        'max-cases': { type: 'string' },
         'judge-model': { type: 'string' },
         'task-model': { type: 'string' },
         'include-labels': { type: 'boolean' },
@@ -185,6 +187,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
           evidence: {
             mode: values.evidence as EvidenceMode | undefined,
             cases: num(values.cases, 'cases'),
+            maxCases: num(values['max-cases'], 'max-cases'),
             judgeModel: values['judge-model'],
             taskModel: values['task-model'],
           },
@@ -216,6 +219,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
       includeLabels: !!values['include-labels'],
       llm,
       evidenceGate: createEvidenceGate,
+      ...(endpoint ? { defaultModel: endpoint.model } : {}),
     };
     let estimate: RunEstimate | undefined;
     if (llm && endpoint) {

@@ -45,6 +45,8 @@ export interface OptimizeDocumentOptions {
    * extension loads it lazily). Absent: the heuristic alone decides, whatever `config.evidence` says.
    */
   evidenceGate?: EvidenceGateFactory;
+  /** The model requests without a model of their own go to (the endpoint's or editor model's), for the judge choice. */
+  defaultModel?: string;
 }
 
 export interface RecordedVersions {
@@ -109,7 +111,7 @@ export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<O
   // With a model, LLM proposals must show evidence on the prompt's test cases (see engine/gate).
   const gate =
     opts.llm && opts.evidenceGate && config.evidence.mode !== 'off' && plan.strategies.some(isLlmStrategy)
-      ? opts.evidenceGate({ root: opts.workspaceRoot, workflowFile: opts.file, doc, client: opts.llm, settings: config.evidence })
+      ? opts.evidenceGate({ root: opts.workspaceRoot, workflowFile: opts.file, doc, client: opts.llm, settings: config.evidence, ...judgeModels(opts) })
       : undefined;
   const engine = new OptimizationEngine({
     analyze: analyzePrompt,
@@ -186,4 +188,9 @@ export async function recordResult(
     },
   });
   return { baseline, proposal };
+}
+
+/** What the gate's judge choice needs: the default model and the configured ones (a judge other than the task model when there is one). */
+export function judgeModels(o: { defaultModel?: string; config: EngineConfig }): { defaultModel?: string; models: string[] } {
+  return { ...(o.defaultModel ? { defaultModel: o.defaultModel } : {}), models: [o.config.model.name].filter((m): m is string => !!m) };
 }

@@ -242,6 +242,7 @@ export class OptimizationRunner implements vscode.Disposable {
             force: req.force,
             includeLabels: req.includeLabels,
             llm,
+            defaultModel: backend.kind === 'editor' ? backend.ref : (config.model.name ?? endpointSettings().model),
             store,
             recordAs: 'proposed',
             // Only a run with a model gathers evidence: only then is the evidence bundle loaded.
@@ -297,6 +298,7 @@ export class OptimizationRunner implements vscode.Disposable {
       includeLabels: req.includeLabels,
       llm: o.llm,
       evidenceGate: o.evidenceGate,
+      defaultModel: model,
       model,
       costTable: costTableWith(o.config.pricing),
       signal: o.signal,

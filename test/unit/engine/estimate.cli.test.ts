@@ -132,6 +132,10 @@ describe('optimize: the estimate before spending, against the calls the fake ser
     assert.match(r.err, /at most 205 call\(s\) .*\(1 rewrite by a strategy, 11 to write test cases, 1 to draw the checklist, 96 test-case runs, 96 judge calls\)/);
     // The winner is decided at the first look: 52 sent.
     assert.equal(await answeredCount(srv), 52);
+    // --max-cases caps the sequence (and so the estimate): 20 cases are the 12 on file and two looks of 4 to write.
+    const capped = await run([...gated(), '--max-cases', '20', '--yes', '--no-cache']);
+    assert.equal(capped.code, 0, capped.err);
+    assert.match(capped.err, /at most 83 call\(s\) .*\(1 rewrite by a strategy, 2 to write test cases, 40 test-case runs, 40 judge calls\)/);
   });
 
   it('two strategies that converge on one text: it is evaluated once and the estimate counts it once (exact when the rewrites are known)', async () => {
