@@ -22,6 +22,7 @@ export type ErrorFamily =
   | 'engine'
   | 'dataset'
   | 'usage'
+  | 'dify'
   | 'cancelled';
 
 /**
@@ -207,6 +208,36 @@ export class UsageError extends OptimizerError {
   declare readonly code: UsageErrorCode;
   constructor(code: UsageErrorCode, message: string, location: ErrorLocation = {}, cause?: unknown) {
     super('usage', code, message, location, cause);
+  }
+}
+
+export type DifyErrorCode =
+  /** Not signed in to that server, or the sign-in ended (refresh refused): sign in again. */
+  | 'DIFY_AUTH'
+  /** The server refused the request (403), e.g. the account may not edit apps. */
+  | 'DIFY_FORBIDDEN'
+  /** The server answered with an error; the message is Dify's own. */
+  | 'DIFY_HTTP'
+  /** The server could not be reached. */
+  | 'DIFY_NETWORK'
+  /** The answer was not what Dify's source says it sends. */
+  | 'DIFY_BAD_RESPONSE'
+  /** The app changed in Dify since it was pulled: nothing was pushed. */
+  | 'DIFY_CONFLICT'
+  /** Dify refused the import (400 failed); the message is Dify's error. */
+  | 'DIFY_IMPORT_FAILED'
+  /** The server (or this kind of sign-in) has no such feature (device flow, :publish, overwrite of this app mode). */
+  | 'DIFY_UNSUPPORTED'
+  /** No app matches, or several do. */
+  | 'DIFY_APP_NOT_FOUND';
+
+export class DifyError extends OptimizerError {
+  declare readonly code: DifyErrorCode;
+  /** HTTP status when the server answered with one. */
+  readonly status?: number;
+  constructor(code: DifyErrorCode, message: string, opts: { status?: number; location?: ErrorLocation; cause?: unknown } = {}) {
+    super('dify', code, message, opts.location ?? {}, opts.cause);
+    this.status = opts.status;
   }
 }
 
