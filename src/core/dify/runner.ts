@@ -70,6 +70,7 @@ export interface DifyRunner extends NodeRunner {
   readonly copies: readonly TempApp[];
   /** Draft runs sent to Dify (cache hits not counted). */
   readonly sent: number;
+  describe(): RuntimeInfo;
   /** Deletes every copy this runner made; later runs are refused. Never throws for a copy Dify no longer has. */
   close(): Promise<{ deleted: string[]; failed: Array<{ id: string; message: string }> }>;
 }
