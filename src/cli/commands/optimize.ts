@@ -25,11 +25,16 @@ import { parseCommandArgs } from '../args';
 import { confirmOnTty, type Confirm } from '../confirm';
 import type { CliCommand } from '../io';
 import { readTextFile } from './fileInput';
+import { RUNTIME_OPTIONS, RUNTIME_USAGE, cliDifyRuntime, runtimeOf } from './runtimeArg';
+import type { EvidenceGateFactory } from '../../core/service/gateFactory';
+import type { DifyDocument } from '../../core/dsl/parse';
+import type { LlmClient } from '../../core/llm/types';
 
 const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... [--iterations n]
                    [--min-confidence x] [--preset p] [--include-labels] [--write] [--json]
                    [--patches out.json] [--base-url url] [--model m] [--workspace dir] [--no-cache]
                    [--evidence auto|off|required] [--cases n] [--judge-model m] [--task-model m] [--yes]
+                   [--runtime model|dify] [--dify-server url]
 
 Improve the prompts of a Dify export. Without --write, prints a unified diff per improved
 prompt and changes nothing. With --write, applies the kept results to the file (only those
@@ -49,6 +54,7 @@ both orders: 90% Wilson lower bound of the win rate above 0.5 and no requirement
   --evidence m         auto (default: evidence when a model is set; the heuristic decides, and says
                        so, when the cases cannot be run), required (no evidence, no proposal), off
   --cases n            test cases per prompt (default 12); --judge-model / --task-model pick models
+${RUNTIME_USAGE}
 With a model, the run first prints an estimate (at most so many calls, about so many tokens,
 the cost where prices are known; answers already in the cache are not counted) and asks
 before spending; without a terminal it is not run unless --yes is given.
@@ -139,6 +145,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
         'task-model': { type: 'string' },
         'include-labels': { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
+        ...RUNTIME_OPTIONS,
       },
       usage,
     );
@@ -200,8 +207,14 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
       force: !!values.prompt?.length,
       includeLabels: !!values['include-labels'],
       llm,
-      evidenceGate: createEvidenceGate,
+      evidenceGate: createEvidenceGate as EvidenceGateFactory,
     };
+    if (llm && runtimeOf(values.runtime, config) === 'dify' && config.evidence.mode !== 'off') {
+      const opener = (doc: DifyDocument, client: LlmClient) => cliDifyRuntime(io, { root, abs, doc, llm: client, config, server: values['dify-server'], noCache: values['no-cache'] });
+      // A missing sign-in, or an app Dify cannot run, is said before the estimate (opening calls no Dify).
+      await (await opener(parseDify(text, { file }), llm)()).close();
+      run.evidenceGate = (p) => createEvidenceGate({ ...p, runtime: opener(p.doc, p.client) });
+    }
     let estimate: RunEstimate | undefined;
     if (llm && endpoint) {
       estimate = await estimateOptimizeDocument({

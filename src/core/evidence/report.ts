@@ -22,6 +22,12 @@ export function termCell(text: string, max = 60): string {
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
+/** "https://dify.example.com (server DSL 0.3.0, export DSL 0.3.0); temporary copies [promptopt tmp] … (id), deleted after the run" */
+export function runtimeLine(rt: NonNullable<EvidenceReport['runtime']>): string {
+  const apps = rt.apps.length ? `temporary app copies ${rt.apps.join(', ')}, deleted after the run` : 'every answer from the cache (no app copy made)';
+  return `${rt.server}${rt.version ? ` (${rt.version})` : ''}; ${apps}`;
+}
+
 const mark = (v: boolean | null | undefined) => (v === true ? '✓' : v === false ? '✗' : '–');
 
 export function evidenceMarkdown(
@@ -32,7 +38,8 @@ export function evidenceMarkdown(
   lines.push(`# Evidence: ${ctx.nodeTitle} (${r.promptId})`, '');
   lines.push(`**Verdict: ${evidenceSummary(r)}**`, '');
   lines.push(`Cases: \`${ctx.casesFile}\` (${r.stats.cases}) · compared by ${r.method === 'judge' ? `a pairwise judge${r.judgeModel ? ` (${r.judgeModel})` : ''}, each pair judged in both orders (disagreement = tie)` : 'the dataset\'s metrics'} · task model ${r.taskModel ?? '(configured model)'}`);
-  if (r.requestNote) lines.push(`Note: ${r.requestNote}.`);
+  if (r.requestNote && !r.runtime) lines.push(`Note: ${r.requestNote}.`);
+  if (r.runtime) lines.push(`Answers: from Dify itself, ${runtimeLine(r.runtime)}.`);
   lines.push(`Calls: ${r.usage.calls} (${r.usage.cachedCalls} from the cache) · tokens ${r.usage.promptTokens + r.usage.completionTokens} · cost $${r.usage.costUsd.toFixed(4)}`, '');
   if (ctx.checklist.requirements.length) {
     lines.push('## Requirements', '', '| | Requirement | Check | Current | Candidate |', '|---|---|---|---|---|');
@@ -69,7 +76,8 @@ export function evidenceTable(r: EvidenceReport): string {
     out.push('');
     for (const q of r.requirements) out.push(`${q.id}  ${termCell(q.text, 60).padEnd(60)}  ${q.cases ? `${Math.round(q.current * 100)}% → ${Math.round(q.candidate * 100)}%` : 'not checked'}${r.dropped.includes(q.id) ? '  (dropped)' : ''}`);
   }
-  if (r.requestNote) out.push('', `Note: ${termCell(r.requestNote, 200)}.`);
+  if (r.requestNote && !r.runtime) out.push('', `Note: ${termCell(r.requestNote, 200)}.`);
+  if (r.runtime) out.push('', `Answers: from Dify itself, ${termCell(runtimeLine(r.runtime), 400)}.`);
   out.push('', `Verdict: ${evidenceSummary(r)}`, `Calls: ${r.usage.calls} sent, ${r.usage.cachedCalls} from the cache; tokens ${r.usage.promptTokens + r.usage.completionTokens}; cost $${r.usage.costUsd.toFixed(4)}`);
   return `${out.join('\n')}\n`;
 }
