@@ -26,6 +26,9 @@ export const Commands = {
   showLog: 'promptOptimizer.showLog',
   generateTestCases: 'promptOptimizer.generateTestCases',
   showEvidenceReport: 'promptOptimizer.showEvidenceReport',
+  connectToDify: 'promptOptimizer.connectToDify',
+  pullFromDify: 'promptOptimizer.pullFromDify',
+  pushToDify: 'promptOptimizer.pushToDify',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -86,6 +89,9 @@ export const DEFAULT_CONFIRM_ABOVE_CALLS = 100;
 
 /** SecretStorage key of the API key. */
 export const SECRET_API_KEY = 'promptOptimizer.llm.apiKey';
+
+/** SecretStorage key of the Dify sign-ins (tokens per server; never a password). */
+export const SECRET_DIFY_SESSIONS = 'promptOptimizer.dify.sessions';
 
 /** URI scheme of the read-only prompt texts shown in diffs. */
 export const PROMPT_SCHEME = 'promptopt';

@@ -32,6 +32,10 @@ export interface FakeDifyOptions {
   nodeOutputs?: (ctx: { app: FakeApp; node: { id: string; data: Record<string, unknown> }; inputs: Record<string, unknown>; query?: string; single: boolean }) => Record<string, unknown>;
   /** Milliseconds each node of a draft run takes (default 2). */
   nodeDelayMs?: number;
+  /** Put before every token handed out (the in-editor tests use TEST_KEY_PREFIX, which the harness hunts for in logs). */
+  tokenPrefix?: string;
+  /** The account's password (default FAKE_USER.password). */
+  password?: string;
 }
 
 export interface FakeApp {
@@ -129,7 +133,7 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
   const requests: FakeRequest[] = [];
   const deleted: string[] = [];
   const tok = (p: string) => {
-    const t = `${p}-${randomBytes(12).toString('hex')}`;
+    const t = `${opts.tokenPrefix ?? ''}${p}-${randomBytes(12).toString('hex')}`;
     issued.push(t);
     return t;
   };
@@ -335,7 +339,7 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
           if (dec.toString('base64') !== pw) return reply(401, { code: 'authentication_failed', message: 'Invalid encrypted data', status: 401 });
           pw = dec.toString('utf8');
         }
-        if (b.email !== FAKE_USER.email || pw !== FAKE_USER.password) return reply(401, { code: 'authentication_failed', message: 'Invalid email or password.', status: 401 });
+        if (b.email !== FAKE_USER.email || pw !== (opts.password ?? FAKE_USER.password)) return reply(401, { code: 'authentication_failed', message: 'Invalid email or password.', status: 401 });
         const t = issueSession(res, FAKE_USER.id);
         return reply(200, opts.legacyBearer ? { result: 'success', data: t } : { result: 'success' });
       }

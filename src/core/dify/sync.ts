@@ -157,6 +157,9 @@ export async function push(client: DifyClient, o: PushOptions): Promise<PushResu
   const text = format === 'yaml' ? Buffer.from(bytes).toString('utf8') : undefined;
   const ours = sha256(bytes);
   const rec = await getRemote(o.root, file);
+  if (o.publish && client.session.kind !== 'openapi') {
+    throw new DifyError('DIFY_UNSUPPORTED', `--publish goes through the OpenAPI ":publish" of ${client.server}, which takes a device-flow sign-in (promptopt dify login ${client.server} --device). Nothing was pushed or published.`);
+  }
   if (!o.asNew) {
     if (!rec) throw new UsageError('USAGE', `${rel} was not pulled from Dify (no entry in .optimizer/remotes.json). Pull it first, or push it as a new app with --as-new.`, { file: rel });
     if (rec.server !== client.server) throw new UsageError('USAGE', `${rel} was pulled from ${rec.server}, not ${client.server}. Push it there, or as a new app with --as-new.`, { file: rel });

@@ -4,6 +4,7 @@ import { analyzePrompts } from './analyzePrompts';
 import { cancelOptimization } from './cancelOptimization';
 import { clearApiKey } from './clearApiKey';
 import { compareWithCurrent } from './compareWithCurrent';
+import { connectToDify } from './connectToDify';
 import { compareWithParent } from './compareWithParent';
 import { copyVersionText } from './copyVersionText';
 import { deleteVersion } from './deleteVersion';
@@ -13,6 +14,8 @@ import { optimizeAllPrompts } from './optimizeAllPrompts';
 import { optimizePrompt } from './optimizePrompt';
 import { optimizeWithDataset } from './optimizeWithDataset';
 import { previousProposal } from './previousProposal';
+import { pullFromDify } from './pullFromDify';
+import { pushToDify } from './pushToDify';
 import { refreshVersions } from './refreshVersions';
 import { rejectProposal } from './rejectProposal';
 import { restoreVersion } from './restoreVersion';
@@ -50,4 +53,7 @@ export const ALL_COMMANDS: readonly CommandDef[] = [
   showLog,
   generateTestCases,
   showEvidenceReport,
+  connectToDify,
+  pullFromDify,
+  pushToDify,
 ];
