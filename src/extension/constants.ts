@@ -79,6 +79,8 @@ export const Settings = {
   evidenceMode: 'evidence.mode',
   evidenceCases: 'evidence.cases',
   evidenceJudgeModel: 'evidence.judgeModel',
+  evidenceRuntime: 'evidence.runtime',
+  evidenceDifyConcurrency: 'evidence.difyConcurrency',
   includeLabels: 'includeLabels',
   /** Optimize runs whose estimate is above this many calls ask first (machine scope; 0: always). */
   confirmAboveCalls: 'confirmAboveCalls',

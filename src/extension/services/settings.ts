@@ -41,6 +41,8 @@ export function engineOverrides(scope?: vscode.Uri): ConfigOverrides {
       mode: ((m) => (m === 'auto' || m === 'off' || m === 'required' ? m : undefined))(c.get<string>(Settings.evidenceMode)),
       cases: num(c, Settings.evidenceCases),
       judgeModel: c.get<string>(Settings.evidenceJudgeModel) || undefined,
+      runtime: ((r) => (r === 'model' || r === 'dify' ? r : undefined))(c.get<string>(Settings.evidenceRuntime)),
+      difyConcurrency: num(c, Settings.evidenceDifyConcurrency),
     },
   };
 }
