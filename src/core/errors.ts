@@ -146,7 +146,9 @@ export type LlmErrorCode =
   /** The backend has no embeddings (VS Code's language models). */
   | 'LLM_NO_EMBEDDINGS'
   /** Asked for something this front end cannot do (e.g. an editor model from the CLI). */
-  | 'LLM_UNSUPPORTED';
+  | 'LLM_UNSUPPORTED'
+  /** The endpoint or model refused a request with tools (no function calling). */
+  | 'LLM_NO_TOOLS';
 
 export class LlmError extends OptimizerError {
   declare readonly code: LlmErrorCode;

@@ -46,6 +46,8 @@ export interface ScriptedUsage {
 /** A normal answer. `usage: null` leaves usage out of the response. */
 export interface ContentReply {
   content: string;
+  /** Tool calls of the answer (OpenAI's message.tool_calls), for requests with tools. */
+  toolCalls?: Array<{ id?: string; name: string; arguments: string }>;
   finishReason?: string;
   usage?: ScriptedUsage | null;
   latencyMs?: number;
@@ -401,7 +403,19 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       object: 'chat.completion',
       created,
       model,
-      choices: [{ index: 0, message: { role: 'assistant', content: reply.content, refusal: null }, finish_reason: finish, logprobs: null }],
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: reply.content,
+            refusal: null,
+            ...(reply.toolCalls?.length ? { tool_calls: reply.toolCalls.map((c, i) => ({ id: c.id ?? `call_${i}`, type: 'function', function: { name: c.name, arguments: c.arguments } })) } : {}),
+          },
+          finish_reason: reply.toolCalls?.length && finish === 'stop' ? 'tool_calls' : finish,
+          logprobs: null,
+        },
+      ],
       ...(usage ? { usage } : {}),
     });
   }

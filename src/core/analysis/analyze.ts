@@ -1,6 +1,7 @@
 import { isLabelKind, isUserTurnKind } from '../dsl/kinds';
 import type { PromptKind, PromptRole } from '../dsl/types';
 import { labelIssues, withLabelIssues } from './labels';
+import { mentionIssues } from './mentions';
 import { FILLER_PHRASES, VAGUE_TERMS } from './lexicon';
 import { findLexMatchesOf } from './match';
 import {
@@ -108,6 +109,8 @@ export function explainPrompt(input: AnalysisInput): Explained {
     variableCount: base.variableCount,
   };
   if (isLabelKind(input.kind)) analysis = withLabelIssues(analysis, labelIssues({ text, kind: input.kind!, siblings: input.siblings }));
+  const mentions = mentionIssues(text, input.kind);
+  if (mentions.length) analysis = { ...analysis, issues: [...analysis.issues, ...mentions].sort((a, b) => a.start - b.start || a.end - b.end || a.kind.localeCompare(b.kind)) };
   return { analysis, stats, penalties: scoreBreakdown(stats) };
 }
 

@@ -5,7 +5,10 @@
  *   apart), or a long sentence instead of a name.
  * - extractor-parameter (a parameter's description): says nothing of the type, unit or format
  *   the value must have.
- * - output-description (a structured-output field's description): empty of meaning (a word or two).
+ * - output-description (a structured-output field's description) and agent-output-description (an
+ *   Agent v2 declared output's): empty of meaning (a word or two).
+ * - memory-role-prefix (the name before each turn of a completion model's history): no check
+ *   beyond the general ones; it is a label so that it is never rewritten unasked.
  * Each issue costs clarity points (LABEL_POINTS); labels are never asked for a role, a task or
  * an output format, which are instruction checks.
  */
@@ -66,6 +69,7 @@ export function labelIssues(input: LabelInput): PromptIssue[] {
       }
       break;
     case 'output-description':
+    case 'agent-output-description':
       if (wordUnits(t) < 3) {
         whole('thin-output-description', 'info', `"${t}" says little about what this field must hold.`, 'Describe the content and its form in a short sentence.');
       }

@@ -16,6 +16,8 @@
  * - `<node>/class:<classId>` or `<node>/classes/<i>`           classifier class name
  * - `<node>/param:<name>` or `<node>/parameters/<i>`           extractor parameter description
  * - `<node>/agent_instruction`, `<node>/agent_query`           agent node
+ * - DSL 0.7.0 (extractV07.ts): `<node>/job_prompt`, `<node>/output:<name>…`, `<node>/summary_prompt`,
+ *   `<node>/role_prefix/user|assistant`, `agent_packages.<ref>/soul_prompt`
  * - `app/pre_prompt`, `app/chat_prompt/<i>`, `app/completion_prompt`,
  *   `app/agent_prompt/first_prompt|next_iteration`, `app/followup_prompt`,
  *   `app/workflow_followup_prompt`                              app-level fields
@@ -31,6 +33,7 @@ import type { LineIndex } from './positions';
 import type { DifyAppInfo, DslWarning, DslWarningCode, PromptRecord, PromptRole } from './types';
 import { agentModelOf, blockHeaderStart, describe, modelOf } from './extractUtil';
 import { findVariables } from './variables';
+import { agentPackageSouls, agentV2Node, knowledgeIndexNode, memoryRolePrefixes } from './extractV07';
 
 /** How a prompt's value is written in the file; what write-back and offset mapping need. */
 export interface ValueSlot {
@@ -53,6 +56,11 @@ export interface ValueSlot {
 type Obj = Record<string, unknown>;
 type Path = (string | number)[];
 
+/** Dify's Agent v2 node (api/core/workflow/nodes/agent_v2/discriminator.py `is_dify_agent_node_data`). */
+function isAgentV2(data: Obj): boolean {
+  return data.type === 'agent' && String(data.version) === '2' && data.agent_node_kind === 'dify_agent';
+}
+
 function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -69,7 +77,7 @@ const KNOWN_NODE_TYPES = new Set([
 ]);
 
 /** A position in the walk: event index, constructed value, path, and whether it is shared. */
-interface Cur {
+export interface Cur {
   ev: number;
   val: unknown;
   path: Path;
@@ -85,11 +93,11 @@ interface Cur {
 }
 
 /** What a field's record is built from: the record's own fields, edition optional (basic). */
-type Spec = Pick<PromptRecord, 'id' | 'nodeId' | 'nodeTitle' | 'nodeType' | 'kind' | 'role' | 'messageId' | 'messageIndex' | 'model'> & {
+export type Spec = Pick<PromptRecord, 'id' | 'nodeId' | 'nodeTitle' | 'nodeType' | 'kind' | 'role' | 'messageId' | 'messageIndex' | 'model' | 'options'> & {
   editionType?: PromptRecord['editionType'];
 };
 
-type NodeSpec = Pick<Spec, 'nodeId' | 'nodeTitle' | 'nodeType' | 'model'>;
+export type NodeSpec = Pick<Spec, 'nodeId' | 'nodeTitle' | 'nodeType' | 'model'>;
 
 export class Extractor {
   readonly records: PromptRecord[] = [];
@@ -162,7 +170,11 @@ export class Extractor {
 
   // ---- the fields -------------------------------------------------------------------------
 
+  /** The document's root value (for cross-references such as an Agent v2 node's package). */
+  rootVal: unknown;
+
   workflow(root: Cur): void {
+    this.rootVal = root.val;
     const nodes = this.child(this.child(this.child(root, 'workflow'), 'graph'), 'nodes');
     for (const node of this.items(nodes)) this.node(node);
     const features = this.child(this.child(root, 'workflow'), 'features');
@@ -204,11 +216,16 @@ export class Extractor {
         this.text(this.child(dataC, 'instruction'), { ...spec, id: `${nodeId}/instruction`, kind: 'extractor-instruction', role: null });
         for (const [i, par] of this.list(this.child(dataC, 'parameters'), spec).entries()) {
           const name = isObj(par.val) && typeof par.val.name === 'string' && par.val.name !== '' ? par.val.name : undefined;
-          this.text(this.child(par, 'description'), { ...spec, id: name ? `${nodeId}/param:${name}` : `${nodeId}/parameters/${i}`, kind: 'extractor-parameter', role: null });
+          const opts = isObj(par.val) && Array.isArray(par.val.options) ? par.val.options.filter((o): o is string => typeof o === 'string') : [];
+          this.text(this.child(par, 'description'), { ...spec, id: name ? `${nodeId}/param:${name}` : `${nodeId}/parameters/${i}`, kind: 'extractor-parameter', role: null, ...(opts.length ? { options: opts } : {}) });
         }
         break;
       }
       case 'agent': {
+        if (isAgentV2(data)) {
+          agentV2Node(this, dataC, spec);
+          break;
+        }
         const ap = this.child(dataC, 'agent_parameters');
         const apv = ap && isObj(ap.val) ? ap.val : undefined;
         const model = apv && isObj(apv.model) ? agentModelOf(apv.model.value) : undefined;
@@ -217,6 +234,9 @@ export class Extractor {
         this.text(this.child(this.child(ap, 'query'), 'value'), { ...aspec, id: `${nodeId}/agent_query`, kind: 'agent-query', role: null });
         break;
       }
+      case 'knowledge-index':
+        knowledgeIndexNode(this, dataC, spec);
+        break;
       default:
         if (!KNOWN_NODE_TYPES.has(data.type)) {
           const typeC = this.child(dataC, 'type');
@@ -271,6 +291,7 @@ export class Extractor {
     }
     const memory = this.child(dataC, 'memory');
     this.text(this.child(memory, 'query_prompt_template'), { ...spec, id: `${spec.nodeId}/query_prompt_template`, kind: 'llm-query-template', role: null });
+    if (spec.model?.mode === 'completion') memoryRolePrefixes(this, memory, spec);
     const d = dataC.val as Obj;
     if (d.structured_output_enabled === true || d.structured_output_switch_on === true) {
       const so = this.child(dataC, 'structured_output');
@@ -296,6 +317,11 @@ export class Extractor {
         if (sub) this.descriptions(sub, spec, base);
       }
     }
+  }
+
+  /** The soul prompt of each top-level agent package (DSL 0.7.0). */
+  agentPackages(root: Cur): void {
+    agentPackageSouls(this, root);
   }
 
   /** App-level fields of `model_config` (chat, completion and agent-chat apps). */
@@ -341,7 +367,7 @@ export class Extractor {
   }
 
   /** The items of a list field; a value that is there but not a list gets a warning. */
-  private list(c: Cur | undefined, spec: NodeSpec): Cur[] {
+  list(c: Cur | undefined, spec: NodeSpec): Cur[] {
     if (!c || c.val == null) return [];
     if (!Array.isArray(c.val)) {
       this.warn('DSL_FIELD_SHAPE', c, `\`${c.path.join('.')}\` is ${describe(c.val)}, expected a list; it is skipped.`, spec.nodeId);
@@ -353,7 +379,7 @@ export class Extractor {
   // ---- records ----------------------------------------------------------------------------
 
   /** Records the text at `c`; absent → nothing; not text → a warning. */
-  private text(c: Cur | undefined, spec: Spec): void {
+  text(c: Cur | undefined, spec: Spec): void {
     if (!c) return;
     const t = this.tree;
     let text: string;
@@ -374,7 +400,7 @@ export class Extractor {
     this.add(spec, c.path, text, this.slot(c));
   }
 
-  private warn(code: DslWarningCode, c: Cur, message: string, nodeId?: string): void {
+  warn(code: DslWarningCode, c: Cur, message: string, nodeId?: string): void {
     const off = this.tree.startOf(c.ev);
     const p = this.lines.position(off);
     this.warnings.push({
@@ -448,6 +474,7 @@ export class Extractor {
       text,
       variables: findVariables(text),
       ...(isLabelKind(spec.kind) ? { label: true } : {}),
+      ...(spec.options ? { options: spec.options } : {}),
       ...(slot ? { range: this.lines.range(slot.start, slot.end) } : {}),
       ...(spec.model ? { model: spec.model } : {}),
     };

@@ -7,7 +7,13 @@
  */
 import type { PromptKind, PromptRecord } from './types';
 
-export const LABEL_KINDS: ReadonlySet<PromptKind> = new Set<PromptKind>(['classifier-class', 'extractor-parameter', 'output-description']);
+export const LABEL_KINDS: ReadonlySet<PromptKind> = new Set<PromptKind>([
+  'classifier-class',
+  'extractor-parameter',
+  'output-description',
+  'agent-output-description',
+  'memory-role-prefix',
+]);
 
 export function isLabelKind(kind: PromptKind | undefined): boolean {
   return kind !== undefined && LABEL_KINDS.has(kind);
@@ -32,9 +38,15 @@ export const KIND_TITLES: Record<PromptKind, string> = {
   'app-completion-prompt': 'app completion prompt (expert mode)',
   'app-agent-prompt': 'ReAct agent prompt',
   'followup-prompt': 'follow-up questions prompt',
+  'agent-job-prompt': 'Agent v2 job prompt',
+  'agent-output-check': 'Agent v2 output check prompt',
+  'agent-soul-prompt': 'agent soul prompt (system prompt of an agent package)',
+  'summary-prompt': 'knowledge pipeline summary prompt',
   'classifier-class': 'question classifier class name (label)',
   'extractor-parameter': 'extractor parameter description (label)',
   'output-description': 'structured output description (label)',
+  'agent-output-description': 'Agent v2 declared output description (label)',
+  'memory-role-prefix': 'memory role prefix of a completion model (label)',
 };
 
 /** Kinds whose text is a user turn (a query template): a role or persona is not expected there. */

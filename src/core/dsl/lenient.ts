@@ -26,27 +26,93 @@ export function isDeficientIndentation(e: unknown): boolean {
  */
 export function lenientEvents(text: string, opts: ParserOptions): Event[] | undefined {
   let shadow = text;
-  const mended: number[] = []; // offsets of replaced line breaks (the '\n')
+  const mended = new Set<number>(); // offsets of replaced line breaks (the '\n')
+  let pending: YAMLException | undefined;
   for (let round = 0; round <= MAX_LENIENT_FIXES; round++) {
-    let events: Event[];
-    try {
-      events = parseEvents(shadow, opts);
-    } catch (e) {
-      if (!isDeficientIndentation(e) || round === MAX_LENIENT_FIXES) return undefined;
-      const pos = (e as YAMLException).mark?.position;
-      if (pos === undefined) return undefined;
-      let lineStart = pos;
-      while (lineStart > 0 && shadow[lineStart - 1] !== '\n') lineStart--;
-      const nl = lineStart - 1;
-      if (nl < 0 || mended.includes(nl)) return undefined;
-      const from = nl > 0 && shadow[nl - 1] === '\r' ? nl - 1 : nl;
-      shadow = shadow.slice(0, from) + ' '.repeat(nl + 1 - from) + shadow.slice(nl + 1);
-      mended.push(nl);
-      continue;
+    let err: unknown;
+    if (pending) {
+      err = pending;
+      pending = undefined;
+    } else {
+      try {
+        const events = parseEvents(shadow, opts);
+        return mended.size ? settle(events, [...mended]) : events;
+      } catch (e) {
+        err = e;
+      }
     }
-    return mended.length ? settle(events, mended) : events;
+    if (!isDeficientIndentation(err) || round === MAX_LENIENT_FIXES) return undefined;
+    const pos = (err as YAMLException).mark?.position;
+    if (pos === undefined) return undefined;
+    let lineStart = pos;
+    while (lineStart > 0 && shadow[lineStart - 1] !== '\n') lineStart--;
+    const nl = lineStart - 1;
+    if (nl < 0 || mended.has(nl)) return undefined;
+    // The rest of the scalar is mended in one go: every break from here to its closing quote (as
+    // PyYAML finds it, for a single- then a double-quoted scalar), so a value whose continuation
+    // runs over hundreds of lines costs a parse or two, not one per line. The first reading that
+    // gets past this scalar is kept; with neither, only this line is mended.
+    let next: { shadow: string; breaks: number[]; err?: YAMLException } | undefined;
+    for (const quote of ["'", '"'] as const) {
+      const close = closingQuote(shadow, lineStart, quote);
+      if (close < 0) continue;
+      const breaks = breaksIn(shadow, nl, close);
+      const cand = mendBreaks(shadow, breaks);
+      try {
+        parseEvents(cand, opts);
+        next = { shadow: cand, breaks };
+      } catch (e) {
+        const p2 = e instanceof YAMLException ? e.mark?.position : undefined;
+        if (isDeficientIndentation(e) && p2 !== undefined && p2 > close) next = { shadow: cand, breaks, err: e as YAMLException };
+      }
+      if (next) break;
+    }
+    if (!next) next = { shadow: mendBreaks(shadow, [nl]), breaks: [nl] };
+    shadow = next.shadow;
+    for (const b of next.breaks) mended.add(b);
+    pending = next.err;
   }
   return undefined;
+}
+
+/** Offset of the quote that closes a `quote`-quoted scalar read on from `from` (PyYAML's rules), or -1. */
+function closingQuote(text: string, from: number, quote: "'" | '"'): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
+    if (quote === "'" && c === "'") {
+      if (text[i + 1] === "'") {
+        i++;
+        continue;
+      }
+      return i;
+    }
+    if (quote === '"') {
+      if (c === '\\') {
+        i++;
+        continue;
+      }
+      if (c === '"') return i;
+    }
+  }
+  return -1;
+}
+
+/** Offsets of the line breaks ('\n') in [from, to). */
+function breaksIn(text: string, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf('\n', from); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) out.push(i);
+  return out;
+}
+
+/** The text with each given line break (and a '\r' before it) replaced by spaces: same length. */
+function mendBreaks(text: string, breaks: number[]): string {
+  if (breaks.length === 0) return text;
+  const chars = text.split('');
+  for (const nl of breaks) {
+    chars[nl] = ' ';
+    if (nl > 0 && chars[nl - 1] === '\r') chars[nl - 1] = ' ';
+  }
+  return chars.join('');
 }
 
 /** Every mended break must sit inside a quoted scalar; those scalars are decoded the slow way. */

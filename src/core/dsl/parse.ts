@@ -14,7 +14,7 @@ import { EventTree } from './events';
 import { Extractor, type ValueSlot } from './extract';
 import { isDeficientIndentation, lenientEvents } from './lenient';
 import { LineIndex } from './positions';
-import { DifyRootSchema, describeShapeProblems } from './schema';
+import { DifyPipelineRootSchema, DifyRootSchema, describeShapeProblems } from './schema';
 import type { DifyAppInfo, DslWarning, PromptRecord } from './types';
 
 export type { ValueSlot } from './extract';
@@ -143,30 +143,15 @@ function parseYamlApp(text: string, opts: ParseOptions, wrapped: boolean): DifyD
       { file },
     );
   }
-  const shape = DifyRootSchema.safeParse(root);
-  if (!shape.success) {
-    throw new DslError('DSL_NOT_DIFY_APP', `Not a Dify app export${where}: ${describeShapeProblems(root, shape.error)}.`, { file });
-  }
-  const r = shape.data;
   const rootObj = root as Record<string, unknown>;
-  const mode = r.app.mode;
-  const chatLike = mode === 'chat' || mode === 'completion' || mode === 'agent-chat';
-  if (!r.workflow && !(chatLike && r.model_config)) {
-    const need = chatLike ? '`model_config`' : '`workflow.graph.nodes`';
-    throw new DslError('DSL_NOT_DIFY_APP', `Not a Dify app export${where}: app mode is "${mode}" but ${need} is missing.`, { file });
-  }
-  const app: DifyAppInfo = {
-    name: r.app.name == null ? '' : String(r.app.name),
-    mode,
-    ...(r.version != null ? { version: String(r.version) } : {}),
-    wrapped,
-  };
+  const { app, hasWorkflow } = appInfoOf(rootObj, where, file, wrapped);
   const tree = new EventTree(text, events);
   const json = !wrapped && tree.isFlow(ROOT_EVENT) && events[ROOT_EVENT].type === 3 && (events[ROOT_EVENT] as { style: number }).style === COLLECTION_STYLE_FLOW;
   const ex = new Extractor(tree, new LineIndex(text), file, json);
   const rootCur = { ev: ROOT_EVENT, val: rootObj, path: [] };
-  if (r.workflow) ex.workflow(rootCur);
+  if (hasWorkflow) ex.workflow(rootCur);
   ex.modelConfig(rootCur, app);
+  ex.agentPackages(rootCur);
   const doc: DifyDocument = {
     ...(file !== undefined ? { file } : {}),
     app,
@@ -177,6 +162,51 @@ function parseYamlApp(text: string, opts: ParseOptions, wrapped: boolean): DifyD
   };
   slotsByDoc.set(doc, ex.slots);
   return doc;
+}
+
+/**
+ * What the top level says about the export, checked against what each mode must hold:
+ * - `kind: rag_pipeline` (a knowledge pipeline): `rag_pipeline` and `workflow.graph`, no `app`;
+ *   its mode is reported as "rag-pipeline" (Dify's AppMode.RAG_PIPELINE).
+ * - app mode workflow / advanced-chat (and rag-pipeline): `workflow.graph.nodes`.
+ * - chat / completion / agent-chat: `model_config`.
+ * - agent (DSL 0.7.0 agent apps: top-level `agent: {package_ref}` and `agent_packages`, no graph):
+ *   `agent_packages`.
+ * - channel, and any mode this version does not know: whichever of `workflow`, `model_config`,
+ *   `agent_packages` it holds (one at least).
+ */
+function appInfoOf(root: Record<string, unknown>, where: string, file: string | undefined, wrapped: boolean): { app: DifyAppInfo; hasWorkflow: boolean } {
+  if (root.kind === 'rag_pipeline') {
+    const shape = DifyPipelineRootSchema.safeParse(root);
+    if (!shape.success) {
+      throw new DslError('DSL_NOT_DIFY_APP', `Not a Dify knowledge pipeline export${where}: ${describeShapeProblems(root, shape.error)}.`, { file });
+    }
+    const r = shape.data;
+    const name = r.rag_pipeline.name == null ? '' : String(r.rag_pipeline.name);
+    return { app: { name, mode: 'rag-pipeline', ...(r.version != null ? { version: String(r.version) } : {}), wrapped }, hasWorkflow: true };
+  }
+  const shape = DifyRootSchema.safeParse(root);
+  if (!shape.success) {
+    throw new DslError('DSL_NOT_DIFY_APP', `Not a Dify app export${where}: ${describeShapeProblems(root, shape.error)}.`, { file });
+  }
+  const r = shape.data;
+  const mode = r.app.mode;
+  const chatLike = mode === 'chat' || mode === 'completion' || mode === 'agent-chat';
+  const graphLike = mode === 'workflow' || mode === 'advanced-chat' || mode === 'rag-pipeline';
+  const packages = r.agent_packages != null && Object.keys(r.agent_packages).length > 0;
+  let need: string | undefined;
+  if (chatLike && !r.model_config) need = '`model_config`';
+  else if (graphLike && !r.workflow) need = '`workflow.graph.nodes`';
+  else if (mode === 'agent' && !packages && !r.workflow) need = '`agent_packages` (the agent app\'s soul)';
+  else if (!chatLike && !graphLike && mode !== 'agent' && !r.workflow && !r.model_config && !packages) need = '`workflow.graph.nodes`, `model_config` or `agent_packages`';
+  if (need) throw new DslError('DSL_NOT_DIFY_APP', `Not a Dify app export${where}: app mode is "${mode}" but ${need} is missing.`, { file });
+  const app: DifyAppInfo = {
+    name: r.app.name == null ? '' : String(r.app.name),
+    mode,
+    ...(r.version != null ? { version: String(r.version) } : {}),
+    wrapped,
+  };
+  return { app, hasWorkflow: r.workflow !== undefined };
 }
 
 /** events[0] is the DOCUMENT event; the root node follows it. */
@@ -223,11 +253,11 @@ export function looksLikeDifyExport(text: string): boolean {
   const head = text.slice(0, 64).trimStart().replace(/^\ufeff/, '');
   if (head.startsWith('{')) {
     if (!/^\{\s*"data"\s*:\s*"/.test(head) && !/"data"\s*:\s*"/.test(text.slice(0, 4096))) return false;
-    const app = text.includes('\\nkind: app\\n') || text.startsWith('app:', text.indexOf('"data"') + 8) || /"data"\s*:\s*"app:\\n/.test(text.slice(0, 4096));
-    return app && (text.includes('\\nworkflow:\\n') || text.includes('\\nmodel_config:\\n'));
+    const app = text.includes('\\nkind: app\\n') || text.includes('\\nkind: rag_pipeline\\n') || text.startsWith('app:', text.indexOf('"data"') + 8) || /"data"\s*:\s*"app:\\n/.test(text.slice(0, 4096));
+    return app && (text.includes('\\nworkflow:\\n') || text.includes('\\nmodel_config:\\n') || text.includes('\\nagent_packages:\\n'));
   }
-  const hasKind = /^kind:[ \t]*['"]?app['"]?[ \t]*\r?$/m.test(text);
-  const hasApp = /^app:[ \t]*\r?$/m.test(text) && /^[ \t]+mode:[ \t]*['"]?(?:workflow|advanced-chat|chat|completion|agent-chat)\b/m.test(text);
+  const hasKind = /^kind:[ \t]*['"]?(?:app|rag_pipeline)['"]?[ \t]*\r?$/m.test(text);
+  const hasApp = /^app:[ \t]*\r?$/m.test(text) && /^[ \t]+mode:[ \t]*['"]?(?:workflow|advanced-chat|chat|completion|agent-chat|agent|channel|rag-pipeline)\b/m.test(text);
   if (!hasKind && !hasApp) return false;
-  return /^(?:workflow|model_config):[ \t]*\r?$/m.test(text);
+  return /^(?:workflow|model_config|agent_packages):[ \t]*\r?$/m.test(text);
 }

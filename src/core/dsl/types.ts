@@ -14,18 +14,26 @@ export type PromptKind =
   | 'app-completion-prompt'
   | 'app-agent-prompt'
   | 'followup-prompt'
+  // DSL 0.7.0 (Dify 1.16+): Agent v2 nodes, agent packages, knowledge pipelines.
+  | 'agent-job-prompt'
+  | 'agent-output-check'
+  | 'agent-soul-prompt'
+  | 'summary-prompt'
   // Labels an LLM reads verbatim (a rewrite changes routing or extraction): rewriting is opt-in.
   | 'classifier-class'
   | 'extractor-parameter'
-  | 'output-description';
+  | 'output-description'
+  | 'agent-output-description'
+  | 'memory-role-prefix';
 
 /**
  * The chat role of a message (llm-message, app-chat-message), or for app-agent-prompt which of
- * the ReAct prompts it is; null for every other kind.
+ * the ReAct prompts it is, or for memory-role-prefix whose turns it prefixes (user, assistant);
+ * null for every other kind.
  */
 export type PromptRole = 'system' | 'user' | 'assistant' | 'first_prompt' | 'next_iteration' | null;
 
-export type AppMode = 'workflow' | 'advanced-chat' | 'chat' | 'completion' | 'agent-chat';
+export type AppMode = 'workflow' | 'advanced-chat' | 'chat' | 'completion' | 'agent-chat' | 'agent' | 'channel' | 'rag-pipeline';
 
 /** A position in the file: offset in UTF-16 code units of the JS string; line and column 1-based. */
 export interface SourcePosition {
@@ -54,7 +62,7 @@ export interface PromptRecord {
    * prompt_template item) are used when present: `1718246807593/msg:3b1d…`.
    */
   id: string;
-  /** Node id, or 'app' for model_config.pre_prompt. */
+  /** Node id, 'app' for app-level fields, `agent_packages.<ref>` for an agent package's soul prompt. */
   nodeId: string;
   nodeTitle: string;
   /** data.type of the node (llm, question-classifier, parameter-extractor, agent), or the app mode. */
@@ -72,8 +80,13 @@ export interface PromptRecord {
   /** Decoded text (equals PyYAML safe_load). Empty string for empty fields. */
   text: string;
   variables: Variable[];
-  /** true for a label kind (classifier-class, extractor-parameter, output-description). */
+  /** true for a label kind (classifier-class, extractor-parameter, output-description, agent-output-description, memory-role-prefix). */
   label?: boolean;
+  /**
+   * For an extractor parameter with `options` (a `select` parameter): the values Dify gives the
+   * model as the parameter's enum. Context for a rewrite of the description; never rewritten.
+   */
+  options?: string[];
   /** Range of the value in the file; absent only when the field is missing in the file. */
   range?: SourceRange;
   model?: ModelInfo;

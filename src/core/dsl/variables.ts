@@ -12,6 +12,10 @@
  * - `input`       `{{query}}` an app input in chat/completion apps (no spaces, no `#`)
  * - `jinja`       `{{ name }}` / `{{ name | filter }}` in jinja2 messages
  * - `jinja-block` `{% if x %}` … and `{# comment #}` jinja statements
+ * - `prompt-mention` `[§kind:id[:label]§]` a slash-menu mention of DSL 0.7.0 (Agent v2 job and
+ *   soul prompts; langgenius/dify api/services/agent/prompt_mentions.py `MENTION_PATTERN`).
+ *   Kept exactly like `{{#…#}}`; a mention-shaped marker the strict grammar refuses is not a
+ *   variable (see mentions.ts, which diagnoses it).
  *
  * A rewrite must keep the multiset of variables (by raw text) exactly.
  */
@@ -26,7 +30,8 @@ export type VariableKind =
   | 'mention'
   | 'input'
   | 'jinja'
-  | 'jinja-block';
+  | 'jinja-block'
+  | 'prompt-mention';
 
 export interface Variable {
   /** The exact text, e.g. `{{#sys.query#}}`. */
@@ -39,9 +44,15 @@ export interface Variable {
   end: number;
 }
 
-// One alternation, leftmost match wins; order matters only for equal starts.
+// One alternation, leftmost match wins; order matters only for equal starts. The first branch is
+// Dify's MENTION_PATTERN (prompt_mentions.py): `[§kind:id[:label]§]`, id without `:`/`§`, label
+// the remainder (it may hold `:`).
 const VARIABLE_RE =
-  /\{\{#([^#{}\r\n]{1,256}?)#\}\}|\{\{@([^@{}\r\n]{1,256}?)@\}\}|\{%-?[\s\S]{0,2000}?-?%\}|\{#[\s\S]{0,2000}?#\}|\{\{-?\s*([^{}]{1,512}?)\s*-?\}\}/g;
+  /\[§(skill|file|tool|cli_tool|knowledge|human|node_output|output):([^:§]+?)(?::([^§]*?))?§\]|\{\{#([^#{}\r\n]{1,256}?)#\}\}|\{\{@([^@{}\r\n]{1,256}?)@\}\}|\{%-?[\s\S]{0,2000}?-?%\}|\{#[\s\S]{0,2000}?#\}|\{\{-?\s*([^{}]{1,512}?)\s*-?\}\}/g;
+
+/** Dify's limits (prompt_mentions.py): longer ids or labels make the token malformed. */
+export const MAX_MENTION_REF_ID_LENGTH = 6144;
+export const MAX_MENTION_LABEL_LENGTH = 255;
 
 export function findVariables(text: string): Variable[] {
   const out: Variable[] = [];
@@ -52,14 +63,18 @@ export function findVariables(text: string): Variable[] {
     const start = m.index;
     const end = start + raw.length;
     if (m[1] !== undefined) {
-      const selector = m[1].split('.');
+      // Dify skips (treats as malformed) an id over 6144 or a label over 255 characters.
+      if (m[2].length > MAX_MENTION_REF_ID_LENGTH || (m[3] !== undefined && m[3].length > MAX_MENTION_LABEL_LENGTH)) continue;
+      out.push({ raw, kind: 'prompt-mention', selector: m[3] ? [m[1], m[2], m[3]] : [m[1], m[2]], start, end });
+    } else if (m[4] !== undefined) {
+      const selector = m[4].split('.');
       out.push({ raw, kind: hashKind(selector), selector, start, end });
-    } else if (m[2] !== undefined) {
-      out.push({ raw, kind: 'mention', selector: m[2].split('.'), start, end });
+    } else if (m[5] !== undefined) {
+      out.push({ raw, kind: 'mention', selector: m[5].split('.'), start, end });
     } else if (raw.startsWith('{%') || raw.startsWith('{#')) {
       out.push({ raw, kind: 'jinja-block', selector: [raw.slice(2, -2).trim()], start, end });
     } else {
-      const expr = (m[3] ?? '').trim();
+      const expr = (m[6] ?? '').trim();
       const simple = /^[A-Za-z_][A-Za-z0-9_]*$/.test(expr) && !/\s/.test(raw.slice(2, -2));
       out.push({ raw, kind: simple ? 'input' : 'jinja', selector: [expr], start, end });
     }

@@ -308,6 +308,7 @@ export class OptimizationEngine {
           analysis: current.analysis,
           kind: prompt.kind,
           role: prompt.role,
+          ...(prompt.options ? { options: prompt.options } : {}),
           iteration,
           signal: opts.signal,
         });

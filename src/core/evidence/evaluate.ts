@@ -24,6 +24,8 @@ import type { NodeSpec } from '../runtime/workflow';
 
 export interface AnswerRun {
   output: string;
+  /** Where this run differed from Dify's request (the runner says; e.g. tools the endpoint refused). */
+  note?: string;
   /** Set when the task call failed (the answer is then empty). */
   error?: { code: string; message: string };
   /** Metric score (labelled cases only). */
@@ -102,8 +104,9 @@ async function runTask(opts: EvaluateOptions, example: Example, text: string, us
   try {
     const res = await runner.run({ record: opts.record, spec: opts.spec, text, example }, { model: opts.taskModel, signal: opts.signal, tag: 'evidence:task' });
     if (res.response) countResponse(usage, res.response);
-    if (res.truncated) return { output: res.output, error: { code: 'LLM_TRUNCATED', message: 'the answer was cut off (finish_reason "length")' } };
-    return { output: res.output };
+    const note = res.note ? { note: res.note } : {};
+    if (res.truncated) return { output: res.output, ...note, error: { code: 'LLM_TRUNCATED', message: 'the answer was cut off (finish_reason "length")' } };
+    return { output: res.output, ...note };
   } catch (e) {
     if (isAbortError(e)) throw new CancelledError('The evaluation was cancelled.');
     if (isFatal(e)) throw e;
@@ -176,7 +179,8 @@ export async function evaluateCandidate(opts: EvaluateOptions): Promise<Evidence
     const rate = (k: 'current' | 'candidate') => (rows.length ? rows.filter((x) => x[k]).length / rows.length : 0);
     return { id: r.id, text: r.text, current: rate('current'), candidate: rate('candidate'), cases: rows.length };
   });
-  const note = requestNoteOf(opts.spec);
+  const notes = new Set([requestNoteOf(opts.spec), ...cases.flatMap((c) => [c.current.note, c.candidate.note])].filter((n): n is string => !!n));
+  const note = notes.size ? [...notes].join('; ') : undefined;
   return {
     promptId: opts.record.id,
     method,

@@ -7,6 +7,8 @@
  * - a parameter extractor: the parameters it must extract (type, required, options) and the instruction;
  * - an llm node with more than one message: every message in order (the rewritten one current),
  *   and the query template of its memory;
+ * - an agent (a workflow agent node, an agent app): its tools, instruction and query, and that a
+ *   first step may be a tool call;
  * - anything else: the prompt's text.
  */
 import type { PromptRecord } from '../dsl/types';
@@ -35,6 +37,15 @@ export function judgeTaskOf(record: PromptRecord, spec?: NodeSpec): string {
   const w = spec?.wrapper;
   if (w?.kind === 'classifier') return classifierTask(w);
   if (w?.kind === 'extractor') return extractorTask(w);
+  if (w?.kind === 'agent-node' || (w?.kind === 'simple-app' && w.appMode === 'agent-chat')) {
+    const tools = w.kind === 'agent-node' ? w.tools : (w.agentTools ?? []);
+    const own = w.kind === 'agent-node' ? [`Instruction:\n${w.instruction}`, `Query template:\n${w.query}`] : [`Instruction:\n${w.prePrompt}`];
+    return [
+      "An agent's first step: it may answer, or call one of its tools (written as [calls tool NAME with ARGS]; no tool is run here).",
+      tools.length ? `Tools: ${tools.map((t) => `${t.name}${t.description ? ` (${t.description})` : ''}`).join('; ')}` : 'Tools: (none)',
+      ...own,
+    ].join('\n');
+  }
   const msgs = spec?.messages ?? [];
   const query = spec?.memory?.queryTemplate;
   if (!w && (msgs.length > 1 || (msgs.length >= 1 && query))) {

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import OpenAI from 'openai';
-import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { LlmError } from '../errors';
 import type { CacheLimits } from './cache';
 import type { CostTable } from './cost';
@@ -8,7 +8,7 @@ import { isRetryable, mapError } from './mapError';
 import { createPipelineClient, type LlmLogger, type LlmTransport, type PipelineClient, type TransportAnswer } from './pipeline';
 import { endpointLabel, makeRedactor } from './redact';
 import { DEFAULT_RETRY, retryAfterMs, type RetryPolicy } from './retry';
-import type { Budget, ChatRequest, EndpointConfig } from './types';
+import type { Budget, ChatMessage, ChatRequest, EndpointConfig } from './types';
 
 export type { LlmLogger, LogLevel } from './pipeline';
 
@@ -129,8 +129,17 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
     const modelKey = `${endpoint} ${model}`;
     const base: ChatCompletionCreateParamsNonStreaming = {
       model,
-      messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: req.messages.map(toSdkMessage),
       ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+      ...(req.topP !== undefined ? { top_p: req.topP } : {}),
+      ...(req.presencePenalty !== undefined ? { presence_penalty: req.presencePenalty } : {}),
+      ...(req.frequencyPenalty !== undefined ? { frequency_penalty: req.frequencyPenalty } : {}),
+      ...(req.tools?.length
+        ? {
+            tools: req.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters } })),
+            ...(req.toolChoice ? { tool_choice: typeof req.toolChoice === 'string' ? req.toolChoice : { type: 'function' as const, function: { name: req.toolChoice.name } } } : {}),
+          }
+        : {}),
     };
     const withLimit = (p: ChatCompletionCreateParamsNonStreaming): ChatCompletionCreateParamsNonStreaming =>
       maxTokens === undefined ? p : modelsWithCompletionTokens.has(modelKey) ? { ...p, max_completion_tokens: maxTokens } : { ...p, max_tokens: maxTokens };
@@ -147,10 +156,16 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
       }
     };
     const useFormat = wantJsonFormat(req);
+    const format: ChatCompletionCreateParamsNonStreaming['response_format'] = req.jsonSchema
+      ? { type: 'json_schema', json_schema: { name: req.jsonSchema.name, schema: req.jsonSchema.schema, ...(req.jsonSchema.strict !== undefined ? { strict: req.jsonSchema.strict } : {}) } }
+      : { type: 'json_object' };
     let value;
     try {
-      value = await create(useFormat ? { ...base, response_format: { type: 'json_object' } } : base);
+      value = await create(useFormat ? { ...base, response_format: format } : base);
     } catch (e) {
+      if (req.tools?.length && e instanceof OpenAI.APIError && e.status === 400 && refusesTools(e)) {
+        throw new LlmError('LLM_NO_TOOLS', `The endpoint ${endpoint} refused tools for model ${model} (HTTP 400): it does not do function calling.`);
+      }
       if (!(useFormat && e instanceof OpenAI.APIError && e.status === 400 && !asksForCompletionTokens(e))) throw e;
       log('info', `${endpoint} rejected response_format json_object (HTTP 400); asking again without it.`);
       value = await create(base);
@@ -160,8 +175,10 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
     if (!choice || !choice.message) {
       throw new LlmError('LLM_BAD_RESPONSE', `The endpoint ${endpoint} answered without a choice for model ${model}.`);
     }
+    const toolCalls = (choice.message.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments ?? '' }] : []));
     return {
       text: choice.message.content ?? '',
+      ...(toolCalls.length ? { toolCalls } : {}),
       finishReason: choice.finish_reason ?? 'stop',
       usage: value.usage ? { promptTokens: value.usage.prompt_tokens ?? undefined, completionTokens: value.usage.completion_tokens ?? undefined } : undefined,
       model: value.model || undefined,
@@ -194,6 +211,20 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
     concurrency: cfg.concurrency ?? DEFAULT_CONCURRENCY,
     defaultCompletionReserve: opts.defaultCompletionReserve,
   });
+}
+
+/** Our message as the SDK takes it: tool calls of an assistant turn, and the tool turn answering one. */
+function toSdkMessage(m: ChatMessage): ChatCompletionMessageParam {
+  if (m.role === 'tool') return { role: 'tool', content: m.content, tool_call_id: m.toolCallId ?? '' };
+  if (m.role === 'assistant' && m.toolCalls?.length) {
+    return { role: 'assistant', content: m.content, tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) };
+  }
+  return { role: m.role, content: m.content };
+}
+
+/** Whether an HTTP 400 is about the request's tools (the endpoint or model has no function calling). */
+function refusesTools(e: InstanceType<typeof OpenAI.APIError>): boolean {
+  return /tool|function/i.test(e.message);
 }
 
 /** Whether `e` is an HTTP 400 asking for max_completion_tokens instead of max_tokens (OpenAI's reasoning models). */

@@ -4,7 +4,7 @@ import { DiskCache, hashKey, type CacheLimits } from './cache';
 import { DEFAULT_COST_TABLE, costOf, estimateMessagesTokens, estimateTokens, knownPrice, priceFor, type CostTable } from './cost';
 import { Limiter } from './limiter';
 import { DEFAULT_RETRY, backoffMs, sleep, type RetryPolicy } from './retry';
-import type { Budget, ChatMessage, ChatRequest, ChatResponse, EmbedRequest, LlmClient, LlmUsageTotals, Spend, TokenUsage } from './types';
+import type { Budget, ChatMessage, ChatRequest, ChatResponse, EmbedRequest, LlmClient, LlmUsageTotals, Spend, TokenUsage, ToolCall } from './types';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LlmLogger = (level: LogLevel, msg: string) => void;
@@ -12,6 +12,7 @@ export type LlmLogger = (level: LogLevel, msg: string) => void;
 /** What a transport answered for one chat attempt. */
 export interface TransportAnswer {
   text: string;
+  toolCalls?: ToolCall[];
   finishReason: string;
   /** Token counts the backend reported (either may be missing: the pipeline estimates it). */
   usage?: { promptTokens?: number; completionTokens?: number };
@@ -74,6 +75,7 @@ export interface PipelineOptions {
 /** Cached form of a chat answer. */
 interface CachedChat {
   text: string;
+  toolCalls?: ToolCall[];
   finishReason: string;
   usage: TokenUsage;
   model: string;
@@ -127,7 +129,14 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
       temperature: req.temperature,
       maxTokens: req.maxTokens,
       responseFormat: req.responseFormat ?? 'text',
-      messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+      // Absent fields leave the key of a request without them as it always was.
+      jsonSchema: req.jsonSchema,
+      topP: req.topP,
+      presencePenalty: req.presencePenalty,
+      frequencyPenalty: req.frequencyPenalty,
+      tools: req.tools,
+      toolChoice: req.toolChoice,
+      messages: req.messages.map((m) => (m.toolCalls || m.toolCallId ? { role: m.role, content: m.content, toolCalls: m.toolCalls, toolCallId: m.toolCallId } : { role: m.role, content: m.content })),
     });
 
   /** Runs `attempt` with retries; the budget reservation is settled here on failure. */
@@ -284,7 +293,7 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
     if (capped && finishReason === 'length') {
       log('warn', `${what}: the answer was cut at ${maxTokens} tokens (max_tokens set to stay within the token/cost budget).`);
     }
-    const answer: CachedChat = { text, finishReason, usage, model: answeredModel };
+    const answer: CachedChat = { text, ...(value.toolCalls?.length ? { toolCalls: value.toolCalls } : {}), finishReason, usage, model: answeredModel };
     if (chatCache && !req.noCache && finishReason !== 'length' && finishReason !== 'content_filter') {
       await chatCache.set(key, answer).catch((e: unknown) => log('warn', `Could not write the LLM cache: ${String(e)}`));
     }

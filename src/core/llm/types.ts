@@ -5,8 +5,28 @@
  */
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  /** 'tool': the result of a tool call (`toolCallId`), as in a few-shot tool exchange. */
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** An assistant turn's tool calls (few-shot exchanges such as Dify's function-call extractor sends). */
+  toolCalls?: ToolCall[];
+  /** The call a 'tool' message answers. */
+  toolCallId?: string;
+}
+
+/** A function the model may call (OpenAI's `tools[].function`). */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  /** JSON schema of the arguments. */
+  parameters: Record<string, unknown>;
+}
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** The arguments as the model wrote them (JSON text). */
+  arguments: string;
 }
 
 export interface ChatRequest {
@@ -17,6 +37,15 @@ export interface ChatRequest {
   maxTokens?: number;
   /** 'json' asks for a JSON object (response_format) where the endpoint supports it. */
   responseFormat?: 'text' | 'json';
+  /** With responseFormat 'json': the schema the answer must follow (response_format json_schema). */
+  jsonSchema?: { name: string; schema: Record<string, unknown>; strict?: boolean };
+  topP?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** Functions the model may call; an endpoint that refuses them fails with LLM_NO_TOOLS. */
+  tools?: ToolSpec[];
+  /** Default: the endpoint's ('auto'). */
+  toolChoice?: 'auto' | 'required' | 'none' | { name: string };
   /** Cancels the HTTP request itself. */
   signal?: AbortSignal;
   /** Skip the response cache for this call (e.g. sampling several different candidates). */
@@ -33,6 +62,8 @@ export interface TokenUsage {
 
 export interface ChatResponse {
   text: string;
+  /** The tool calls of the answer (requests with `tools`). */
+  toolCalls?: ToolCall[];
   /** 'stop' | 'length' | 'content_filter' | … as the endpoint said. */
   finishReason: string;
   usage: TokenUsage;

@@ -79,26 +79,29 @@ export function buildTaskCall(target: PromptTarget & { text?: string; demos?: De
   const inJson = target.record.kind === 'classifier-class' || target.record.kind === 'extractor-parameter';
   const block = blockMode && !inJson;
   const call = buildNodeCall(spec, target.record, example, block ? `${text}\n\n${DEMO_SLOT}` : blockMode ? `${text}\n\n${demoBlock(demos)}` : text);
-  let messages = call.messages;
-  if (block) {
-    const filled = demoBlock(demos);
-    let placed = false;
-    messages = messages.map((m) => {
-      if (!m.content.includes(DEMO_SLOT)) return m;
-      placed = true;
-      return { ...m, content: m.content.split(DEMO_SLOT).join(filled) };
-    });
-    // The text is always in the request; should a template ever drop it, the block still reaches the model.
-    if (!placed) {
-      const sys = messages.find((m) => m.role === 'system');
-      if (sys) messages = messages.map((m) => (m === sys ? { ...m, content: `${m.content}\n\n${filled}` } : m));
-      else messages = [{ role: 'system', content: filled }, ...messages];
+  const place = (c: NodeCall): NodeCall => {
+    let messages = c.messages;
+    if (block) {
+      const filled = demoBlock(demos);
+      let placed = false;
+      messages = messages.map((m) => {
+        if (!m.content.includes(DEMO_SLOT)) return m;
+        placed = true;
+        return { ...m, content: m.content.split(DEMO_SLOT).join(filled) };
+      });
+      // The text is always in the request; should a template ever drop it, the block still reaches the model.
+      if (!placed) {
+        const sys = messages.find((m) => m.role === 'system');
+        if (sys) messages = messages.map((m) => (m === sys ? { ...m, content: `${m.content}\n\n${filled}` } : m));
+        else messages = [{ role: 'system', content: filled }, ...messages];
+      }
+    } else if (!blockMode) {
+      messages = [...messages];
+      if (demos.length) insertPairs(messages, demos);
     }
-  } else if (!blockMode) {
-    messages = [...messages];
-    if (demos.length) insertPairs(messages, demos);
-  }
-  return { ...call, messages };
+    return { ...c, messages, ...(c.withoutTools ? { withoutTools: place(c.withoutTools) } : {}) };
+  };
+  return place(call);
 }
 
 /**
@@ -145,15 +148,16 @@ export const REQUEST_PARTS: Readonly<Record<string, string>> = {
   parameters: "the extractor's parameters",
   memory: "the node's memory settings",
   variables: "the node's jinja2 variables",
-  params: "the node's model parameters (temperature, max tokens, response format)",
+  params: "the node's model parameters (temperature, top_p, penalties, max tokens, response format)",
   app: "the app's prompt settings (form, datasets, mode)",
+  tools: "the agent's tools",
 };
 
 /**
  * Hashes of the parts of the node's request besides the example (undefined without a covered
  * spec): what a recorded result depends on. The model's name is left out (the run's task
  * model is recorded on its own) and so is what does not reach the request (the node's title,
- * where its context comes from, top_p and other params Dify's request here does not carry).
+ * where its context comes from, params the request does not carry, e.g. stop words).
  */
 export function requestParts(spec: NodeSpec | undefined): Record<string, string> | undefined {
   const s = coveredSpec(spec);
@@ -169,7 +173,11 @@ export function requestParts(spec: NodeSpec | undefined): Record<string, string>
   };
   if (w?.kind === 'classifier') Object.assign(parts, { instruction: w.instruction, classes: w.classes, memory: [s.memory ?? null, w.historyLimit ?? null, w.queryKey] });
   if (w?.kind === 'extractor') Object.assign(parts, { instruction: w.instruction, parameters: [w.parameters, w.reasoningMode], memory: [s.memory ?? null, w.historyLimit ?? null, w.queryKey] });
-  if (w?.kind === 'simple-app') Object.assign(parts, { instruction: w.prePrompt, app: [w.appMode, w.hasContext, w.formKeys, w.agentStrategy ?? null, s.provider ?? null] });
+  if (w?.kind === 'simple-app') {
+    Object.assign(parts, { instruction: w.prePrompt, app: [w.appMode, w.hasContext, w.formKeys, w.agentStrategy ?? null, s.provider ?? null] });
+    if (w.agentTools?.length || w.firstPrompt) Object.assign(parts, { tools: [w.agentTools ?? [], w.firstPrompt ?? null] });
+  }
+  if (w?.kind === 'agent-node') Object.assign(parts, { instruction: [w.instruction, w.query], tools: [w.strategy, w.tools] });
   if (s.appForm) parts.app = s.appForm;
   return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, sha(v)]));
 }

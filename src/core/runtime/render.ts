@@ -49,17 +49,23 @@ function lookup(vars: Record<string, string>, selector: string): string | undefi
   return undefined;
 }
 
+/** Dify's VARIABLE_PATTERN (graphon's variable template / VariablePool.convert_template): what it treats as a selector. */
+const DIFY_SELECTOR_RE = /^[a-zA-Z0-9_]{1,50}(?:\.[a-zA-Z_][a-zA-Z0-9_]{0,29}){1,10}$/;
+
 /**
  * Substitutes Dify variables (`{{#node.var#}}`, `{{#sys.query#}}`, `{{#context#}}`,
- * `{{@llm.context@}}`, `{{input}}`) with the example's values; a variable the example does not
- * give renders empty, as Dify does, and is listed in `missing`.
+ * `{{@llm.context@}}`, `{{input}}`) with the example's values. A `{{#node.var#}}` the example
+ * does not give renders as Dify's convert_template renders it: the selector text without its
+ * braces (`node.var`), and text Dify's pattern does not take for a selector stays as written;
+ * other forms render empty. Every variable not given is listed in `missing`.
  */
 export function substituteVariables(text: string, vars: Record<string, string>, missing?: Set<string>): string {
-  return text.replace(DIFY_VAR_RE, (_raw: string, hash?: string, at?: string, plain?: string) => {
+  return text.replace(DIFY_VAR_RE, (raw: string, hash?: string, at?: string, plain?: string) => {
     const sel = (hash ?? at ?? plain ?? '').trim();
     const v = lookup(vars, sel);
     if (v === undefined) {
       missing?.add(sel);
+      if (hash !== undefined) return DIFY_SELECTOR_RE.test(hash) ? hash : raw;
       return '';
     }
     return v;

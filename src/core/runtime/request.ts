@@ -31,11 +31,12 @@
 import type { PromptRecord } from '../dsl/types';
 import { renderJinja, renderPrompt, substituteVariables } from './render';
 import type { Example } from './types';
-import type { ChatMessage, ChatRequest } from '../llm/types';
+import type { ChatMessage, ChatRequest, ToolSpec } from '../llm/types';
 import type { NodeSpec } from './workflow';
 import { classifierMessages } from './wrappers/classifier';
 import { formatTemplate, historyText, lastPairs } from './wrappers/difyText';
-import { extractorMessages } from './wrappers/extractor';
+import { extractorFunctionCall, extractorMessages } from './wrappers/extractor';
+import { fillInputs, reactMessages } from './wrappers/agent';
 import { simpleAppMessages } from './wrappers/appPrompt';
 import { historiesOf } from './wrappers/turns';
 import type { NodeWrapper } from './wrappers/types';
@@ -49,6 +50,17 @@ export interface NodeCall {
   temperature?: number;
   maxTokens?: number;
   responseFormat?: 'text' | 'json';
+  /** response_format json_schema, as the node's completion params set it. */
+  jsonSchema?: { name: string; schema: Record<string, unknown>; strict?: boolean };
+  topP?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** Functions the node offers the model (a function-call extractor's `extract_parameters`). */
+  tools?: ToolSpec[];
+  /** With `tools`: the request Dify sends to a model without tool calling, for an endpoint that refuses tools. */
+  withoutTools?: NodeCall;
+  /** With `tools`: the node's answer when the model calls one — its arguments (an extractor), or the call described (an agent's first step). */
+  toolAnswer?: 'arguments' | 'describe';
   /** Where the request differs from Dify's, in plain words (e.g. tools it cannot carry). */
   note?: string;
 }
@@ -72,15 +84,51 @@ function appInputs(form: readonly string[], vars: Record<string, string>): Recor
   return Object.fromEntries(form.map((k) => [k, vars[k] ?? '']));
 }
 
-/** Completion params Dify passes on: temperature, max_tokens, and whether a JSON answer is asked for. */
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** completion_params.json_schema as Dify's OpenAI-compatible providers take it: a JSON text of {name, schema, strict} (or the bare schema). */
+function jsonSchemaOf(raw: unknown): NodeCall['jsonSchema'] {
+  let v: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  if (o.schema && typeof o.schema === 'object' && !Array.isArray(o.schema)) {
+    return { name: typeof o.name === 'string' && o.name ? o.name : 'llm_response', schema: o.schema as Record<string, unknown>, ...(typeof o.strict === 'boolean' ? { strict: o.strict } : {}) };
+  }
+  return { name: 'llm_response', schema: o };
+}
+
+/**
+ * Completion params Dify passes on to the model: temperature, top_p, presence and frequency
+ * penalties, max_tokens, and the answer format (a JSON object, or json_schema with its schema).
+ */
 export function paramsOf(spec: NodeSpec | undefined): Omit<NodeCall, 'messages'> {
   if (!spec) return {};
   const p = spec.completionParams;
-  const temperature = typeof p.temperature === 'number' ? p.temperature : undefined;
+  const temperature = num(p.temperature);
   const maxTokens = typeof p.max_tokens === 'number' && p.max_tokens > 0 ? Math.floor(p.max_tokens) : undefined;
   const rf = p.response_format;
   const json = !!spec.structuredOutput || rf === 'json_object' || rf === 'json_schema' || rf === 'JSON';
-  return { model: spec.model, temperature, maxTokens, responseFormat: json ? 'json' : 'text' };
+  const schema = rf === 'json_schema' ? jsonSchemaOf(p.json_schema) : undefined;
+  const topP = num(p.top_p);
+  const presencePenalty = num(p.presence_penalty);
+  const frequencyPenalty = num(p.frequency_penalty);
+  return {
+    model: spec.model,
+    temperature,
+    maxTokens,
+    responseFormat: json ? 'json' : 'text',
+    ...(schema ? { jsonSchema: schema } : {}),
+    ...(topP !== undefined ? { topP } : {}),
+    ...(presencePenalty !== undefined ? { presencePenalty } : {}),
+    ...(frequencyPenalty !== undefined ? { frequencyPenalty } : {}),
+  };
 }
 
 /**
@@ -146,8 +194,11 @@ export function requestNoteOf(spec: NodeSpec | undefined): string | undefined {
 }
 
 function wrapperNote(w: NodeWrapper | undefined): string | undefined {
-  if (w?.kind === 'simple-app' && w.appMode === 'agent-chat') return "the agent's tools were not sent: these runs carry no tools";
-  if (w?.kind === 'extractor' && w.reasoningMode === 'function_call') return "the runs use Dify's prompt mode: in function_call mode the node sends a tool, which these runs cannot carry";
+  if (w?.kind === 'simple-app' && w.appMode === 'agent-chat') {
+    const fc = w.agentStrategy === 'function_call';
+    return `the agent's first step only (no tool is run); its tools are sent ${fc ? 'as functions' : 'in the ReAct prompt'} with the names and parameter names the export holds (their descriptions and types come from the tool providers)`;
+  }
+  if (w?.kind === 'agent-node') return "the agent's first step only: its tools are offered with their schemas, but no tool is run";
   return undefined;
 }
 
@@ -161,8 +212,23 @@ function wrappedCall(spec: NodeSpec, w: NodeWrapper, record: PromptRecord, examp
   const vars = example.vars;
   const turns = historiesOf(vars);
   if (w.kind === 'simple-app') {
-    const messages = simpleAppMessages(w, { modelMode: spec.mode, provider: spec.provider, model: spec.model, prePrompt: record.kind === 'app-pre-prompt' ? text : w.prePrompt, vars, turns });
-    return { messages, ...paramsOf(spec), ...noteOf(w) };
+    const prePrompt = record.kind === 'app-pre-prompt' ? text : w.prePrompt;
+    if (w.appMode === 'agent-chat' && w.agentStrategy !== 'function_call') {
+      const firstPrompt = record.kind === 'app-agent-prompt' ? text : w.firstPrompt;
+      const inputs = Object.fromEntries(w.formKeys.map((k) => [k, vars[k] ?? '']));
+      const query = vars['sys.query'] ?? vars.query ?? '';
+      const messages = reactMessages(spec.mode, { firstPrompt, instruction: fillInputs(prePrompt, inputs), tools: w.agentTools ?? [], query, turns });
+      return { messages, ...paramsOf(spec), ...noteOf(w) };
+    }
+    const messages = simpleAppMessages(w, { modelMode: spec.mode, provider: spec.provider, model: spec.model, prePrompt, vars, turns });
+    const tools = w.appMode === 'agent-chat' && w.agentTools?.length ? { tools: w.agentTools, toolAnswer: 'describe' as const } : {};
+    return { messages, ...paramsOf(spec), ...tools, ...noteOf(w) };
+  }
+  if (w.kind === 'agent-node') {
+    const instruction = substituteVariables(record.kind === 'agent-instruction' ? text : w.instruction, vars);
+    const query = substituteVariables(record.kind === 'agent-query' ? text : w.query, vars);
+    const messages: ChatMessage[] = [...(instruction ? [{ role: 'system' as const, content: instruction }] : []), ...turns.map((t): ChatMessage => ({ role: t.role, content: t.content })), { role: 'user', content: query }];
+    return { messages, ...paramsOf(spec), ...(w.tools.length ? { tools: w.tools, toolAnswer: 'describe' as const } : {}) };
   }
   const histories = spec.memory ? historyText(lastPairs(turns, w.historyLimit)) : '';
   const query = vars[w.queryKey] ?? '';
@@ -175,12 +241,20 @@ function wrappedCall(spec: NodeSpec, w: NodeWrapper, record: PromptRecord, examp
   }
   const at = record.kind === 'extractor-parameter' ? listIndex(record, 'parameters') : -1;
   const parameters = w.parameters.map((p, i) => (i === at ? { ...p, description: text } : p));
+  const promptMode: NodeCall = { messages: extractorMessages(spec.mode, parameters, { query, instruction, histories }), ...paramsOf(spec) };
+  if (w.reasoningMode !== 'function_call' || spec.mode !== 'chat') return promptMode;
+  const fc = extractorFunctionCall(parameters, { query, instruction, histories });
   return {
-    messages: extractorMessages(spec.mode, parameters, { query, instruction, histories }),
     ...paramsOf(spec),
-    ...noteOf(w),
+    messages: fc.messages,
+    tools: fc.tools,
+    toolAnswer: 'arguments',
+    withoutTools: { ...promptMode, note: FALLBACK_NOTE },
   };
 }
+
+/** Said when an endpoint refused the function-call extractor's tool. */
+const FALLBACK_NOTE = "the endpoint refused tools, so the function-call extractor ran in Dify's prompt mode (what Dify does for a model without tool calling)";
 
 function pickIndex(spec: NodeSpec, record: PromptRecord): number {
   const msgs = spec.messages ?? [];
@@ -197,6 +271,11 @@ export function taskRequest(call: NodeCall, opts: { modelOverride?: string; sign
     temperature: call.temperature ?? 0,
     maxTokens: call.maxTokens,
     responseFormat: call.responseFormat === 'json' ? 'json' : undefined,
+    ...(call.jsonSchema && call.responseFormat === 'json' ? { jsonSchema: call.jsonSchema } : {}),
+    ...(call.topP !== undefined ? { topP: call.topP } : {}),
+    ...(call.presencePenalty !== undefined ? { presencePenalty: call.presencePenalty } : {}),
+    ...(call.frequencyPenalty !== undefined ? { frequencyPenalty: call.frequencyPenalty } : {}),
+    ...(call.tools?.length ? { tools: call.tools } : {}),
     signal: opts.signal,
     tag: opts.tag ?? 'evidence:task',
   };

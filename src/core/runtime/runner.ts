@@ -10,7 +10,8 @@
  */
 import type { ChatResponse, LlmClient } from '../llm/types';
 import { buildTaskCall, type PromptTarget } from './nodeRequest';
-import { taskRequest } from './request';
+import { isOptimizerError } from '../errors';
+import { taskRequest, type NodeCall } from './request';
 import type { Demo, DemoMode, Example } from './types';
 
 /** One prompt version on one case. */
@@ -36,7 +37,10 @@ export interface NodeRunOptions {
 }
 
 export interface NodeAnswer {
+  /** The node's answer: its text, or the arguments of its tool call (a function-call extractor). */
   output: string;
+  /** Where this run differed from Dify's request (e.g. tools refused by the endpoint). */
+  note?: string;
   /** The answer was cut off (a model's finish reason "length"). */
   truncated?: boolean;
   /** The model's response, when a model answered (usage, cost, cached). */
@@ -71,14 +75,36 @@ export function modelNodeRunner(client: LlmClient): NodeRunner {
     source: 'model',
     async run(c, opts = {}) {
       const call = buildTaskCall(c, c.example);
-      const req = taskRequest(call, { modelOverride: opts.model, signal: opts.signal, tag: opts.tag });
-      const res = await client.chat({
-        ...req,
-        model: opts.nodeModel === false ? opts.model : req.model,
-        temperature: opts.temperature ?? req.temperature,
-        maxTokens: opts.maxTokens ?? req.maxTokens,
-      });
-      return { output: res.text, truncated: res.finishReason === 'length', response: res };
+      const send = async (nc: NodeCall): Promise<NodeAnswer> => {
+        const req = taskRequest(nc, { modelOverride: opts.model, signal: opts.signal, tag: opts.tag });
+        const res = await client.chat({
+          ...req,
+          model: opts.nodeModel === false ? opts.model : req.model,
+          temperature: opts.temperature ?? req.temperature,
+          maxTokens: opts.maxTokens ?? req.maxTokens,
+        });
+        const output = answerOf(nc, res);
+        return { output, truncated: res.finishReason === 'length', response: res, ...(nc.note ? { note: nc.note } : {}) };
+      };
+      if (!call.tools?.length || !call.withoutTools) return send(call);
+      try {
+        return await send(call);
+      } catch (e) {
+        if (isOptimizerError(e) && e.code === 'LLM_NO_TOOLS') return send(call.withoutTools);
+        throw e;
+      }
     },
   };
+}
+
+/**
+ * The node's answer from the model's: a function-call extractor's is the tool call's arguments
+ * (Dify reads them, else the text); an agent's first step that calls a tool is the text and the
+ * call, written out (no tool is run here).
+ */
+function answerOf(nc: NodeCall, res: ChatResponse): string {
+  const call = nc.tools?.length ? res.toolCalls?.[0] : undefined;
+  if (!call) return res.text;
+  if (nc.toolAnswer === 'describe') return `${res.text ? `${res.text}\n` : ''}[calls tool ${call.name} with ${call.arguments}]`;
+  return call.arguments;
 }

@@ -10,7 +10,7 @@ import type { DifyDocument } from '../dsl/parse';
 import type { PromptRecord } from '../dsl/types';
 import { findVariables } from '../dsl/variables';
 import type { NodeMessage } from './render';
-import { classifierWrapOf, extractorWrapOf, formKeysOf, simpleAppWrapOf } from './wrappers/read';
+import { agentNodeWrapOf, classifierWrapOf, extractorWrapOf, formKeysOf, simpleAppWrapOf } from './wrappers/read';
 import type { AnswerShape, NodeWrapper } from './wrappers/types';
 
 type Obj = Record<string, unknown>;
@@ -161,9 +161,11 @@ function appSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec | undefin
   };
   modelOf(spec, model);
   const conversation = view.mode === 'chat' || view.mode === 'agent-chat';
-  if (record.kind === 'app-pre-prompt') {
+  if (record.kind === 'app-pre-prompt' || (record.kind === 'app-agent-prompt' && record.role === 'first_prompt')) {
     const wrapper = simpleAppWrapOf(view.mode, mc);
-    if (!wrapper || (wrapper.appMode === 'agent-chat' && wrapper.agentStrategy !== 'function_call')) return undefined;
+    if (!wrapper) return undefined;
+    // A ReAct agent's first_prompt is its template; next_iteration is not sent by Dify's current runners.
+    if (record.kind === 'app-agent-prompt' && (wrapper.appMode !== 'agent-chat' || wrapper.agentStrategy === 'function_call')) return undefined;
     spec.wrapper = wrapper;
     if (conversation) spec.memory = {};
     return spec;
@@ -188,6 +190,11 @@ function appSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec | undefin
   if (conversation) spec.memory = {};
   spec.appForm = formKeysOf(mc);
   return spec;
+}
+
+/** Agent strategies whose request is the instruction, the turns and the query with the tools (Dify's agent plugin's function_calling). */
+export function isFunctionCallingStrategy(name: string): boolean {
+  return /function_?call/i.test(name);
 }
 
 /** The node spec of `record`'s node (for app-level prompts, the app's); undefined for unknown nodes. */
@@ -245,6 +252,20 @@ export function nodeSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec |
   const soOn = data.structured_output_enabled === true || data.structured_output_switch_on === true;
   const so = isObj(data.structured_output) ? data.structured_output : undefined;
   if (soOn && so && isObj(so.schema)) spec.structuredOutput = so.schema;
+  if (spec.nodeType === 'agent' && (record.kind === 'agent-instruction' || record.kind === 'agent-query')) {
+    const w = agentNodeWrapOf(data);
+    // The strategy's model is one of its parameters.
+    const ap = isObj(data.agent_parameters) ? data.agent_parameters : {};
+    const mv = isObj(ap.model) && isObj((ap.model as Obj).value) ? ((ap.model as Obj).value as Obj) : undefined;
+    if (mv) {
+      spec.provider = str(mv.provider) ?? spec.provider;
+      spec.model = str(mv.model) ?? spec.model;
+      spec.mode = str(mv.mode) === 'completion' ? 'completion' : 'chat';
+      if (isObj(mv.completion_params)) spec.completionParams = { ...mv.completion_params };
+    }
+    if (isFunctionCallingStrategy(w.strategy)) spec.wrapper = w;
+    return spec;
+  }
   if (spec.nodeType === 'question-classifier' || spec.nodeType === 'parameter-extractor') {
     const w = spec.nodeType === 'question-classifier' ? classifierWrapOf(data) : extractorWrapOf(data);
     spec.wrapper = w.wrap;
@@ -357,7 +378,8 @@ export function inputsOf(view: WorkflowView, record: PromptRecord, spec: NodeSpe
 function wrapperTexts(w: NodeWrapper): string[] {
   if (w.kind === 'classifier') return [w.instruction, ...w.classes.map((c) => c.name)];
   if (w.kind === 'extractor') return [w.instruction];
-  return [w.prePrompt];
+  if (w.kind === 'agent-node') return [w.instruction, w.query];
+  return [w.prePrompt, ...(w.firstPrompt ? [w.firstPrompt] : [])];
 }
 
 /**
@@ -368,6 +390,7 @@ export function nodeTextsOf(record: PromptRecord, spec: NodeSpec | undefined): s
   const w = spec?.wrapper;
   if (w?.kind === 'classifier') return [`[question classifier: answers with one of these classes] ${w.classes.map((c) => `${c.id}: ${c.name}`).join(' | ')}`, `[instruction] ${w.instruction}`];
   if (w?.kind === 'extractor') return [`[parameter extractor: extracts these parameters from the query] ${w.parameters.map((p) => `${p.name} (${p.type}${p.required ? ', required' : ''}): ${p.description}`).join(' | ')}`, `[instruction] ${w.instruction}`];
-  if (w?.kind === 'simple-app') return [`[${w.appMode} app prompt] ${w.prePrompt}`];
+  if (w?.kind === 'simple-app') return [`[${w.appMode} app prompt] ${w.prePrompt}`, ...(w.agentTools?.length ? [`[agent tools] ${w.agentTools.map((t) => t.name).join(', ')}`] : [])];
+  if (w?.kind === 'agent-node') return [`[agent (${w.strategy}) instruction] ${w.instruction}`, `[query] ${w.query}`, ...(w.tools.length ? [`[agent tools] ${w.tools.map((t) => `${t.name}${t.description ? `: ${t.description}` : ''}`).join(' | ')}`] : [])];
   return spec?.messages?.map((m) => `[${m.role}] ${m.text}`) ?? (spec?.completion ? [spec.completion.text] : [record.text]);
 }

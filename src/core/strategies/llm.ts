@@ -120,6 +120,7 @@ export function createLlmStrategy(name: LlmStrategyName, client: LlmClient, opts
             slots: prot.slots,
             kind: input.kind,
             role: input.role,
+            ...(input.options ? { options: input.options } : {}),
             iteration: input.iteration,
           }),
         },

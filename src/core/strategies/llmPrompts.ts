@@ -48,6 +48,18 @@ const KIND_RULES: Partial<Record<PromptKind, string>> = {
   'followup-prompt': 'This text asks the model for follow-up questions after an answer: keep the number and form of questions it asks for.',
   'app-chat-message': 'This text is one message of an expert-mode Dify chat app: keep its role and every placeholder (they stand for the retrieved knowledge, the chat history and the question).',
   'app-completion-prompt': 'This text is the whole prompt of an expert-mode Dify completion app: keep every placeholder in place.',
+  'agent-job-prompt':
+    'This text is the job prompt of a Dify Agent v2 node (what this run of the agent must do): keep every placeholder in place; they stand for previous node outputs, declared outputs and human contacts.',
+  'agent-soul-prompt':
+    'This text is the system prompt of a Dify agent (its "soul", shared by every workflow node bound to it): keep every placeholder in place; they stand for its tools, skills, files, knowledge and human contacts.',
+  'agent-output-description':
+    'This text is the description of one output an Agent v2 node must produce: return one plain sentence (no markdown) saying what the output must hold; do not change which content goes there.',
+  'agent-output-check':
+    'This text is the prompt a model uses to check an Agent v2 file output against a benchmark file: keep what is compared and the form of the verdict it asks for.',
+  'summary-prompt':
+    'This text is the summary prompt of a Dify knowledge pipeline: Dify sends it followed by a newline and one chunk of a document, and indexes the answer. Keep it an instruction for summarising the text that follows it.',
+  'memory-role-prefix':
+    'This text is the name Dify writes before each turn of the chat history of a completion model: return a short name only (one or two words, no punctuation, no sentence).',
 };
 
 /** The kind rule for a field, or undefined. */
@@ -77,6 +89,8 @@ export interface UserMessageInput {
   slots: Map<string, string>;
   kind?: PromptKind;
   role?: PromptRole;
+  /** An extractor parameter's enum values: told to the model as context, never to be rewritten. */
+  options?: readonly string[];
   iteration: number;
   maxIssues?: number;
 }
@@ -119,6 +133,9 @@ export function buildUserMessage(i: UserMessageInput): string {
   if (ctx.length) lines.push(`Context: ${ctx.join('; ')}.`);
   const rule = kindRule(i.kind);
   if (rule) lines.push(`Field rule: ${rule}`);
+  if (i.options?.length) {
+    lines.push(`The value is one of these options, which Dify gives the model as an enum (context only: do not rewrite them, keep the description consistent with them): ${i.options.map((o) => JSON.stringify(hide(o, i.slots))).join(', ')}.`);
+  }
   const lang = LANGUAGE_NAMES[a.language];
   if (lang && a.language !== 'en') lines.push(`The prompt is written in ${lang}: write the improved prompt in ${lang}.`);
   const phs = [...i.slots.keys()];

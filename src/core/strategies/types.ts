@@ -12,6 +12,8 @@ export interface StrategyInput {
   analysis: Analysis;
   kind?: PromptKind;
   role?: PromptRole;
+  /** An extractor parameter's enum values (PromptRecord.options): context, never to be rewritten. */
+  options?: readonly string[];
   /** 1-based refinement step. */
   iteration: number;
   signal?: AbortSignal;

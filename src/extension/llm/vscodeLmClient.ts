@@ -115,6 +115,8 @@ export function createEditorModelClient(model: vscode.LanguageModelChat, opts: E
     noEmbeddingsReason: NO_EMBEDDINGS_REASON,
     async chat(req, _model, maxTokens, signal) {
       if (signal.aborted) throw new CancelledError('The LLM request was cancelled.');
+      // Tool definitions and few-shot tool turns are not mapped to vscode.lm here: the caller falls back (e.g. Dify's prompt mode).
+      if (req.tools?.length) throw new LlmError('LLM_NO_TOOLS', `The editor model ${label} is run without tools here.`);
       return withToken(signal, async (token) => {
         const modelOptions: Record<string, unknown> = {};
         if (req.temperature !== undefined) modelOptions.temperature = req.temperature;

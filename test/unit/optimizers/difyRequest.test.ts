@@ -162,8 +162,10 @@ describe("dataset runs send the node's request as Dify builds it", function () {
     const renamed = text.replace('name: Questions about how to use products', 'name: How to use our products');
     await assert.rejects(prepare(renamed), refused(/run qc-run cannot be resumed: the classifier's classes changed since the run started\. Its recorded results would not hold/));
     const warmer = text.replace('temperature: 0.7', 'temperature: 0.9');
-    await assert.rejects(prepare(warmer), refused(/the node's model parameters \(temperature, max tokens, response format\) changed since the run started/));
-    const cosmetic = text.replace('title: Question Classifier', 'title: Route the question').replace(/top_p: 1\n/, 'top_p: 0.9\n');
+    await assert.rejects(prepare(warmer), refused(/the node's model parameters \(temperature, top_p, penalties, max tokens, response format\) changed since the run started/));
+    // top_p is sent now, as Dify sends it: a change refuses the resume too.
+    await assert.rejects(prepare(text.replace(/top_p: 1\n/, 'top_p: 0.9\n')), refused(/the node's model parameters/));
+    const cosmetic = text.replace('title: Question Classifier', 'title: Route the question');
     assert.notEqual(cosmetic, text);
     const ok = await prepare(cosmetic);
     await ok.close();
@@ -194,7 +196,7 @@ describe("dataset runs send the node's request as Dify builds it", function () {
     assert.equal(t!.temperature, 0.7);
   });
 
-  it("the estimate says where the request differs from Dify's: a function_call extractor runs in prompt mode, with no tools", async () => {
+  it("the estimate says where the request differs from Dify's: nothing for a prompt-mode or function_call extractor (its tool is sent)", async () => {
     const text = fs.readFileSync(path.join(corpusDir(), 'llm2o1.cn.yml'), 'utf8');
     w = workspace(text);
     srv = await startFakeOpenAI();
@@ -207,7 +209,7 @@ describe("dataset runs send the node's request as Dify builds it", function () {
       return prepared.estimate.notes.join('\n');
     };
     assert.doesNotMatch(await notes(text), /differs from Dify's/, 'prompt mode is sent as Dify sends it');
-    assert.match(await notes(text.replace('reasoning_mode: prompt', 'reasoning_mode: function_call')), /The node's request differs from Dify's here: the runs use Dify's prompt mode: in function_call mode the node sends a tool/);
+    assert.doesNotMatch(await notes(text.replace('reasoning_mode: prompt', 'reasoning_mode: function_call')), /differs from Dify's/, 'the function-call form and its tool are sent as Dify sends them');
     assert.equal(srv.requests.length, 0);
   });
 

@@ -18,7 +18,7 @@ function spec(over: Partial<NodeSpec>): NodeSpec {
 }
 
 describe('evidence: the request a Dify node sends', () => {
-  it('chat: every message in order, selectors and {{#context#}} substituted, an empty system message left out, an empty user message kept', () => {
+  it('chat: every message in order, selectors and {{#context#}} substituted, an empty system message left out, a selector the case lacks written as Dify writes it', () => {
     const s = spec({
       messages: [
         { role: 'system', text: '{{#1.only_if#}}', editionType: 'basic' },
@@ -29,12 +29,13 @@ describe('evidence: the request a Dify node sends', () => {
       ],
     });
     const r = record('9/prompt_template/1', 'Docs:\n{{#context#}}\nProduct {{#1.product#}}', { messageIndex: 1 });
-    const call = buildNodeCall(s, r, ex({ context: 'P1', '1.product': 'Cloud', 'sys.query': 'hi' }), 'NEW {{#context#}} / {{#1.product#}}');
+    const call = buildNodeCall(s, r, ex({ context: 'P1', '1.product': 'Cloud', 'sys.query': 'hi', '1.only_if': '' }), 'NEW {{#context#}} / {{#1.product#}}');
+    // VariablePool.convert_template: a selector with no value is written as its text, without the braces.
     assert.deepEqual(call.messages, [
       { role: 'system', content: 'NEW P1 / Cloud' },
       { role: 'user', content: 'hi' },
       { role: 'assistant', content: 'OK.' },
-      { role: 'user', content: '' },
+      { role: 'user', content: '1.missing' },
     ]);
   });
 

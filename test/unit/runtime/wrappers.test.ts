@@ -113,7 +113,7 @@ describe('evidence: prompts Dify wraps in its own templates', () => {
     const r = prompt('classifier-class', 1);
     assert.equal(r.text, 'Shipping');
     const call = buildNodeCall(nodeSpecOf(view, r)!, r, ex({ 'sys.query': 'where is it' }), 'Shipping or delivery question');
-    assert.match(call.messages[5]!.content, /"categories": \[\{"category_id": "1", "category_name": "Refund request"\}, \{"category_id": "2", "category_name": "Shipping or delivery question"\}\],\n    "classification_instructions": \["Decide what the customer wants\. Shop: "\]\}\n$/);
+    assert.match(call.messages[5]!.content, /"categories": \[\{"category_id": "1", "category_name": "Refund request"\}, \{"category_id": "2", "category_name": "Shipping or delivery question"\}\],\n    "classification_instructions": \["Decide what the customer wants\. Shop: start\.shop"\]\}\n$/, 'a selector the case lacks is written as its text (convert_template)');
     assert.equal(call.messages[0]!.content.endsWith('<histories>\n\n</histories>\n'), true, 'no turns: empty histories');
   });
 
@@ -160,12 +160,33 @@ describe('evidence: prompts Dify wraps in its own templates', () => {
     assert.equal(call.note, undefined, 'prompt mode is what Dify sends');
   });
 
-  it('parameter extractor: a parameter description candidate replaces that description; function_call mode is run in prompt mode and says so', () => {
+  it('parameter extractor, function_call mode: the tool extract_parameters, Dify\'s system prompt, two few-shot tool exchanges before the query; prompt mode kept for an endpoint without tools', () => {
     const { view, prompt } = load(CHATFLOW.replace('reasoning_mode: prompt', 'reasoning_mode: function_call'));
     const r = prompt('extractor-parameter', 0);
     const call = buildNodeCall(nodeSpecOf(view, r)!, r, ex({ 'route.class_name': 'x' }), 'The amount, a number');
-    assert.match(call.messages[5]!.content, /"amount": \{"description": "The amount, a number", "type": "number"\}/);
-    assert.match(call.note ?? '', /prompt mode.*cannot carry/);
+    assert.equal(call.note, undefined, 'nothing differs from Dify: the tool is sent');
+    assert.equal(call.toolAnswer, 'arguments');
+    assert.equal(call.tools?.length, 1);
+    assert.equal(call.tools![0]!.name, 'extract_parameters');
+    assert.equal(call.tools![0]!.description, 'Extract parameters from the natural language text');
+    assert.deepEqual((call.tools![0]!.parameters as { properties: Record<string, unknown> }).properties.amount, { description: 'The amount, a number', type: 'number' });
+    assert.deepEqual(call.messages.map((m) => m.role), ['system', 'user', 'assistant', 'tool', 'assistant', 'user', 'assistant', 'tool', 'assistant', 'user']);
+    assert.ok(call.messages[0]!.content.startsWith('You are a helpful assistant tasked with extracting structured information based on specific criteria provided.'));
+    assert.ok(call.messages[0]!.content.includes('<instruction>\nAmounts are in euros.\n</instruction>\nSteps:\n1. Review the chat history'));
+    assert.equal(call.messages[1]!.content, 'What is the weather today in SF?');
+    assert.deepEqual(call.messages[2]!.toolCalls?.map((c) => [c.name, c.arguments]), [['extract_parameters', '{"location": "San Francisco"}']]);
+    assert.equal(call.messages[3]!.toolCallId, call.messages[2]!.toolCalls![0]!.id);
+    assert.equal(call.messages[3]!.content, 'Great! You have called the function with the correct parameters.');
+    assert.equal(call.messages[4]!.content, "I have extracted the parameters, let's move on.");
+    const last = call.messages[9]!.content;
+    assert.ok(last.startsWith('extract structured information from context inside <context></context> XML tags by calling the function extract_parameters with the correct parameters with structure inside <structure></structure> XML tags.\n<context>\nx\n</context>\n\n<structure>\n{"type": "object", "properties": {"amount": {"description": "The amount, a number", "type": "number"}'));
+    // An endpoint that refuses tools gets Dify's prompt mode, and the run says so.
+    assert.match(call.withoutTools!.messages[5]!.content, /"amount": \{"description": "The amount, a number", "type": "number"\}/);
+    assert.match(call.withoutTools!.note ?? '', /refused tools.*prompt mode/);
+    // A completion model has no function calling in Dify: prompt mode.
+    const { view: v2, prompt: p2 } = load(CHATFLOW.replace('reasoning_mode: prompt', 'reasoning_mode: function_call').replace(/name: gpt-4o-mini, mode: chat, completion_params: \{\}/, 'name: text-davinci, mode: completion, completion_params: {}'));
+    const r2 = p2('extractor-instruction');
+    assert.equal(buildNodeCall(nodeSpecOf(v2, r2)!, r2, ex({ 'route.class_name': 'T' }), 'I').tools, undefined);
   });
 
   it('parameter extractor, completion model: instruction, schema, memory and text in one prompt', () => {
@@ -279,8 +300,8 @@ describe('evidence: simple-mode and expert-mode apps as Dify sends them', () => 
     assert.deepEqual(call.messages, [{ role: 'user', content: 'Write about Cloud.\n' }]);
   });
 
-  it('agent-chat app (function_call): the pre_prompt as written is the system message; the tools are not sent and the call says so', () => {
-    const text = CHAT_APP.replace('mode: chat\n  name', 'mode: agent-chat\n  name').replace('  prompt_type: simple', '  prompt_type: simple\n  agent_mode: {enabled: true, strategy: function_call, tools: []}');
+  it('agent-chat app (function_call): the pre_prompt as written is the system message, the tools as functions with what the export holds; the call says what it cannot carry', () => {
+    const text = CHAT_APP.replace('mode: chat\n  name', 'mode: agent-chat\n  name').replace('  prompt_type: simple', '  prompt_type: simple\n  agent_mode: {enabled: true, strategy: function_call, tools: [{enabled: true, provider_id: tavily, provider_type: builtin, tool_name: tavily_search, tool_parameters: {query: \'\', max_results: \'5\'}}, {enabled: false, tool_name: off}]}');
     const { view, prompt } = load(text);
     const r = prompt('app-pre-prompt');
     const call = buildNodeCall(nodeSpecOf(view, r)!, r, ex({ product: 'Cloud', 'sys.query': 'go', histories }), 'Agent for {{product}}');
@@ -290,7 +311,29 @@ describe('evidence: simple-mode and expert-mode apps as Dify sends them', () => 
       { role: 'assistant', content: 'hi {{product}}' },
       { role: 'user', content: 'go' },
     ]);
-    assert.match(call.note ?? '', /tools were not sent/);
+    assert.deepEqual(call.tools, [{ name: 'tavily_search', description: '', parameters: { type: 'object', properties: { query: { type: 'string' } }, required: [] } }], 'a parameter the user set is not the model\'s; a disabled tool is left out');
+    assert.equal(call.toolAnswer, 'describe');
+    assert.match(call.note ?? '', /first step only.*tool providers/);
+  });
+
+  it('agent-chat app (ReAct): Dify\'s ReAct template with the instruction (inputs filled), the tools as JSON and their names; the turns, then the query', () => {
+    const text = CHAT_APP.replace('mode: chat\n  name', 'mode: agent-chat\n  name').replace('  prompt_type: simple', '  prompt_type: simple\n  agent_mode: {enabled: true, strategy: react, tools: [{enabled: true, tool_name: wiki, tool_parameters: {q: \'\'}}]}');
+    const { view, prompt } = load(text);
+    const r = prompt('app-pre-prompt');
+    const call = buildNodeCall(nodeSpecOf(view, r)!, r, ex({ product: 'Cloud', 'sys.query': 'go', histories }), 'Agent for {{product}}');
+    assert.deepEqual(call.messages.map((m) => m.role), ['system', 'user', 'assistant', 'user']);
+    const sys = call.messages[0]!.content;
+    assert.ok(sys.startsWith('Respond to the human as helpfully and accurately as possible.\n\nAgent for Cloud\n\nYou have access to the following tools:\n\n[{"name": "wiki", "description": "", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "required": []}}]\n\n'));
+    assert.ok(sys.includes('Valid "action" values: "Final Answer" or wiki\n'));
+    assert.ok(sys.endsWith('Format is Action:```$JSON_BLOB```then Observation:.\n'));
+    assert.equal(call.messages[3]!.content, 'go');
+    assert.equal(call.tools, undefined, 'ReAct sends its tools in the prompt, not as functions');
+    // A completion model: one text, the history as Question/answer lines, the query as "Question: …".
+    const comp = load(text.replace('name: gpt-4o, mode: chat', 'name: davinci, mode: completion'));
+    const rc = comp.prompt('app-pre-prompt');
+    const one = buildNodeCall(nodeSpecOf(comp.view, rc)!, rc, ex({ product: 'Cloud', 'sys.query': 'go', histories }), 'A').messages;
+    assert.equal(one.length, 1);
+    assert.ok(one[0]!.content.endsWith('then Observation:.\nQuestion: hello\n\nhi {{product}}\n\n\nQuestion: Question: go\n\nThought:'));
   });
 
   it('expert-mode chat app: every chat_prompt_config message, the candidate in place, then the conversation and the query', () => {

@@ -12,12 +12,15 @@
  * schema (`json.dumps`, ASCII-escaped) and the query. completion model: one text with the
  * instruction, the schema, the memory and the query.
  *
- * reasoning_mode function_call (Dify's default, used when the model can call tools) sends the
- * schema as a tool and few-shot tool calls. Our ChatRequest carries no tools, so a
- * function_call node is run in Dify's prompt mode here — what Dify itself does for a model
- * without tool calling — and the call says so (NodeCall.note).
+ * reasoning_mode function_call (Dify's default, used when the model can call tools; chat models
+ * only) sends the schema as the tool `extract_parameters` and two few-shot tool exchanges before
+ * the last user message (_generate_function_call_prompt, _get_function_calling_prompt_template,
+ * FUNCTION_CALLING_EXTRACTOR_* in prompts.py); the answer is the tool call's arguments, else the
+ * text (_extract_json_from_tool_call / _extract_complete_json_response). An endpoint that
+ * refuses tools gets Dify's prompt mode instead — what Dify itself does for a model without
+ * tool calling — and the run says so.
  */
-import type { ChatMessage } from '../../llm/types';
+import type { ChatMessage, ToolSpec } from '../../llm/types';
 import { pyJson } from './difyText';
 import type { AnswerShape, ExtractorParameter } from './types';
 
@@ -94,6 +97,72 @@ const COMPLETION = (histories: string, text: string, instruction: string, struct
   '### Answer\n' +
   'I should always output a valid JSON object. Output nothing other than the JSON object.\n' +
   '```JSON';
+
+const FC_NAME = 'extract_parameters';
+
+const FC_SYSTEM = (histories: string, instruction: string) =>
+  'You are a helpful assistant tasked with extracting structured information based on specific criteria provided. Follow the guidelines below to ensure consistency and accuracy.\n' +
+  '### Task\n' +
+  `Always call the \`${FC_NAME}\` function with the correct parameters. Ensure that the information extraction is contextual and aligns with the provided criteria.\n` +
+  '### Memory\n' +
+  'Here is the chat history between the human and assistant, provided within <histories> tags:\n' +
+  '<histories>\n' +
+  `${histories}\n` +
+  '</histories>\n' +
+  '### Instructions:\n' +
+  'Some additional information is provided below. Always adhere to these instructions as closely as possible:\n' +
+  '<instruction>\n' +
+  `${instruction}\n` +
+  '</instruction>\n' +
+  'Steps:\n' +
+  '1. Review the chat history provided within the <histories> tags.\n' +
+  '2. Extract the relevant information based on the criteria given, output multiple values if there is multiple relevant information that match the criteria in the given text.\n' +
+  '3. Generate a well-formatted output using the defined functions and arguments.\n' +
+  `4. Use the \`${FC_NAME}\` function to create structured outputs with appropriate parameters.\n` +
+  '5. Do not include any XML tags in your output.\n' +
+  '### Example\n' +
+  'To illustrate, if the task involves extracting a user\'s name and their request, your function call might look like this: Ensure your output follows a similar structure to examples.\n' +
+  '### Final Output\n' +
+  'Produce well-formatted function calls in json without XML tags, as shown in the example.';
+
+const FC_USER = (content: string, structure: string) =>
+  `extract structured information from context inside <context></context> XML tags by calling the function ${FC_NAME} with the correct parameters with structure inside <structure></structure> XML tags.\n` +
+  '<context>\n' +
+  `${content}\n` +
+  '</context>\n\n' +
+  '<structure>\n' +
+  `${structure}\n` +
+  '</structure>';
+
+const FC_EXAMPLES: Array<{ query: string; answer: Record<string, unknown>; param: string }> = [
+  { query: 'What is the weather today in SF?', answer: { location: 'San Francisco' }, param: 'location' },
+  { query: 'I want to eat some apple pie.', answer: { food: 'apple pie' }, param: 'food' },
+];
+
+/**
+ * The function-call form: messages and the one tool. Dify gives each example's tool call a
+ * fresh uuid4 hex id; fixed ids here keep the request (and so the response cache) stable.
+ */
+export function extractorFunctionCall(parameters: readonly ExtractorParameter[], o: { query: string; instruction: string; histories: string }): { messages: ChatMessage[]; tools: ToolSpec[] } {
+  const schema = parameterJsonSchema(parameters);
+  const examples: ChatMessage[] = FC_EXAMPLES.flatMap((e, i): ChatMessage[] => {
+    const id = `${i + 1}`.padStart(32, '0');
+    return [
+      { role: 'user', content: e.query },
+      {
+        role: 'assistant',
+        content: `I need always call the function with the correct parameters. In this case, I need to call the function with the ${e.param} parameter.`,
+        toolCalls: [{ id, name: FC_NAME, arguments: pyJson(e.answer) }],
+      },
+      { role: 'tool', content: 'Great! You have called the function with the correct parameters.', toolCallId: id },
+      { role: 'assistant', content: "I have extracted the parameters, let's move on." },
+    ];
+  });
+  return {
+    messages: [{ role: 'system', content: FC_SYSTEM(o.histories, o.instruction) }, ...examples, { role: 'user', content: FC_USER(o.query, pyJson(schema)) }],
+    tools: [{ name: FC_NAME, description: 'Extract parameters from the natural language text', parameters: schema }],
+  };
+}
 
 /** A parameter's type as Dify normalises it: bool → boolean, select → string. */
 export function parameterType(type: string): string {

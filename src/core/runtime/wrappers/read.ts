@@ -1,12 +1,13 @@
 /**
  * Reads what each wrapper needs from the export: a question-classifier's classes and query,
- * a parameter-extractor's parameters and reasoning mode, a simple-mode app's pre_prompt, form
- * and datasets. Field names as Dify writes them (api/services/app_dsl_service.py; the nodes'
+ * a parameter-extractor's parameters and reasoning mode, a simple-mode app's pre_prompt, form,
+ * datasets and agent tools, a workflow agent node's instruction, query and tools. Field names as Dify writes them (api/services/app_dsl_service.py; the nodes'
  * entities.py in langgenius/graphon).
  */
+import { agentNodeTools, appAgentTools } from './agent';
 import { classifierAnswer } from './classifier';
 import { extractorAnswer } from './extractor';
-import type { AnswerShape, ClassifierWrap, ExtractorParameter, ExtractorWrap, SimpleAppWrap } from './types';
+import type { AgentNodeWrap, AnswerShape, ClassifierWrap, ExtractorParameter, ExtractorWrap, SimpleAppWrap } from './types';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -87,6 +88,25 @@ export function simpleAppWrapOf(appMode: string, mc: Obj): SimpleAppWrap | undef
     prePrompt: str(mc.pre_prompt) ?? '',
     hasContext: appHasContext(mc),
     formKeys: formKeysOf(mc),
-    ...(appMode === 'agent-chat' ? { agentStrategy: str(am?.strategy) ?? 'function_call' } : {}),
+    ...(appMode === 'agent-chat' ? agentPart(am) : {}),
+  };
+}
+
+function agentPart(am: Obj | undefined): Pick<SimpleAppWrap, 'agentStrategy' | 'agentTools' | 'firstPrompt'> {
+  const prompt = isObj(am?.prompt) ? am.prompt : undefined;
+  const first = str(prompt?.first_prompt);
+  return { agentStrategy: str(am?.strategy) ?? 'function_call', agentTools: appAgentTools(am), ...(first ? { firstPrompt: first } : {}) };
+}
+
+/** A workflow agent node's wrap: its strategy, instruction, query and tools (agent_parameters.*.value). */
+export function agentNodeWrapOf(data: Obj): AgentNodeWrap {
+  const ap = isObj(data.agent_parameters) ? data.agent_parameters : {};
+  const val = (k: string) => (isObj(ap[k]) ? (ap[k] as Obj).value : undefined);
+  return {
+    kind: 'agent-node',
+    strategy: str(data.agent_strategy_name) ?? '',
+    instruction: str(val('instruction')) ?? '',
+    query: str(val('query')) ?? '',
+    tools: agentNodeTools(val('tools')),
   };
 }

@@ -2,6 +2,7 @@
  * How Dify wraps a prompt that is not an llm node's own message: the settings each wrapper
  * needs, read from the export by workflow.ts (nodeSpecOf) and carried on NodeSpec.wrapper.
  */
+import type { ToolSpec } from '../../llm/types';
 
 /** A question-classifier node: its classes (id and name), its instruction, where its query comes from. */
 export interface ClassifierWrap {
@@ -46,9 +47,23 @@ export interface SimpleAppWrap {
   formKeys: string[];
   /** agent-chat: function_call or react (agent_mode.strategy). */
   agentStrategy?: string;
+  /** agent-chat: the enabled tools, as far as the export describes them (wrappers/agent). */
+  agentTools?: ToolSpec[];
+  /** agent-chat ReAct: agent_mode.prompt.first_prompt, when the export sets one (else Dify's default template). */
+  firstPrompt?: string;
 }
 
-export type NodeWrapper = ClassifierWrap | ExtractorWrap | SimpleAppWrap;
+/** A workflow agent node (Dify's agent strategies): instruction, query and tools from agent_parameters. */
+export interface AgentNodeWrap {
+  kind: 'agent-node';
+  /** agent_strategy_name, e.g. function_calling, ReAct. */
+  strategy: string;
+  instruction: string;
+  query: string;
+  tools: ToolSpec[];
+}
+
+export type NodeWrapper = ClassifierWrap | ExtractorWrap | SimpleAppWrap | AgentNodeWrap;
 
 /** What a node's answer must look like for Dify to use it: a deterministic check for the evidence checklist. */
 export interface AnswerShape {
