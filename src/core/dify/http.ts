@@ -170,6 +170,10 @@ export class DifyTransport {
     }
     const msg = difyMessageOf(body, `${res.status} ${res.statusText}`);
     const where = `${this.session.server} (${path.split('?')[0]})`;
+    if (res.status >= 300 && res.status < 400) {
+      const to = res.headers.get('location');
+      return new DifyError('DIFY_HTTP', `${where} redirects${to ? ` to ${to}` : ''}; sign in with the address the console is served at${to && /^https:/.test(to) ? ' (https)' : ''}.`, { status: res.status });
+    }
     if (res.status === 401) {
       return new DifyError('DIFY_AUTH', `Not signed in to ${this.session.server}, or the sign-in has ended (${msg}). Sign in again: promptopt dify login ${this.session.server}, or "Prompt Optimizer: Connect to Dify…".`, { status: 401 });
     }
