@@ -95,7 +95,19 @@ export type DslErrorCode =
   | 'DSL_WRITE_UNSUPPORTED'
   | 'DSL_PATCH_INVALID'
   /** The file is not UTF-8 (a stray byte, GBK, UTF-16): read with a warning, never written. */
-  | 'DSL_ENCODING';
+  | 'DSL_ENCODING'
+  /** `.ifpkg` packages (core/package): each names what is wrong; the file is left untouched. */
+  | 'PACKAGE_NOT_ZIP'
+  | 'PACKAGE_UNSUPPORTED'
+  | 'PACKAGE_ENCRYPTED'
+  | 'PACKAGE_UNSAFE_PATH'
+  | 'PACKAGE_TOO_LARGE'
+  | 'PACKAGE_INTEGRITY'
+  | 'PACKAGE_MANIFEST_INVALID'
+  | 'PACKAGE_MEMBERS_MISMATCH'
+  | 'PACKAGE_DSL_INVALID'
+  /** A `format: dify.roster-agent` package: a roster agent, not an app. */
+  | 'PACKAGE_ROSTER_AGENT';
 
 export class DslError extends OptimizerError {
   declare readonly code: DslErrorCode;

@@ -98,6 +98,10 @@ export const SECRET_DIFY_SESSIONS = 'promptOptimizer.dify.sessions';
 /** URI scheme of the read-only prompt texts shown in diffs. */
 export const PROMPT_SCHEME = 'promptopt';
 
+/** URI scheme of a Dify package's app.yaml (`ifpkg:/abs/app.ifpkg`), and the view type of the editor that opens it. */
+export const PACKAGE_SCHEME = 'ifpkg';
+export const PACKAGE_EDITOR = 'promptOptimizer.package';
+
 /** Source name of our diagnostics. */
 export const DIAGNOSTIC_SOURCE = 'Prompt Optimizer';
 

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { ALL_COMMANDS } from './commands';
-import { ContextKeys, PROMPT_SCHEME, Views } from './constants';
+import { ContextKeys, PACKAGE_EDITOR, PACKAGE_SCHEME, PROMPT_SCHEME, Views } from './constants';
+import { isOnDisk, PackageEditorRedirect, PackageFileSystemProvider } from './providers/packageFileSystem';
 import { PromptCodeActionProvider } from './providers/promptCodeActions';
 import { PromptCodeLensProvider } from './providers/promptCodeLensProvider';
 import { PromptDiagnostics } from './providers/promptDiagnostics';
@@ -71,7 +72,14 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     { language: 'yaml', scheme: 'file' },
     { language: 'yaml', scheme: 'untitled' },
     { language: 'json', scheme: 'file' },
+    { scheme: PACKAGE_SCHEME },
   ];
+  const packages = new PackageFileSystemProvider();
+  context.subscriptions.push(
+    packages,
+    vscode.workspace.registerFileSystemProvider(PACKAGE_SCHEME, packages, { isCaseSensitive: true }),
+    vscode.window.registerCustomEditorProvider(PACKAGE_EDITOR, new PackageEditorRedirect()),
+  );
   context.subscriptions.push(
     vscode.workspace.registerFileSystemProvider(PROMPT_SCHEME, content, { isCaseSensitive: true }),
     vscode.languages.registerCodeLensProvider(selector, codeLens),
@@ -90,7 +98,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
 
   // Follow writes by the CLI / other windows while versions are on screen (tree or CodeLens).
   const updatePolling = () =>
-    stores.setPolling(versionsView.visible || vscode.window.visibleTextEditors.some((e) => e.document.uri.scheme === 'file' && cache.isDifyExport(e.document)));
+    stores.setPolling(versionsView.visible || vscode.window.visibleTextEditors.some((e) => isOnDisk(e.document.uri) && cache.isDifyExport(e.document)));
   context.subscriptions.push(versionsView.onDidChangeVisibility(updatePolling), vscode.window.onDidChangeVisibleTextEditors(updatePolling));
   setTimeout(updatePolling, 0);
 

@@ -19,8 +19,8 @@ export const analyzeCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, usage);
     if (positionals.length !== 1) throw new UsageError('USAGE', `analyze takes exactly one file. Usage: ${usage.split('\n')[0]}`);
     const file = positionals[0];
-    const { text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
-    const doc = parseDify(text, { file });
+    const { text, source } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
+    const doc = parseDify(text, { file: source });
     const rows = doc.prompts.map((p) => ({ prompt: p, analysis: analyzePrompt(analysisInput(p, doc.prompts)) }));
     if (values.json) {
       io.stdout(
@@ -45,7 +45,7 @@ export const analyzeCommand: CliCommand = {
     }
     const out: string[] = [`${doc.app.name || file}: ${doc.prompts.length} prompt${doc.prompts.length === 1 ? '' : 's'}`];
     for (const { prompt: p, analysis: a } of rows) {
-      const where = p.range ? `${file}:${p.range.start.line}:${p.range.start.column}` : file;
+      const where = p.range ? `${source}:${p.range.start.line}:${p.range.start.column}` : source;
       out.push(
         '',
         `${p.nodeTitle || p.nodeId} · ${p.kind}${p.role ? ` (${p.role})` : ''} · ${where}`,

@@ -24,8 +24,8 @@ export const extractCommand: CliCommand = {
       throw new UsageError('USAGE', `extract takes exactly one file. Usage: ${usage.split('\n')[0]}`);
     }
     const file = positionals[0];
-    const { text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
-    const doc = parseDify(text, { file });
+    const { text, source } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
+    const doc = parseDify(text, { file: source });
     for (const w of doc.warnings) io.stderr(`warning: ${escapeControls(formatWarning(w))} [${w.code}]\n`);
     if (values.json) {
       io.stdout(`${JSON.stringify(doc.prompts.map((p) => ({ ...p, label: isLabel(p) })), null, 2)}\n`);

@@ -29,6 +29,7 @@ import { RUNTIME_OPTIONS, RUNTIME_USAGE, cliDifyRuntime, runtimeOf } from './run
 import type { EvidenceGateFactory } from '../../core/service/gateFactory';
 import type { DifyDocument } from '../../core/dsl/parse';
 import type { LlmClient } from '../../core/llm/types';
+import { isPackagePath } from '../../core/package/index';
 
 const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... [--iterations n]
                    [--min-confidence x] [--preset p] [--include-labels] [--write] [--json]
@@ -153,7 +154,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
     const file = positionals[0];
     const { abs, text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
     // --write on a file that is not UTF-8 would fail at the end: refuse before any work.
-    if (values.write) assertWritableEncoding(decodeFileText(await fs.readFile(abs), file), file);
+    if (values.write && !isPackagePath(abs)) assertWritableEncoding(decodeFileText(await fs.readFile(abs), file), file);
     for (const s of values.strategy ?? []) {
       if (!(STRATEGY_NAMES as readonly string[]).includes(s)) {
         throw new UsageError('USAGE', `unknown strategy '${s}'. Known: ${STRATEGY_NAMES.join(', ')}.`);

@@ -5,6 +5,8 @@ import type { CliCommand, CliIo } from '../io';
 import { parseCommandArgs } from '../args';
 import { CancelledError, UsageError, isOptimizerError } from '../../core/errors';
 import { parseDify } from '../../core/dsl';
+import { isPackagePath } from '../../core/package/index';
+import { readTextFile } from './fileInput';
 import type { PromptRecord } from '../../core/dsl/types';
 import { loadDataset } from '../../core/evaluation/dataset';
 import { resolveDatasetArg } from './datasetArg';
@@ -154,10 +156,14 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
 
       const abs = path.resolve(io.cwd, file);
       let text: string;
-      try {
-        text = await fs.readFile(abs, 'utf8');
-      } catch (e) {
-        throw new UsageError('FILE_NOT_FOUND', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}).`, { file });
+      if (isPackagePath(abs)) {
+        text = (await readTextFile(io.cwd, file)).text;
+      } else {
+        try {
+          text = await fs.readFile(abs, 'utf8');
+        } catch (e) {
+          throw new UsageError('FILE_NOT_FOUND', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}).`, { file });
+        }
       }
       const prompts = deps.loadPrompts(text, abs);
       const record = prompts.find((p) => p.id === values.prompt);

@@ -34,6 +34,8 @@ export interface LlmClientOptions {
 
 /** Endpoints (by label) that answered 400 to response_format; chat then asks without it. */
 const endpointsWithoutJsonFormat = new Set<string>();
+/** Endpoint + model pairs that refused tools (HTTP 400): later requests with tools fail at once, unsent. */
+const modelsWithoutTools = new Set<string>();
 /** Endpoint + model pairs that refused max_tokens and asked for max_completion_tokens (OpenAI's reasoning models). */
 const modelsWithCompletionTokens = new Set<string>();
 
@@ -127,6 +129,9 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
   /** One chat completion over the SDK, with the fallbacks some endpoints need (no response_format, max_completion_tokens). */
   async function chatOnce(req: ChatRequest, model: string, maxTokens: number | undefined, s: AbortSignal): Promise<TransportAnswer> {
     const modelKey = `${endpoint} ${model}`;
+    if (req.tools?.length && modelsWithoutTools.has(modelKey)) {
+      throw new LlmError('LLM_NO_TOOLS', `The endpoint ${endpoint} refused tools for model ${model} earlier: it does not do function calling.`);
+    }
     const base: ChatCompletionCreateParamsNonStreaming = {
       model,
       messages: req.messages.map(toSdkMessage),
@@ -164,6 +169,7 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
       value = await create(useFormat ? { ...base, response_format: format } : base);
     } catch (e) {
       if (req.tools?.length && e instanceof OpenAI.APIError && e.status === 400 && refusesTools(e)) {
+        modelsWithoutTools.add(modelKey);
         throw new LlmError('LLM_NO_TOOLS', `The endpoint ${endpoint} refused tools for model ${model} (HTTP 400): it does not do function calling.`);
       }
       if (!(useFormat && e instanceof OpenAI.APIError && e.status === 400 && !asksForCompletionTokens(e))) throw e;

@@ -37,6 +37,7 @@ import { classifierMessages } from './wrappers/classifier';
 import { formatTemplate, historyText, lastPairs } from './wrappers/difyText';
 import { extractorFunctionCall, extractorMessages } from './wrappers/extractor';
 import { fillInputs, reactMessages } from './wrappers/agent';
+import { agentV2Messages, summaryMessages } from './wrappers/agentV2';
 import { simpleAppMessages } from './wrappers/appPrompt';
 import { historiesOf } from './wrappers/turns';
 import type { NodeWrapper } from './wrappers/types';
@@ -84,6 +85,7 @@ function appInputs(form: readonly string[], vars: Record<string, string>): Recor
   return Object.fromEntries(form.map((k) => [k, vars[k] ?? '']));
 }
 
+const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** completion_params.json_schema as Dify's OpenAI-compatible providers take it: a JSON text of {name, schema, strict} (or the bare schema). */
@@ -199,6 +201,17 @@ function wrapperNote(w: NodeWrapper | undefined): string | undefined {
     return `the agent's first step only (no tool is run); its tools are sent ${fc ? 'as functions' : 'in the ReAct prompt'} with the names and parameter names the export holds (their descriptions and types come from the tool providers)`;
   }
   if (w?.kind === 'agent-node') return "the agent's first step only: its tools are offered with their schemas, but no tool is run";
+  if (w?.kind === 'agent-v2') {
+    const soul = w.soul;
+    const tools = isObj(soul.tools) ? soul.tools : {};
+    const knowledge = isObj(soul.knowledge) ? soul.knowledge : {};
+    const parts = [
+      Array.isArray(tools.dify_tools) && tools.dify_tools.length ? 'tools' : '',
+      Array.isArray(tools.cli_tools) && tools.cli_tools.length ? 'CLI tools' : '',
+      (Array.isArray(knowledge.sets) && knowledge.sets.length) || (Array.isArray(knowledge.datasets) && knowledge.datasets.length) ? 'knowledge retrieval' : '',
+    ].filter(Boolean);
+    return `the agent's first model answer, from its soul and job prompts as Dify's Agent v2 request builder writes them${parts.length ? `; its ${parts.join(', ')} run in Dify's agent backend and were not sent` : ''}`;
+  }
   return undefined;
 }
 
@@ -223,6 +236,20 @@ function wrappedCall(spec: NodeSpec, w: NodeWrapper, record: PromptRecord, examp
     const messages = simpleAppMessages(w, { modelMode: spec.mode, provider: spec.provider, model: spec.model, prePrompt, vars, turns });
     const tools = w.appMode === 'agent-chat' && w.agentTools?.length ? { tools: w.agentTools, toolAnswer: 'describe' as const } : {};
     return { messages, ...paramsOf(spec), ...tools, ...noteOf(w) };
+  }
+  if (w.kind === 'agent-v2') {
+    const messages = agentV2Messages({
+      soulPrompt: record.kind === 'agent-soul-prompt' ? text : w.soulPrompt,
+      soul: w.soul,
+      jobPrompt: record.kind === 'agent-job-prompt' ? text : w.jobPrompt,
+      job: w.job,
+      vars,
+    });
+    const params = paramsOf(spec);
+    return { ...params, messages, ...(w.outputSchema ? { responseFormat: 'json' as const, jsonSchema: { name: 'output', schema: w.outputSchema } } : {}), ...noteOf(w) };
+  }
+  if (w.kind === 'summary') {
+    return { messages: summaryMessages(record.kind === 'summary-prompt' ? text : w.prompt, vars.text ?? ''), ...paramsOf(spec) };
   }
   if (w.kind === 'agent-node') {
     const instruction = substituteVariables(record.kind === 'agent-instruction' ? text : w.instruction, vars);

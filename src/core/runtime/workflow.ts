@@ -10,6 +10,7 @@ import type { DifyDocument } from '../dsl/parse';
 import type { PromptRecord } from '../dsl/types';
 import { findVariables } from '../dsl/variables';
 import type { NodeMessage } from './render';
+import { declaredOutputSchema, nodeOutputSelectors } from './wrappers/agentV2';
 import { agentNodeWrapOf, classifierWrapOf, extractorWrapOf, formKeysOf, simpleAppWrapOf } from './wrappers/read';
 import type { AnswerShape, NodeWrapper } from './wrappers/types';
 
@@ -74,6 +75,8 @@ export interface WorkflowView {
   upstream: Map<string, string[]>;
   appInputs: InputSpec[];
   modelConfig?: Obj;
+  /** The export's top level (agent_packages, agent, rag_pipeline of DSL 0.7.0). */
+  root: Obj;
 }
 
 /** Reads the app's graph (nodes, edges, app inputs) from a parsed document's YAML text. */
@@ -108,7 +111,9 @@ export function readWorkflow(doc: DifyDocument): WorkflowView {
       appInputs.push(inputFromDefinition(def.variable as string, type, def, 'app-input'));
     }
   }
-  return { mode: str(app.mode) ?? '', nodes, upstream, appInputs, modelConfig };
+  // A knowledge pipeline (kind: rag_pipeline) has no app.mode: its graph is read like a workflow's.
+  const mode = str(app.mode) ?? (r.kind === 'rag_pipeline' ? 'rag-pipeline' : '');
+  return { mode, nodes, upstream, appInputs, modelConfig, root: r };
 }
 
 function inputFromDefinition(key: string, type: string, def: Obj, source: InputSpec['source']): InputSpec {
@@ -192,6 +197,73 @@ function appSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec | undefin
   return spec;
 }
 
+/** An agent package of the export (agent_packages.<ref>). */
+function packageOf(view: WorkflowView, ref: string | undefined): Obj | undefined {
+  const pk = isObj(view.root.agent_packages) ? view.root.agent_packages : {};
+  const p = ref ? pk[ref] : undefined;
+  return isObj(p) ? p : undefined;
+}
+
+/** The package a v2 agent node runs: agent_binding.package_ref (api/services/agent/dsl_service.py). */
+function nodePackageRef(data: Obj): string | undefined {
+  return isObj(data.agent_binding) ? str(data.agent_binding.package_ref) : undefined;
+}
+
+/**
+ * The spec of a DSL 0.7.0 prompt (an Agent v2 job or soul prompt, a pipeline's summary prompt);
+ * null when `record` is none of those, undefined when its node cannot be read.
+ */
+function agentV2SpecOf(view: WorkflowView, record: PromptRecord): NodeSpec | undefined | null {
+  const base = (nodeId: string, nodeType: string, title: string): NodeSpec => ({ nodeId, nodeType, title, mode: 'chat', completionParams: {}, jinja2Variables: [] });
+  const soulModel = (spec: NodeSpec, soul: Obj) => {
+    const m = isObj(soul.model) ? soul.model : {};
+    spec.provider = str(m.model_provider);
+    spec.model = str(m.model);
+    spec.completionParams = isObj(m.model_settings) ? { ...m.model_settings } : {};
+  };
+  if (record.kind === 'agent-job-prompt') {
+    const data = dataOf(view.nodes.get(record.nodeId));
+    const job = isObj(data.agent_job) ? data.agent_job : {};
+    const pkg = packageOf(view, nodePackageRef(data));
+    const soul = pkg && isObj(pkg.soul) ? pkg.soul : {};
+    const spec = base(record.nodeId, 'agent', str(data.title) ?? record.nodeTitle);
+    soulModel(spec, soul);
+    const prompt = isObj(soul.prompt) ? soul.prompt : {};
+    const outputs = Array.isArray(job.declared_outputs) ? job.declared_outputs.filter(isObj) : [];
+    spec.wrapper = { kind: 'agent-v2', soul, job, soulPrompt: str(prompt.system_prompt) ?? '', jobPrompt: str(job.workflow_prompt) ?? '', outputSchema: declaredOutputSchema(outputs) };
+    return spec;
+  }
+  if (record.kind === 'agent-soul-prompt') {
+    const ref = record.nodeId.startsWith('agent_packages.') ? record.nodeId.slice('agent_packages.'.length) : record.nodeId;
+    const pkg = packageOf(view, ref);
+    if (!pkg) return undefined;
+    const soul = isObj(pkg.soul) ? pkg.soul : {};
+    // A workflow node that runs this package gives the job (its first one); an agent app (top-level agent.package_ref) has none.
+    const node = [...view.nodes.values()].find((n) => nodePackageRef(dataOf(n)) === ref);
+    const data = dataOf(node);
+    const job = isObj(data.agent_job) ? data.agent_job : {};
+    const meta = isObj(pkg.metadata) ? pkg.metadata : {};
+    const spec = base(record.nodeId, 'agent-package', str(meta.name) ?? record.nodeTitle);
+    soulModel(spec, soul);
+    const prompt = isObj(soul.prompt) ? soul.prompt : {};
+    const outputs = Array.isArray(job.declared_outputs) ? job.declared_outputs.filter(isObj) : [];
+    spec.wrapper = { kind: 'agent-v2', soul, job, soulPrompt: str(prompt.system_prompt) ?? '', jobPrompt: str(job.workflow_prompt) ?? '', outputSchema: declaredOutputSchema(outputs) };
+    return spec;
+  }
+  if (record.kind === 'summary-prompt') {
+    const data = dataOf(view.nodes.get(record.nodeId));
+    const sis = isObj(data.summary_index_setting) ? data.summary_index_setting : {};
+    const spec = base(record.nodeId, str(data.type) ?? 'knowledge-index', str(data.title) ?? record.nodeTitle);
+    spec.provider = str(sis.model_provider_name);
+    spec.model = str(sis.model_name);
+    const source = [...view.nodes.values()].map(dataOf).find((d) => str(d.type) === 'datasource');
+    const sourceKind = str(source?.provider_type) ?? str(source?.datasource_name) ?? str(source?.plugin_id);
+    spec.wrapper = { kind: 'summary', prompt: str(sis.summary_prompt) ?? '', ...(sourceKind ? { sourceKind } : {}) };
+    return spec;
+  }
+  return null;
+}
+
 /** Agent strategies whose request is the instruction, the turns and the query with the tools (Dify's agent plugin's function_calling). */
 export function isFunctionCallingStrategy(name: string): boolean {
   return /function_?call/i.test(name);
@@ -200,6 +272,8 @@ export function isFunctionCallingStrategy(name: string): boolean {
 /** The node spec of `record`'s node (for app-level prompts, the app's); undefined for unknown nodes. */
 export function nodeSpecOf(view: WorkflowView, record: PromptRecord): NodeSpec | undefined {
   if (record.nodeId === 'app') return appSpecOf(view, record);
+  const v2 = agentV2SpecOf(view, record);
+  if (v2 !== null) return v2;
   const node = view.nodes.get(record.nodeId);
   if (!node) return undefined;
   const data = dataOf(node);
@@ -367,6 +441,15 @@ export function inputsOf(view: WorkflowView, record: PromptRecord, spec: NodeSpe
       add({ key: 'sys.query', source: 'sys', description: "the user's message" });
       add({ key: 'histories', source: 'memory', description: histories });
     }
+  } else if (w?.kind === 'agent-v2') {
+    // The run's context: the user's query (chatflows) and the previous outputs the job prompt mentions.
+    if (view.mode !== 'workflow' && view.mode !== 'rag-pipeline') add({ key: 'sys.query', source: 'sys', description: "the user's message" });
+    for (const sel of nodeOutputSelectors(w.jobPrompt)) {
+      const dot = sel.indexOf('.');
+      bySelector([sel.slice(0, dot), sel.slice(dot + 1)], sel);
+    }
+  } else if (w?.kind === 'summary') {
+    add({ key: 'text', source: 'upstream', description: `one chunk of a ${w.sourceKind ? `${w.sourceKind} ` : ''}document as the pipeline cut it (a few paragraphs), which the index node summarizes` });
   } else if (spec?.memory) {
     add({ key: 'sys.query', source: 'sys', description: "the user's message (this node has conversation memory: it is sent as the last user turn)" });
     add({ key: 'histories', source: 'memory', description: histories });
@@ -379,6 +462,8 @@ function wrapperTexts(w: NodeWrapper): string[] {
   if (w.kind === 'classifier') return [w.instruction, ...w.classes.map((c) => c.name)];
   if (w.kind === 'extractor') return [w.instruction];
   if (w.kind === 'agent-node') return [w.instruction, w.query];
+  if (w.kind === 'agent-v2') return [w.soulPrompt, w.jobPrompt];
+  if (w.kind === 'summary') return [w.prompt];
   return [w.prePrompt, ...(w.firstPrompt ? [w.firstPrompt] : [])];
 }
 
@@ -391,6 +476,8 @@ export function nodeTextsOf(record: PromptRecord, spec: NodeSpec | undefined): s
   if (w?.kind === 'classifier') return [`[question classifier: answers with one of these classes] ${w.classes.map((c) => `${c.id}: ${c.name}`).join(' | ')}`, `[instruction] ${w.instruction}`];
   if (w?.kind === 'extractor') return [`[parameter extractor: extracts these parameters from the query] ${w.parameters.map((p) => `${p.name} (${p.type}${p.required ? ', required' : ''}): ${p.description}`).join(' | ')}`, `[instruction] ${w.instruction}`];
   if (w?.kind === 'simple-app') return [`[${w.appMode} app prompt] ${w.prePrompt}`, ...(w.agentTools?.length ? [`[agent tools] ${w.agentTools.map((t) => t.name).join(', ')}`] : [])];
+  if (w?.kind === 'agent-v2') return [`[agent soul prompt] ${w.soulPrompt}`, ...(w.jobPrompt ? [`[agent job prompt for this workflow node] ${w.jobPrompt}`] : [])];
+  if (w?.kind === 'summary') return [`[knowledge pipeline: summarizes each chunk of ${w.sourceKind ?? 'source'} text before indexing] ${w.prompt}`];
   if (w?.kind === 'agent-node') return [`[agent (${w.strategy}) instruction] ${w.instruction}`, `[query] ${w.query}`, ...(w.tools.length ? [`[agent tools] ${w.tools.map((t) => `${t.name}${t.description ? `: ${t.description}` : ''}`).join(' | ')}`] : [])];
   return spec?.messages?.map((m) => `[${m.role}] ${m.text}`) ?? (spec?.completion ? [spec.completion.text] : [record.text]);
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { StorageError } from '../errors';
 import { atomicWriteFile, cleanTempLeftovers, writeTargetOf } from '../util/atomicWrite';
-import { assertWritableEncoding, decodeFileText } from '../util/encoding';
+import { workflowContentOf, type WorkflowContent } from './workflowFile';
 import { acquireLockFile, LockTimeoutError } from '../util/lockFile';
 
 /**
@@ -61,11 +61,8 @@ export function conflictError(displayName: string, what: string, detail?: string
   );
 }
 
-async function readCurrent(target: string, displayName: string): Promise<{ text: string; bytes: Buffer }> {
-  const bytes = await fs.readFile(target);
-  const decoded = decodeFileText(bytes, displayName);
-  assertWritableEncoding(decoded, displayName);
-  return { text: decoded.text, bytes };
+async function readCurrent(target: string, displayName: string): Promise<WorkflowContent> {
+  return workflowContentOf(await fs.readFile(target), target, displayName);
 }
 
 const LOCK_RECORD = /^\.promptopt-lock-(\d+)-[0-9a-f]+\.tmp$/;
@@ -133,7 +130,7 @@ export async function updateWorkflowFile(file: string, edit: (current: string) =
         if (attempt >= MAX_ATTEMPTS) throw conflictError(opts.displayName, opts.what, 'it kept changing on disk');
         continue;
       }
-      await atomicWriteFile(target, out, { cleanLeftovers: false });
+      await atomicWriteFile(target, cur.encode(out), { cleanLeftovers: false });
       return { text: out, before: cur.text, changed: true, target };
     }
   } finally {

@@ -9,6 +9,8 @@ import { StoreManager, workflowOf } from '../services/stores';
 import type { PromptPickTrace } from '../services/trace';
 import type { Services } from '../services/types';
 import type { VersionNode } from '../views/versionsTreeProvider';
+import { isOnDisk, workflowUri } from '../providers/packageFileSystem';
+import { workflowTextOf } from '../../core/service/workflowFile';
 
 /** The Dify document a command works on: the `uri` argument, else the active editor's. Shows why when there is none. */
 export async function targetDocument(s: Services, arg: unknown): Promise<vscode.TextDocument | undefined> {
@@ -77,10 +79,10 @@ export async function targetPrompt(s: Services, doc: vscode.TextDocument, prompt
 /** The prompt's text in its workflow file now (the open editor's text, else the file on disk). */
 export function currentPromptText(root: string, workflow: string, promptId: string): { text: string; uri: vscode.Uri; rec: PromptRecord } | undefined {
   const file = path.join(root, ...workflow.split('/'));
-  const uri = vscode.Uri.file(file);
-  const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === file);
+  const uri = workflowUri(file);
+  const open = vscode.workspace.textDocuments.find((d) => isOnDisk(d.uri) && d.uri.fsPath === file);
   try {
-    const text = open ? open.getText() : fs.readFileSync(file, 'utf8');
+    const text = open ? open.getText() : workflowTextOf(fs.readFileSync(file), file);
     const rec = parseDify(text, { file: workflow }).prompts.find((p) => p.id === promptId);
     return rec ? { text: rec.text, uri, rec } : undefined;
   } catch {

@@ -5,6 +5,7 @@ import type { Proposal, ProposalQueue } from '../review/proposals';
 import type { DocumentCache } from '../services/documentCache';
 import { codeLensEnabled } from '../services/settings';
 import { StoreManager, workflowOf } from '../services/stores';
+import { isOnDisk } from './packageFileSystem';
 
 /**
  * The lenses of a pending proposal, in the workflow file above its prompt:
@@ -41,7 +42,7 @@ export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.D
     if (!parsed.doc || parsed.doc.app.wrapped) return [];
     const { root, workflow } = workflowOf(document.uri);
     let counts: Map<string, number> | undefined;
-    if (document.uri.scheme === 'file' && StoreManager.hasVersions(root)) {
+    if (isOnDisk(document.uri) && StoreManager.hasVersions(root)) {
       try {
         const store = await this.stores.reader(root);
         const known = new Set(await store.listPrompts(workflow));

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { analysisInput, analyzePrompt, type Analysis } from '../../core/analysis';
 import { looksLikeDifyExport, parseDify, type DifyDocument, type PromptRecord } from '../../core/dsl';
 import { toOptimizerError, type OptimizerError } from '../../core/errors';
+import { PACKAGE_SCHEME } from '../constants';
 
 /** What we know about one version of one document. */
 export interface ParsedDocument {
@@ -129,6 +130,7 @@ export class DocumentCache implements vscode.Disposable {
 
 /** Documents we look at: files (or untitled) in YAML or JSON. */
 export function isCandidate(doc: vscode.TextDocument): boolean {
+  if (doc.uri.scheme === PACKAGE_SCHEME) return true;
   if (doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled') return false;
   return doc.languageId === 'yaml' || doc.languageId === 'json' || /\.(ya?ml|json)$/i.test(doc.uri.path);
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findWorkspaceRoot, VersionStore, workflowKey } from '../../core/storage';
+import { PACKAGE_SCHEME } from '../constants';
 import type { Logger } from './logger';
 
 const POLL_MS = 2000;
@@ -18,7 +19,8 @@ export function restrictedWriteMessage(what: string): string {
 
 /** The workspace root a file's versions live under: its workspace folder, else the nearest .optimizer/.git. */
 export function rootFor(uri: vscode.Uri): string {
-  const folder = vscode.workspace.getWorkspaceFolder(uri);
+  // A package's app.yaml (`ifpkg:`) lives under the folder of the package file itself.
+  const folder = vscode.workspace.getWorkspaceFolder(uri.scheme === PACKAGE_SCHEME ? vscode.Uri.file(uri.fsPath) : uri);
   return folder ? folder.uri.fsPath : findWorkspaceRoot(uri.fsPath);
 }
 

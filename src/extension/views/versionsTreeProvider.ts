@@ -6,6 +6,8 @@ import type { PromptVersion } from '../../core/storage';
 import { Commands } from '../constants';
 import { fmtScore } from '../review/proposals';
 import { StoreManager } from '../services/stores';
+import { isOnDisk } from '../providers/packageFileSystem';
+import { workflowTextOf } from '../../core/service/workflowFile';
 
 export interface WorkflowNode {
   type: 'workflow';
@@ -74,10 +76,10 @@ export class VersionsTreeProvider implements vscode.TreeDataProvider<VersionsTre
   /** Current prompt texts of a workflow file: the open editor's text when open, else the file on disk. */
   private currentTexts(root: string, workflow: string): Map<string, { text: string; title: string; kind: string }> {
     const file = path.join(root, ...workflow.split('/'));
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === file);
+    const open = vscode.workspace.textDocuments.find((d) => isOnDisk(d.uri) && d.uri.fsPath === file);
     const out = new Map<string, { text: string; title: string; kind: string }>();
     try {
-      const text = open ? open.getText() : fs.readFileSync(file, 'utf8');
+      const text = open ? open.getText() : workflowTextOf(fs.readFileSync(file), file);
       for (const p of parseDify(text, { file: workflow }).prompts) out.set(p.id, { text: p.text, title: p.nodeTitle, kind: p.kind });
     } catch {
       // file gone or unreadable: versions are still listed, none marked current

@@ -63,7 +63,28 @@ export interface AgentNodeWrap {
   tools: ToolSpec[];
 }
 
-export type NodeWrapper = ClassifierWrap | ExtractorWrap | SimpleAppWrap | AgentNodeWrap;
+/** An Agent v2 node's job prompt or an agent package's soul prompt (DSL 0.7.0), with what the request builder reads. */
+export interface AgentV2Wrap {
+  kind: 'agent-v2';
+  /** The agent package's soul (agent_packages.<ref>.soul), as written. */
+  soul: Record<string, unknown>;
+  /** The node's agent_job, as written (empty for an agent app, which has no workflow job). */
+  job: Record<string, unknown>;
+  soulPrompt: string;
+  jobPrompt: string;
+  /** The declared outputs as the answer's JSON schema. */
+  outputSchema?: Record<string, unknown>;
+}
+
+/** A knowledge pipeline's knowledge-index node with summaries on: its summary prompt and the pipeline's source kind. */
+export interface SummaryWrap {
+  kind: 'summary';
+  prompt: string;
+  /** The pipeline's datasource node type (e.g. local_file, website_crawl, online_document), when the graph has one. */
+  sourceKind?: string;
+}
+
+export type NodeWrapper = ClassifierWrap | ExtractorWrap | SimpleAppWrap | AgentNodeWrap | AgentV2Wrap | SummaryWrap;
 
 /** What a node's answer must look like for Dify to use it: a deterministic check for the evidence checklist. */
 export interface AnswerShape {
