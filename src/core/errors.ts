@@ -247,7 +247,9 @@ export type DifyErrorCode =
   /** The server (or this kind of sign-in) has no such feature (device flow, :publish, overwrite of this app mode). */
   | 'DIFY_UNSUPPORTED'
   /** No app matches, or several do. */
-  | 'DIFY_APP_NOT_FOUND';
+  | 'DIFY_APP_NOT_FOUND'
+  /** A draft run on Dify failed (a node's or the workflow's error, as Dify gave it); that case's answer is missing. */
+  | 'DIFY_RUN_FAILED';
 
 export class DifyError extends OptimizerError {
   declare readonly code: DifyErrorCode;

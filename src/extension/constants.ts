@@ -85,6 +85,8 @@ export const Settings = {
   evidenceCases: 'evidence.cases',
   evidenceMaxCases: 'evidence.maxCases',
   evidenceJudgeModel: 'evidence.judgeModel',
+  evidenceRuntime: 'evidence.runtime',
+  evidenceDifyConcurrency: 'evidence.difyConcurrency',
   includeLabels: 'includeLabels',
   /** Optimize runs whose estimate is above this many calls ask first (machine scope; 0: always). */
   confirmAboveCalls: 'confirmAboveCalls',

@@ -12,6 +12,7 @@ import { ApiKeyStore } from './services/apiKey';
 import { DocumentCache } from './services/documentCache';
 import { Logger } from './services/logger';
 import { OptimizationRunner } from './services/optimizer';
+import { difySessions } from './services/difySessions';
 import { StoreManager } from './services/stores';
 import { UiTrace, type ModelPickTrace, type PromptPickTrace, type RunStatusTrace } from './services/trace';
 import type { Services } from './services/types';
@@ -58,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const content = new PromptContentProvider();
   const review = new ReviewController(queue, content, cache, stores, log);
   const runner = new OptimizationRunner(cache, stores, keys, queue, log);
+  runner.difySessions = difySessions(context, log);
   const diagnostics = new PromptDiagnostics(cache);
   const versions = new VersionsTreeProvider(stores);
   const versionsView = vscode.window.createTreeView(Views.versions, { treeDataProvider: versions, showCollapseAll: true });

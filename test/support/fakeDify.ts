@@ -25,6 +25,13 @@ export interface FakeDifyOptions {
   clientIds?: string[];
   /** Older console: the login answers tokens in the body and reads Authorization: Bearer. */
   legacyBearer?: boolean;
+  /**
+   * What a node of a draft run outputs (node_finished.data.outputs); default `{text: "<title>: <inputs>"}`.
+   * Throwing fails the node (status failed, its message the error). Added for the Dify runtime's tests.
+   */
+  nodeOutputs?: (ctx: { app: FakeApp; node: { id: string; data: Record<string, unknown> }; inputs: Record<string, unknown>; query?: string; single: boolean }) => Record<string, unknown>;
+  /** Milliseconds each node of a draft run takes (default 2). */
+  nodeDelayMs?: number;
   /** Put before every token handed out (the in-editor tests use TEST_KEY_PREFIX, which the harness hunts for in logs). */
   tokenPrefix?: string;
   /** The account's password (default FAKE_USER.password). */
@@ -37,6 +44,9 @@ export interface FakeApp {
   mode: string;
   /** The draft DSL as the server would export it. */
   dsl: string;
+  description?: string;
+  /** Unix seconds (AppPartial.created_at). */
+  createdAt?: number;
 }
 
 export interface FakeRequest {
@@ -55,6 +65,8 @@ export interface FakeDify {
   requests: FakeRequest[];
   /** Temporary apps deleted through DELETE /apps/{id}. */
   deleted: string[];
+  /** Draft runs (whole or single-node) received, and the most at once. */
+  runStats: { runs: number; active: number; maxActive: number };
   addApp(a: { name: string; mode: string; dsl?: string; graph?: unknown }): FakeApp;
   /** Someone edits the draft in Dify's editor. */
   editDraft(appId: string, edit: (dsl: string) => string): void;
@@ -114,7 +126,7 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
   const csrf = new Map<string, Tokens>();
   const oauth = new Set<string>();
   const issued: string[] = [];
-  const pending = new Map<string, { yaml: string; appId?: string; name?: string; exp: number }>();
+  const pending = new Map<string, { yaml: string; appId?: string; name?: string; description?: string; exp: number }>();
   const leaked = new Map<string, unknown[]>();
   const devices = new Map<string, { approved: boolean; polls: number }>();
   const apps = new Map<string, FakeApp>();
@@ -164,7 +176,7 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
   }
 
   /** api/services/app_dsl_service.py import_app (the parts a test can see). */
-  function doImport(yamlText: string, appId: string | undefined, name: string | undefined, confirmed: boolean): { status: number; body: Record<string, unknown> } {
+  function doImport(yamlText: string, appId: string | undefined, name: string | undefined, confirmed: boolean, description?: string): { status: number; body: Record<string, unknown> } {
     const id = randomUUID();
     const fail = (error: string) => ({ status: 400, body: { id, status: 'failed', app_id: null, app_mode: null, current_dsl_version: version, imported_dsl_version: '', error, warnings: [] } });
     let data: Record<string, unknown>;
@@ -183,12 +195,12 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
     if (appId && !app) return fail('App not found');
     if (app && app.mode !== 'workflow' && app.mode !== 'advanced-chat') return fail('Only workflow or advanced chat apps can be overwritten');
     if (status === 'pending' && !confirmed) {
-      pending.set(id, { yaml: yamlText, appId, name, exp: Date.now() + 10 * 60_000 });
+      pending.set(id, { yaml: yamlText, appId, name, description, exp: Date.now() + 10 * 60_000 });
       return { status: 202, body: { id, status: 'pending', app_id: appId ?? null, app_mode: null, current_dsl_version: version, imported_dsl_version: imported, error: '', warnings: [] } };
     }
     if (!appData.mode) return fail('loss app mode');
     if (!app) {
-      app = { id: randomUUID(), name: name ?? appData.name ?? 'Untitled', mode: appData.mode, dsl: '' };
+      app = { id: randomUUID(), name: name ?? appData.name ?? 'Untitled', mode: appData.mode, dsl: '', description: description ?? '', createdAt: Math.floor(Date.now() / 1000) };
       apps.set(app.id, app);
     }
     app.dsl = reserialize(yamlText, version);
@@ -249,7 +261,23 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
     return out;
   }
 
-  async function sse(res: http.ServerResponse, app: FakeApp, inputs: Record<string, unknown>): Promise<void> {
+  const runStats = { runs: 0, active: 0, maxActive: 0 };
+  /** A node's outputs (opts.nodeOutputs, else the default), or its error. */
+  function outputsOf(app: FakeApp, n: { id: string; data: Record<string, unknown> }, inputs: Record<string, unknown>, query: string | undefined, single: boolean): { outputs?: Record<string, unknown>; error?: string } {
+    if (!opts.nodeOutputs) return { outputs: { text: `${String(n.data.title)}: ${JSON.stringify(inputs)}` } };
+    try {
+      return { outputs: opts.nodeOutputs({ app, node: n, inputs, query, single }) };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  }
+
+  /** api/core/app/apps/advanced_chat/generate_task_pipeline.py: an answer node's text streams as `message` events, then message_end. */
+  async function sse(res: http.ServerResponse, app: FakeApp, inputs: Record<string, unknown>, query?: string): Promise<void> {
+    runStats.runs++;
+    runStats.active++;
+    runStats.maxActive = Math.max(runStats.maxActive, runStats.active);
+    res.on('close', () => runStats.active--);
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
     const runId = randomUUID();
     const taskId = randomUUID();
@@ -257,13 +285,26 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
     write({ event: 'workflow_started', data: { id: runId, workflow_id: app.id, inputs, created_at: Math.floor(Date.now() / 1000) } });
     res.write('event: ping\n\n');
     let index = 1;
-    for (const n of graphNodes(app)) {
+    let last = '';
+    let failed: string | undefined;
+    for (const n of graphNodes(app) as unknown as Array<{ id: string; data: Record<string, unknown> }>) {
+      if (res.destroyed) return;
       const exec = randomUUID();
       write({ event: 'node_started', data: { id: exec, node_id: n.id, node_type: n.data.type, title: n.data.title, index } });
-      await new Promise((r) => setTimeout(r, 2));
-      write({ event: 'node_finished', data: { id: exec, node_id: n.id, node_type: n.data.type, title: n.data.title, index: index++, status: 'succeeded', inputs, outputs: { text: `${n.data.title}: ${JSON.stringify(inputs)}` }, elapsed_time: 0.01 } });
+      await new Promise((r) => setTimeout(r, opts.nodeDelayMs ?? 2));
+      const o = outputsOf(app, n, inputs, query, false);
+      write({ event: 'node_finished', data: { id: exec, node_id: n.id, node_type: n.data.type, title: n.data.title, index: index++, status: o.error ? 'failed' : 'succeeded', error: o.error ?? null, inputs, outputs: o.outputs ?? null, elapsed_time: 0.01 } });
+      if (o.error) {
+        failed = `Node ${String(n.data.title)} run failed: ${o.error}`;
+        break;
+      }
+      if (typeof o.outputs?.text === 'string' && n.data.type !== 'end' && n.data.type !== 'start') last = o.outputs.text;
     }
-    write({ event: 'workflow_finished', data: { id: runId, workflow_id: app.id, status: 'succeeded', outputs: { result: `${app.name}: ${JSON.stringify(inputs)}` }, error: null, elapsed_time: 0.05, total_tokens: 0, total_steps: index - 1 } });
+    if (!failed && app.mode === 'advanced-chat') {
+      for (const chunk of last.match(/.{1,8}/gs) ?? []) write({ event: 'message', id: runId, message_id: runId, conversation_id: taskId, answer: chunk, created_at: Math.floor(Date.now() / 1000) });
+      write({ event: 'message_end', id: runId, message_id: runId, conversation_id: taskId, metadata: {} });
+    }
+    write({ event: 'workflow_finished', data: { id: runId, workflow_id: app.id, status: failed ? 'failed' : 'succeeded', outputs: failed ? {} : opts.nodeOutputs ? (app.mode === 'advanced-chat' ? { answer: last } : { result: last }) : { result: `${app.name}: ${JSON.stringify(inputs)}` }, error: failed ?? null, elapsed_time: 0.05, total_tokens: 0, total_steps: index - 1 } });
     res.end();
   }
 
@@ -367,7 +408,7 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
       if (req.method === 'GET' && path === '/console/api/apps') {
         const name = q.name?.toLowerCase();
         const rows = [...apps.values()].filter((a) => !name || a.name.toLowerCase().includes(name));
-        return reply(200, { page: Number(q.page ?? 1), limit: Number(q.limit ?? 20), total: rows.length, has_more: false, data: rows.map(({ id, name: n, mode }) => ({ id, name: n, mode, description: '' })) });
+        return reply(200, { page: Number(q.page ?? 1), limit: Number(q.limit ?? 20), total: rows.length, has_more: false, data: rows.map(({ id, name: n, mode, description, createdAt }) => ({ id, name: n, mode, description: description ?? '', created_at: createdAt ?? 0 })) });
       }
       if ((g = m(/^\/console\/api\/apps\/([a-f0-9-]{36})$/))) {
         const app = apps.get(g[1]);
@@ -402,20 +443,20 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
           if (!mp.file?.name.toLowerCase().endsWith('.ifpkg')) return reply(400, { code: 'invalid_param', message: 'App package file must use the .ifpkg extension' });
           const appYaml = readZip(mp.file.data).get('app.yaml');
           if (!appYaml) return reply(400, { code: 'invalid_param', message: 'App package has no app.yaml' });
-          const r = doImport(Buffer.from(appYaml).toString('utf8'), mp.fields.app_id, mp.fields.name, false);
+          const r = doImport(Buffer.from(appYaml).toString('utf8'), mp.fields.app_id, mp.fields.name, false, mp.fields.description);
           return reply(r.status, r.body);
         }
         const b = json();
         if (b.mode !== 'yaml-content' && b.mode !== 'yaml-url') return reply(400, { code: 'invalid_param', message: `Invalid import_mode: ${String(b.mode)}` });
         if (!b.yaml_content) return reply(400, { id: randomUUID(), status: 'failed', error: 'yaml_content is required when import_mode is yaml-content', current_dsl_version: version });
-        const r = doImport(String(b.yaml_content), b.app_id as string | undefined, b.name as string | undefined, false);
+        const r = doImport(String(b.yaml_content), b.app_id as string | undefined, b.name as string | undefined, false, b.description as string | undefined);
         return reply(r.status, r.body);
       }
       if (req.method === 'POST' && (g = m(/^\/console\/api\/apps\/imports\/([^/]+)\/confirm$/))) {
         const p = pending.get(g[1]);
         pending.delete(g[1]);
         if (!p || p.exp < Date.now()) return reply(400, { id: g[1], status: 'failed', error: 'Import information expired or does not exist', current_dsl_version: version, warnings: [] });
-        const r = doImport(p.yaml, p.appId, p.name, true);
+        const r = doImport(p.yaml, p.appId, p.name, true, p.description);
         return reply(r.status, { ...r.body, id: g[1] });
       }
       if (req.method === 'GET' && (g = m(/^\/console\/api\/apps\/imports\/([a-f0-9-]{36})\/check-dependencies$/))) return reply(200, { leaked_dependencies: leaked.get(g[1]) ?? [] });
@@ -430,6 +471,16 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
         rec.status = 200;
         return sse(res, app, b.inputs as Record<string, unknown>);
       }
+      // api/controllers/console/app/workflow.py AdvancedChatDraftWorkflowRunApi (AdvancedChatWorkflowRunPayload: inputs, query, files, conversation_id)
+      if (req.method === 'POST' && (g = m(/^\/console\/api\/apps\/([a-f0-9-]{36})\/advanced-chat\/workflows\/draft\/run$/))) {
+        const app = apps.get(g[1]);
+        if (!app) return reply(404, { code: 'app_not_found', message: 'App not found.', status: 404 });
+        if (app.mode !== 'advanced-chat') return reply(400, { code: 'app_unavailable', message: 'App unavailable, please check your app configurations.', status: 400 });
+        const b = json();
+        if (typeof b.query !== 'string') return reply(400, { code: 'invalid_param', message: 'query: Field required', status: 400 });
+        rec.status = 200;
+        return sse(res, app, (b.inputs as Record<string, unknown>) ?? {}, b.query);
+      }
       if (req.method === 'POST' && (g = m(/^\/console\/api\/apps\/([a-f0-9-]{36})\/workflows\/draft\/nodes\/([^/]+)\/run$/))) {
         const app = apps.get(g[1]);
         if (!app) return reply(404, { code: 'app_not_found', message: 'App not found.', status: 404 });
@@ -437,7 +488,9 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
         if (!node) return reply(404, { code: 'not_found', message: 'Node not found.', status: 404 });
         const b = json();
         if (!b.inputs || typeof b.inputs !== 'object') return reply(400, { code: 'invalid_param', message: 'inputs: Field required', status: 400 });
-        return reply(200, { id: randomUUID(), index: 1, node_id: node.id, node_type: node.data.type, title: node.data.title, inputs: b.inputs, process_data: null, outputs: { text: `${node.data.title}: ${JSON.stringify(b.inputs)}` }, status: 'succeeded', error: null, elapsed_time: 0.01, execution_metadata: {} });
+        runStats.runs++;
+        const o = outputsOf(app, node as unknown as { id: string; data: Record<string, unknown> }, b.inputs as Record<string, unknown>, b.query as string | undefined, true);
+        return reply(200, { id: randomUUID(), index: 1, node_id: node.id, node_type: node.data.type, title: node.data.title, inputs: b.inputs, process_data: null, outputs: o.outputs ?? null, status: o.error ? 'failed' : 'succeeded', error: o.error ?? null, elapsed_time: 0.01, execution_metadata: {} });
       }
       return reply(404, { code: 'not_found', message: 'Not Found', status: 404 });
     })().catch((e) => {
@@ -452,6 +505,7 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
     apps,
     requests,
     deleted,
+    runStats,
     addApp,
     editDraft(appId, edit) {
       const app = apps.get(appId);

@@ -13,10 +13,12 @@ import { LLM_LIMIT_FLAGS, LLM_LIMIT_USAGE } from './llmFlags';
 import type { CliCommand } from '../io';
 import { confirmOnTty, resolveDatasetFile, setupEvidence, type Confirm } from './evidenceArgs';
 import { readTextFile } from './fileInput';
+import { RUNTIME_OPTIONS, RUNTIME_USAGE, cliDifyRuntime, runtimeOf } from './runtimeArg';
 
 const usage = `promptopt eval <file> --prompt <id> --dataset <path> [--candidate-file f | --version v]
                [--judge-model m] [--task-model m] [--metric m]... [--yes] [--json]
                [--base-url url] [--model m] [--workspace dir] [--no-cache]
+               [--runtime model|dify] [--dify-server url]
 
 Runs the current prompt and a candidate on the same cases, each as the node sends it (every
 message, context, memory, the node's model and parameters), and says which is better:
@@ -34,7 +36,8 @@ running again costs nothing, and a cancelled run picks up where it stopped.
   --dataset        a file, or a name inside .optimizer/datasets/ (see 'promptopt cases')
   --candidate-file the candidate text; --version v: a version recorded under .optimizer/
   --task-model     the model that runs the prompt (default: the node's own model in the export)
-${LLM_LIMIT_USAGE}`;
+${LLM_LIMIT_USAGE}
+${RUNTIME_USAGE}`;
 
 export function createEvalCommand(deps: { confirm?: Confirm } = {}): CliCommand {
   return {
@@ -59,6 +62,7 @@ export function createEvalCommand(deps: { confirm?: Confirm } = {}): CliCommand 
           workspace: { type: 'string' },
           'no-cache': { type: 'boolean' },
           ...LLM_LIMIT_FLAGS,
+          ...RUNTIME_OPTIONS,
         },
         usage,
       );
@@ -66,6 +70,8 @@ export function createEvalCommand(deps: { confirm?: Confirm } = {}): CliCommand 
       if (!!values['candidate-file'] === !!values.version) throw new UsageError('USAGE', 'give the candidate with exactly one of --candidate-file or --version.');
       const metrics = (values.metric ?? []).map((m) => createMetric(parseMetricArg(m)));
       const s = await setupEvidence(io, 'eval', { ...values, file: positionals[0]!, prompt: values.prompt });
+      const onDify = runtimeOf(values.runtime, s.config) === 'dify';
+      const openRunner = onDify ? cliDifyRuntime(io, { root: s.root, abs: s.abs, doc: s.doc, llm: s.client, config: s.config, server: values['dify-server'], noCache: values['no-cache'] }) : undefined;
       let candidate: string;
       if (values['candidate-file']) candidate = (await readTextFile(io.cwd, values['candidate-file'], 'candidate file')).text;
       else {
@@ -82,16 +88,19 @@ export function createEvalCommand(deps: { confirm?: Confirm } = {}): CliCommand 
       const ctx = promptContext(s.doc, s.record);
       const judgeModel = values['judge-model'] ?? s.config.evidence.judgeModel;
       const taskModel = values['task-model'] ?? s.config.evidence.taskModel;
+      // Opened before the question: a missing sign-in or an app Dify cannot run is said before anything is spent.
+      const runner = openRunner ? await openRunner() : undefined;
       if (!values.json) {
         const cl = await readChecklist(checklistFileFor(datasetFile));
         const draw = !cl || cl.promptSha256 !== sha256(s.record.text) ? 1 : 0;
         const labelled = dataset.examples.every((e) => e.expected !== undefined || e.labels?.length);
         io.stdout(
           `Prompt ${termCell(s.record.id, 200)} (${termCell(s.record.nodeTitle, 120)}) on ${dataset.examples.length} case(s) of ${path.relative(io.cwd, datasetFile) || datasetFile}; ` +
-            `task model ${taskModel ?? ctx.spec?.model ?? s.model}, ${labelled ? 'compared by the metrics' : `judge ${judgeModel ?? s.model}`}.\n` +
+            `${runner ? `answers from Dify at ${runner.describe().server} (temporary copies of the app, deleted afterwards)` : `task model ${taskModel ?? ctx.spec?.model ?? s.model}`}, ${labelled ? 'compared by the metrics' : `judge ${judgeModel ?? s.model}`}.\n` +
             `At most ${estimateEvalCalls(dataset.examples.length, labelled ? 'metrics' : 'judge') + draw} call(s) (answers already in the cache cost nothing).\n`,
         );
         if (!values.yes && !(await (deps.confirm ?? ((q, o) => confirmOnTty('eval', q, o)))('Run it? [y/N] ', io))) {
+          await runner?.close();
           io.stdout('Not run.\n');
           return 1;
         }
@@ -106,6 +115,7 @@ export function createEvalCommand(deps: { confirm?: Confirm } = {}): CliCommand 
             judgeModel,
             taskModel,
             metrics,
+            runner,
             signal: io.signal,
             onProgress: values.json
               ? undefined
@@ -130,6 +140,12 @@ export function createEvalCommand(deps: { confirm?: Confirm } = {}): CliCommand 
       } catch (e) {
         if (e instanceof CancelledError) io.stderr('promptopt eval: cancelled. Run the same command again: every answer already received comes from the cache.\n');
         throw e;
+      } finally {
+        // The app copies on Dify go whatever happened (done, cancelled, failed).
+        if (runner) {
+          const c = await runner.close();
+          if (!values.json && c.deleted.length) io.stderr(`Deleted the ${c.deleted.length} temporary app(s) on ${runner.describe().server}.\n`);
+        }
       }
     },
   };

@@ -26,6 +26,10 @@ import { parseCommandArgs } from '../args';
 import { confirmOnTty, type Confirm } from '../confirm';
 import type { CliCommand } from '../io';
 import { readTextFile } from './fileInput';
+import { RUNTIME_OPTIONS, RUNTIME_USAGE, cliDifyRuntime, runtimeOf } from './runtimeArg';
+import type { EvidenceGateFactory } from '../../core/service/gateFactory';
+import type { DifyDocument } from '../../core/dsl/parse';
+import type { LlmClient } from '../../core/llm/types';
 import { isPackagePath } from '../../core/package/index';
 import { LLM_LIMIT_FLAGS, LLM_LIMIT_USAGE, llmLimitFlags } from './llmFlags';
 import { llmLimitsOf } from '../../core/llm/limits';
@@ -36,6 +40,7 @@ const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... 
                    [--evidence auto|off|required] [--cases n] [--max-cases n] [--judge-model m]
                    [--task-model m] [--accept-unproven] [--yes]
                    [--llm-timeout s] [--llm-retries n] [--llm-max-response-mb n]
+                   [--runtime model|dify] [--dify-server url]
 
 Improve the prompts of a Dify export. Without --write, prints a unified diff per improved
 prompt and changes nothing. With --write, applies the kept results to the file (only those
@@ -60,6 +65,7 @@ both orders: 90% Wilson lower bound of the win rate above 0.5 and no requirement
                        shown as unproven): printed, and with --write written and recorded as unproven.
                        Without it they are listed with their reports and recorded as proposed versions
                        (with --write), nothing spent on them is lost; "worse" ones are only listed
+${RUNTIME_USAGE}
 With a model, the run first prints an estimate (at most so many calls, about so many tokens,
 the cost where prices are known; answers already in the cache are not counted) and asks
 before spending; without a terminal it is not run unless --yes is given.
@@ -154,6 +160,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
         'accept-unproven': { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
         ...LLM_LIMIT_FLAGS,
+        ...RUNTIME_OPTIONS,
       },
       usage,
     );
@@ -218,9 +225,15 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
       force: !!values.prompt?.length,
       includeLabels: !!values['include-labels'],
       llm,
-      evidenceGate: createEvidenceGate,
+      evidenceGate: createEvidenceGate as EvidenceGateFactory,
       ...(endpoint ? { defaultModel: endpoint.model } : {}),
     };
+    if (llm && runtimeOf(values.runtime, config) === 'dify' && config.evidence.mode !== 'off') {
+      const opener = (doc: DifyDocument, client: LlmClient) => cliDifyRuntime(io, { root, abs, doc, llm: client, config, server: values['dify-server'], noCache: values['no-cache'] });
+      // A missing sign-in, or an app Dify cannot run, is said before the estimate (opening calls no Dify).
+      await (await opener(parseDify(text, { file }), llm)()).close();
+      run.evidenceGate = (p) => createEvidenceGate({ ...p, runtime: opener(p.doc, p.client) });
+    }
     let estimate: RunEstimate | undefined;
     if (llm && endpoint) {
       estimate = await estimateOptimizeDocument({

@@ -111,19 +111,21 @@ export class DifyClient {
    * yaml_content, app_id}`; `.ifpkg` bytes go as multipart `file` (api/controllers/console/app/app_import.py).
    * 200, 202 (pending: the DSL version needs a confirmation) and 400 (failed) all return the Import.
    */
-  async importApp(src: { yaml: string } | { ifpkg: Uint8Array; filename?: string }, opts: { appId?: string; name?: string; signal?: AbortSignal } = {}): Promise<DifyImport> {
+  async importApp(src: { yaml: string } | { ifpkg: Uint8Array; filename?: string }, opts: { appId?: string; name?: string; description?: string; signal?: AbortSignal } = {}): Promise<DifyImport> {
     const path = this.openapi ? `/openapi/v1/workspaces/${this.workspace()}/apps/imports` : '/console/api/apps/imports';
     let res: Response;
     if ('yaml' in src) {
       const json: Record<string, unknown> = { mode: 'yaml-content', yaml_content: src.yaml };
       if (opts.appId) json.app_id = opts.appId;
       if (opts.name) json.name = opts.name;
+      if (opts.description) json.description = opts.description;
       res = await this.transport.raw(path, { method: 'POST', json, okStatuses: [202, 400], signal: opts.signal });
     } else {
       const form = new FormData();
       form.set('file', new Blob([Buffer.from(src.ifpkg)], { type: 'application/zip' }), src.filename?.toLowerCase().endsWith('.ifpkg') ? src.filename : 'app.ifpkg');
       if (opts.appId) form.set('app_id', opts.appId);
       if (opts.name) form.set('name', opts.name);
+      if (opts.description) form.set('description', opts.description);
       res = await this.transport.raw(path, { method: 'POST', body: form, okStatuses: [202, 400], signal: opts.signal });
     }
     return this.importOf(res);

@@ -75,6 +75,10 @@ export const EvidenceSchema = z
     judgeModel: z.string().min(1).optional(),
     /** Model that runs the prompt on the cases (default: the node's own model). */
     taskModel: z.string().min(1).optional(),
+    /** Where both prompts run on the cases: 'model' (Dify's request for the node, sent to a model) or 'dify' (temporary copies of the app on the user's Dify). */
+    runtime: z.enum(['model', 'dify']).optional(),
+    /** Draft runs on Dify at once (runtime 'dify'; default 2). */
+    difyConcurrency: z.number().int().min(1).max(16).optional(),
   })
   .strict();
 
@@ -203,6 +207,8 @@ const FileSchema = z
             min_consistency: z.number().min(0).max(1).optional(),
             judge_model: z.string().min(1).optional(),
             task_model: z.string().min(1).optional(),
+            runtime: z.enum(['model', 'dify']).optional(),
+            dify_concurrency: z.number().int().min(1).max(16).optional(),
           })
           .strict(),
       ])
@@ -338,7 +344,7 @@ export function parseConfigFile(text: string, file = '.optimizer/config.yaml'): 
       typeof f.evidence === 'string'
         ? { mode: f.evidence }
         : f.evidence
-          ? { mode: f.evidence.mode, cases: f.evidence.cases, maxCases: f.evidence.max_cases, minConsistency: f.evidence.min_consistency, judgeModel: f.evidence.judge_model, taskModel: f.evidence.task_model }
+          ? { mode: f.evidence.mode, cases: f.evidence.cases, maxCases: f.evidence.max_cases, minConsistency: f.evidence.min_consistency, judgeModel: f.evidence.judge_model, taskModel: f.evidence.task_model, runtime: f.evidence.runtime, difyConcurrency: f.evidence.dify_concurrency }
           : undefined,
     pricing: f.pricing
       ? Object.fromEntries(Object.entries(f.pricing).map(([m, p]) => [m, { inputPerM: p.input_per_million, outputPerM: p.output_per_million }]))

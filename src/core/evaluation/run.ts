@@ -52,7 +52,8 @@ const FATAL_LLM_CODES: ReadonlySet<string> = new Set([
 export function isFatal(e: unknown): boolean {
   if (isAbortError(e)) return true;
   if (!isOptimizerError(e)) return false;
-  return e.family === 'cancelled' || e.family === 'dataset' || FATAL_LLM_CODES.has(e.code);
+  // A Dify error other than one case's failed run (sign-in, network, a refused copy) stops the run too.
+  return e.family === 'cancelled' || e.family === 'dataset' || FATAL_LLM_CODES.has(e.code) || (e.family === 'dify' && e.code !== 'DIFY_RUN_FAILED');
 }
 
 /**

@@ -17,7 +17,7 @@ import { checkMechanically, checklistSha256, type Checklist, type Requirement } 
 import { judgeBothOrders } from './judge';
 import { judgeTaskOf } from './judgeTask';
 import { requestNoteOf } from '../runtime/request';
-import { modelNodeRunner, type NodeRunner } from '../runtime/runner';
+import { modelNodeRunner, type NodeRunner, type RuntimeInfo } from '../runtime/runner';
 import { ALPHA, confidenceSequence, lookSizes, scoreOf, sequenceTest, type SequenceDecision } from './sequence';
 import { DEFAULT_MIN_CONSISTENCY, droppedRequirements, type RequirementRate, type Verdict, type WinStats } from './stats';
 import { addUsage, countResponse, zeroUsage, type EvidenceUsage } from './usage';
@@ -79,6 +79,8 @@ export interface EvidenceReport {
   dropped: string[];
   verdict: Verdict;
   usage: EvidenceUsage;
+  /** Where the answers came from when not a model: Dify itself (server, version, app copies). */
+  runtime?: RuntimeInfo;
 }
 
 export interface EvaluateOptions {
@@ -297,6 +299,7 @@ export async function evaluateCandidate(opts: EvaluateOptions): Promise<Evidence
     dropped: dropped.map((r) => r.id),
     verdict,
     usage,
+    ...(opts.runner?.describe?.() ? { runtime: opts.runner.describe() } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ import { evaluateCandidate, type EvidenceReport } from './evaluate';
 import { evidenceMarkdown } from './report';
 import { lookSizes } from './sequence';
 import { addUsage, zeroUsage, type EvidenceUsage } from './usage';
+import type { NodeRunner } from '../runtime/runner';
 import { inputsOf, nodeSpecOf, nodeTextsOf, readWorkflow, type InputSpec, type NodeSpec } from '../runtime/workflow';
 import { readRegularText } from '../util/safeRead';
 import { fsIoError } from '../util/fsError';
@@ -64,6 +65,8 @@ export interface EvidenceEnv {
   /** Model that runs the prompt; default the node's own model. */
   taskModel?: string;
   metrics?: Metric[];
+  /** Runs both prompts on the cases (default: the node's request on a model through `client`; a runner on Dify itself). */
+  runner?: NodeRunner;
   signal?: AbortSignal;
   /**
    * Write nothing (no cases file, checklist or report): the estimate's replay over the cache
@@ -238,6 +241,7 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
   };
   const report = await evaluateCandidate({
     client: env.client,
+    runner: env.runner,
     record: ctx.record,
     spec: ctx.spec,
     examples: dataset.examples,

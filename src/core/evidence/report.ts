@@ -12,6 +12,12 @@ export function termCell(text: string, max = 60): string {
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
+/** "https://dify.example.com (server DSL 0.3.0, export DSL 0.3.0); temporary copies [promptopt tmp] … (id), deleted after the run" */
+export function runtimeLine(rt: NonNullable<EvidenceReport['runtime']>): string {
+  const apps = rt.apps.length ? `temporary app copies ${rt.apps.join(', ')}, deleted after the run` : 'every answer from the cache (no app copy made)';
+  return `${rt.server}${rt.version ? ` (${rt.version})` : ''}; ${apps}`;
+}
+
 const mark = (v: boolean | null | undefined) => (v === true ? '✓' : v === false ? '✗' : '–');
 
 const pct = (v: number) => `${Math.round(v * 100)}%`;
@@ -49,7 +55,8 @@ export function evidenceMarkdown(
   lines.push(`Cases: ${t(ctx.casesFile)} (${r.stats.cases}) · compared by ${r.method === 'judge' ? `a pairwise judge${r.judgeModel ? ` (${t(r.judgeModel)})` : ''}, each pair judged in both orders (a disagreement counts as a tie)` : 'the dataset\'s metrics'} · task model ${t(r.taskModel ?? '(configured model)')}`, '');
   if (r.positionConsistency !== undefined) lines.push(`Judge position consistency: ${pct(r.positionConsistency)} of judged cases gave the same winner in both orders.`, '');
   if (r.sameJudgeAsTask) lines.push('Note: the judge is the model that answers the task; it may favour its own style.', '');
-  if (r.requestNote) lines.push(`Note: ${t(r.requestNote)}.`, '');
+  if (r.requestNote && !r.runtime) lines.push(`Note: ${t(r.requestNote)}.`, '');
+  if (r.runtime) lines.push(`Answers: from Dify itself, ${t(runtimeLine(r.runtime))}.`, '');
   lines.push(`Calls: ${r.usage.calls} (${r.usage.cachedCalls} from the cache) · tokens ${r.usage.promptTokens + r.usage.completionTokens} · cost \\$${r.usage.costUsd.toFixed(4)}`, '');
   if (r.looks?.length) {
     lines.push('## Looks', '', '| Cases | Win rate | 90% interval |', '|---|---|---|');
@@ -97,7 +104,8 @@ export function evidenceTable(r: EvidenceReport): string {
     out.push('');
     for (const q of r.requirements) out.push(`${q.id}  ${termCell(q.text, 60).padEnd(60)}  ${q.cases ? `${Math.round(q.current * 100)}% → ${Math.round(q.candidate * 100)}%` : 'not checked'}${r.dropped.includes(q.id) ? '  (dropped)' : ''}`);
   }
-  if (r.requestNote) out.push('', `Note: ${termCell(r.requestNote, 200)}.`);
+  if (r.requestNote && !r.runtime) out.push('', `Note: ${termCell(r.requestNote, 200)}.`);
+  if (r.runtime) out.push('', `Answers: from Dify itself, ${termCell(runtimeLine(r.runtime), 400)}.`);
   out.push('', `Verdict: ${evidenceSummary(r)}`, `Calls: ${r.usage.calls} sent, ${r.usage.cachedCalls} from the cache; tokens ${r.usage.promptTokens + r.usage.completionTokens}; cost $${r.usage.costUsd.toFixed(4)}`);
   return `${out.join('\n')}\n`;
 }

@@ -45,12 +45,28 @@ export interface NodeAnswer {
   truncated?: boolean;
   /** The model's response, when a model answered (usage, cost, cached). */
   response?: ChatResponse;
+  /** The app's final output, when the whole app ran (a runner on Dify: the workflow's outputs or the chat answer). */
+  final?: string;
+  /** The answer came from the runner's own cache (nothing was sent). */
+  cached?: boolean;
+}
+
+/** Where a runner's answers came from, for the report (runner on Dify: which server, version and app copies). */
+export interface RuntimeInfo {
+  source: 'dify';
+  server: string;
+  /** The server's DSL version (CURRENT_APP_DSL_VERSION, as its import answers) and the export's own. */
+  version?: string;
+  /** The temporary app copies the answers came from (names and ids). */
+  apps: string[];
 }
 
 export interface NodeRunner {
   /** Where answers come from, for reports: 'model' (our reproduction of Dify's request) or 'dify' (Dify itself). */
   readonly source: 'model' | 'dify';
   run(c: NodeCase, opts?: NodeRunOptions): Promise<NodeAnswer>;
+  /** Where the answers so far came from (absent: the model runner, which the report already describes). */
+  describe?(): RuntimeInfo | undefined;
 }
 
 /** Runs the node's request, as Dify builds it, on a model through `client`. */

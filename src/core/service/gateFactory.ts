@@ -4,6 +4,7 @@ import type { EngineConfig } from '../engine/config';
 import type { EvidenceGate } from '../engine/gate';
 import type { PromptRecord } from '../dsl/types';
 import type { LlmClient } from '../llm/types';
+import type { NodeRunner } from '../runtime/runner';
 import { gatherEvidence, planEvidence, promptContext, type EvidenceEnv } from '../evidence/gather';
 
 export interface EvidenceGateParams {
@@ -22,6 +23,12 @@ export interface EvidenceGateParams {
    * evidence.judge_model, the judge is the first of them that is not the prompt's task model.
    */
   models?: readonly string[];
+  /**
+   * Opens the runner both prompts run on, once per comparison, closed after it (the runner on Dify
+   * deletes its app copies then, on cancel and error too). Absent, or in a dry run: the node's
+   * request on a model through `client` (the estimate counts a Dify run as one call either way).
+   */
+  runtime?: () => Promise<NodeRunner & { close(): Promise<unknown> }>;
 }
 
 export type EvidenceGateFactory = (p: EvidenceGateParams) => EvidenceGate;
@@ -42,7 +49,14 @@ export const createEvidenceGate: EvidenceGateFactory = (p) => {
     dryRun: p.dryRun,
   });
   return {
-    gather: async (prompt, candidate, signal, o) => (await gatherEvidence(env(prompt, signal), promptContext(p.doc, prompt), candidate, { candidates: o?.candidates })).record,
+    gather: async (prompt, candidate, signal, o) => {
+      const runner = p.runtime && !p.dryRun ? await p.runtime() : undefined;
+      try {
+        return (await gatherEvidence({ ...env(prompt, signal), runner }, promptContext(p.doc, prompt), candidate, { candidates: o?.candidates })).record;
+      } finally {
+        await runner?.close();
+      }
+    },
     plan: (prompt) => planEvidence(env(prompt), promptContext(p.doc, prompt)),
   };
 };

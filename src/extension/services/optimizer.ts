@@ -5,6 +5,7 @@ import { isLlmStrategy, type EngineConfig } from '../../core/engine/config';
 import type { EngineEvent } from '../../core/engine/events';
 import { CancelledError, toOptimizerError } from '../../core/errors';
 import type { LlmClient } from '../../core/llm/types';
+import type { CredentialStore } from '../../core/dify/types';
 import { optimizeDocument, type OptimizeDocumentOutcome } from '../../core/service/optimize';
 import { estimateOptimizeDocument } from '../../core/service/estimate';
 import { formatRunEstimate, type RunEstimate } from '../../core/engine/estimate';
@@ -74,6 +75,9 @@ export function loadEvidence(): EvidenceBundle {
 export class OptimizationRunner implements vscode.Disposable {
   private controller: AbortController | undefined;
   private status: vscode.StatusBarItem | undefined;
+
+  /** Dify sign-ins (SecretStorage), for `evidence.runtime: dify`; set by activate. */
+  difySessions?: CredentialStore;
 
   constructor(
     private readonly cache: DocumentCache,
@@ -201,7 +205,14 @@ export class OptimizationRunner implements vscode.Disposable {
       const store = trusted ? await this.stores.writer(root, 'Recording versions') : undefined;
       if (!trusted) summary.notes.push('Restricted Mode: proposals are shown for review but no version is recorded in .optimizer/.');
       this.log.info(`optimize ${workflow}: ${req.promptIds?.join(', ') ?? 'all prompts'} (strategies: ${config.strategies.join(', ')}${llm ? '' : ', no LLM'})`);
-      const evidenceGate = llm && config.evidence.mode !== 'off' ? loadEvidence().createEvidenceGate : undefined;
+      let evidenceGate = llm && config.evidence.mode !== 'off' ? loadEvidence().createEvidenceGate : undefined;
+      const sessions = this.difySessions;
+      if (evidenceGate && config.evidence.runtime === 'dify' && trusted && sessions) {
+        // The prompts run on temporary copies of the app on Dify, deleted after each comparison (cancel and error included).
+        const { createEvidenceGate, openDifyRuntime } = loadEvidence();
+        evidenceGate = (p) => createEvidenceGate({ ...p, runtime: () => openDifyRuntime({ root: p.root, workflowFile: p.workflowFile, doc: p.doc, llm: p.client, budget: config.budget, credentials: sessions, concurrency: config.evidence.difyConcurrency, log: (line) => this.log.info(line) }) });
+        summary.notes.push('The evidence runs on Dify: temporary copies of the app, deleted afterwards.');
+      }
       if (llm && !(await this.confirmSpend(summary, req, { file: doc.uri.fsPath, text, root, config, llm, evidenceGate, backend, signal: controller.signal }))) {
         // Declined: nothing was sent or written (the finally below ends the run).
         summary.cancelled = true;

@@ -43,6 +43,8 @@ export function engineOverrides(scope?: vscode.Uri): ConfigOverrides {
       cases: num(c, Settings.evidenceCases),
       maxCases: num(c, Settings.evidenceMaxCases),
       judgeModel: c.get<string>(Settings.evidenceJudgeModel) || undefined,
+      runtime: ((r) => (r === 'model' || r === 'dify' ? r : undefined))(c.get<string>(Settings.evidenceRuntime)),
+      difyConcurrency: num(c, Settings.evidenceDifyConcurrency),
     },
   };
 }
