@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDify } from '../../../src/core/dsl';
 import { VersionStore } from '../../../src/core/storage';
-import { evidenceHandler, HEURISTIC_BETTER_LOSER, HEURISTIC_NEUTRAL_WINNER, ORIGINAL_SYSTEM } from '../../support/evidenceModel';
+import { evidenceHandler, HEURISTIC_BETTER_LOSER, ORIGINAL_SYSTEM } from '../../support/evidenceModel';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../../support/fakeOpenAI';
 import { cli, workspace } from '../evidence/helpers';
 
@@ -12,14 +12,20 @@ const KEY = { OPENAI_API_KEY: 'sk-accept-unproven-0001' };
 /**
  * `--write` writes only proposals the cases prove better; `--accept-unproven` also writes those
  * they neither prove better nor worse, recorded as such. The model is the scripted evidence
- * model (a TEST DOUBLE on 127.0.0.1): with `bias: 'first'` its judge always says "A", so judged
- * in both orders every case is a tie: win rate 0.5, "no evidence".
+ * model (a TEST DOUBLE on 127.0.0.1): the rewrite adds no quality for its task model, so its
+ * judge calls every case a tie in both orders (a consistent judge): win rate 0.5, "no evidence".
+ * One look of 12 cases (evidence.max_cases 12) keeps the figures of a fixed-size gate.
  */
+const TIES = (p: string) => `${p}\nBe friendly.`;
 describe('cli: optimize --accept-unproven', function () {
   this.timeout(60000);
   let w: ReturnType<typeof workspace>;
   let srv: FakeOpenAIServer | undefined;
-  beforeEach(() => (w = workspace()));
+  beforeEach(() => {
+    w = workspace();
+    fs.mkdirSync(path.join(w.ws, '.optimizer'), { recursive: true });
+    fs.writeFileSync(path.join(w.ws, '.optimizer', 'config.yaml'), 'evidence: { max_cases: 12 }\n');
+  });
   afterEach(async () => {
     await srv?.close();
     srv = undefined;
@@ -28,18 +34,18 @@ describe('cli: optimize --accept-unproven', function () {
   const args = (...more: string[]) => ['optimize', 'support.yml', '--strategy', 'llm_guided', '--prompt', w.promptId, '--base-url', srv!.url, '--yes', ...more];
 
   it('--write leaves an unproven proposal out of the file, lists it with its report and records it as a proposed, unproven version', async () => {
-    srv = await startFakeOpenAI({ handler: evidenceHandler({ rewrite: HEURISTIC_NEUTRAL_WINNER, bias: 'first' }).handler });
+    srv = await startFakeOpenAI({ handler: evidenceHandler({ rewrite: TIES }).handler });
     const before = fs.readFileSync(w.file, 'utf8');
     const r = await cli(args('--write'), w.ws, KEY);
     assert.equal(r.code, 0, r.err);
     assert.equal(fs.readFileSync(w.file, 'utf8'), before, 'an unproven proposal was written without --accept-unproven');
-    assert.match(r.err, /note: .*: llm_guided is unproven: 0\.50 \(90% interval 0\.\d\d–0\.\d\d\) on 12 cases; not taken \(--accept-unproven takes it\)\. Report: \.optimizer\/evidence\/.*\.md/);
+    assert.match(r.err, /note: .*: llm_guided is unproven: 0\.50 \(90% interval [01]\.\d\d–[01]\.\d\d\) on 12 cases; not taken \(--accept-unproven takes it\)\. Report: \.optimizer\/evidence\/.*\.md/);
     const store = await VersionStore.open(w.ws);
     try {
       const latest = await store.latest('support.yml', w.promptId);
       assert.equal(latest?.status, 'proposed');
       assert.equal(latest?.unproven, true);
-      assert.equal(latest?.text, HEURISTIC_NEUTRAL_WINNER(ORIGINAL_SYSTEM));
+      assert.equal(latest?.text, TIES(ORIGINAL_SYSTEM));
     } finally {
       await store.close();
     }
@@ -52,7 +58,7 @@ describe('cli: optimize --accept-unproven', function () {
   });
 
   it('--write --accept-unproven writes it and records the accepted version as unproven', async () => {
-    srv = await startFakeOpenAI({ handler: evidenceHandler({ rewrite: HEURISTIC_NEUTRAL_WINNER, bias: 'first' }).handler });
+    srv = await startFakeOpenAI({ handler: evidenceHandler({ rewrite: TIES }).handler });
     const r = await cli(args('--write', '--accept-unproven', '--json'), w.ws, KEY);
     assert.equal(r.code, 0, r.err);
     const res = (JSON.parse(r.out) as Array<{ accepted: boolean; unproven?: { label: string; written: boolean }; version?: string }>)[0]!;
@@ -60,7 +66,7 @@ describe('cli: optimize --accept-unproven', function () {
     assert.equal(res.unproven?.written, true);
     assert.match(res.unproven!.label, /^unproven: 0\.50 \(90% interval/);
     const doc = parseDify(fs.readFileSync(w.file, 'utf8'));
-    assert.equal(doc.prompts.find((p) => p.id === w.promptId)!.text, HEURISTIC_NEUTRAL_WINNER(ORIGINAL_SYSTEM));
+    assert.equal(doc.prompts.find((p) => p.id === w.promptId)!.text, TIES(ORIGINAL_SYSTEM));
     const store = await VersionStore.open(w.ws);
     try {
       const v = await store.get('support.yml', w.promptId, res.version!);
@@ -72,7 +78,7 @@ describe('cli: optimize --accept-unproven', function () {
   });
 
   it('without --write, --accept-unproven prints the unproven diff marked as such; a worse candidate is only listed with its report', async () => {
-    srv = await startFakeOpenAI({ handler: evidenceHandler({ rewrite: HEURISTIC_NEUTRAL_WINNER, bias: 'first' }).handler });
+    srv = await startFakeOpenAI({ handler: evidenceHandler({ rewrite: TIES }).handler });
     const r = await cli(args('--accept-unproven'), w.ws, KEY);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^\+\+\+ b\/.* · unproven: 0\.50 \(90% interval/m);
