@@ -73,7 +73,8 @@ describe('evidence gate with the runtime on Dify', function () {
     const record = doc.prompts.find((p) => p.nodeId === LLM_ID && p.role === 'system')!;
     const cases = casesFileFor(root, workflowFile, record.id);
     fs.mkdirSync(path.dirname(cases), { recursive: true });
-    fs.writeFileSync(cases, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((q, i) => JSON.stringify({ id: `c${i}`, source: 'generated', inputs: { [`${START_ID}.question`]: `question ${q}` } })).join('\n') + '\n');
+    // 12 cases: straight wins decide at the first look of the sequential test (10 are needed).
+    fs.writeFileSync(cases, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'].map((q, i) => JSON.stringify({ id: `c${i}`, source: 'generated', inputs: { [`${START_ID}.question`]: `question ${q}` } })).join('\n') + '\n');
     const credentials = new MemoryStore();
     await credentials.set(await loginWithPassword({ server: f.url, email: FAKE_USER.email, password: FAKE_USER.password }));
     const llm = createLlmClient({ baseUrl: srv.url, apiKey: 'sk-gate-0001', model: 'gpt-4o-mini' }, {});
@@ -84,7 +85,7 @@ describe('evidence gate with the runtime on Dify', function () {
         workflowFile,
         doc,
         client: llm,
-        settings: { mode: 'auto', cases: 8, maxCases: 8, minConsistency: 0.6 },
+        settings: { mode: 'auto', cases: 12, maxCases: 12, minConsistency: 0.6 },
         dryRun,
         runtime: () => {
           opened++;
@@ -98,10 +99,10 @@ describe('evidence gate with the runtime on Dify', function () {
   it('gathers evidence from Dify, then deletes the comparison\'s copies', async () => {
     const s = await setup();
     const ev = await s.gate().gather(s.record, 'You answer support questions. Answer in UPPERCASE.');
-    assert.equal(ev.wins, 8);
+    assert.equal(ev.wins, 12);
     assert.equal(ev.verdict, 'better');
     assert.equal(s.opened(), 1);
-    assert.equal(f.runStats.runs, 16);
+    assert.equal(f.runStats.runs, 24, "both versions on each of the 12 cases");
     assert.equal(tmpApps().length, 0);
     assert.equal(f.deleted.length, 2);
     const report = JSON.parse(fs.readFileSync(path.join(root, ev.reportFile.replace(/\.md$/, '.json')), 'utf8')) as { runtime?: { source: string; apps: string[] } };
