@@ -90,6 +90,16 @@ describe('dsl/replacePrompts set → set back gives the original bytes (issue 18
     assert.equal(replacePrompts(mid, [{ id: 'a/instruction', text: 'one\ntwo' }]), text);
   });
 
+  it('keeps an old export\'s \\uXXXX escapes (no allow_unicode) and a new export\'s raw text', () => {
+    const head = 'app:\n  mode: workflow\nworkflow:\n  graph:\n    nodes:\n    - id: a\n      data:\n        type: parameter-extractor\n        instruction: ';
+    const old = `${head}"\\u4E2D\\u6587 first"\n`;
+    const mid = replacePrompts(old, [{ id: 'a/instruction', text: '日本語 second' }]);
+    assert.equal(mid, `${head}"\\u65E5\\u672C\\u8A9E second"\n`);
+    assert.equal(replacePrompts(mid, [{ id: 'a/instruction', text: '中文 first' }]), old);
+    const raw = `${head}中文 first\n`;
+    assert.equal(replacePrompts(raw, [{ id: 'a/instruction', text: '日本語 second' }]), `${head}日本語 second\n`);
+  });
+
   it('writes what yaml.dump writes, for generated strings in every style, with and without allow_unicode', function () {
     this.timeout(60000);
     const exe = python();
