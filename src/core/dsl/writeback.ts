@@ -117,7 +117,7 @@ function encodePyYaml(text: string, slot: ValueSlot, value: string, old: string 
   const eol = eolAt(text, slot.start);
   const isBlockOriginal = slot.style === 'literal' || slot.style === 'folded';
   const endsWithBreak = isBlockOriginal && slot.end > slot.start && text[slot.end - 1] === '\n';
-  const allowUnicode = fileAllowsUnicode(text);
+  const allowUnicode = allowUnicodeFor(text, slot, value, old);
   const lineStart = text.lastIndexOf('\n', slot.start - 1) + 1;
   const lead = slot.style === 'empty' ? ' ' : '';
   const column = codePoints(text.slice(lineStart, slot.start)) + lead.length;
@@ -155,10 +155,22 @@ function widthOf(text: string, slot: ValueSlot, old: string, style: PyStyle, opt
   return 80;
 }
 
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * PyYAML's `allow_unicode` as this file shows it. Only non-ASCII text depends on it, so the file is
+ * scanned only then (a 10 MB file costs about 10 ms).
+ */
+function allowUnicodeFor(text: string, slot: ValueSlot, value: string, old: string | undefined): boolean {
+  if (!NON_ASCII.test(value) && !(old !== undefined && NON_ASCII.test(old))) return true;
+  if (NON_ASCII.test(text.slice(slot.start, slot.end))) return true;
+  return fileAllowsUnicode(text);
+}
+
 /** Whether the file shows `allow_unicode=True` (raw non-ASCII) or not (only `\uXXXX` escapes). */
 function fileAllowsUnicode(text: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  if (/[^\x00-\x7f]/.test(text)) return true;
+  if (Buffer.byteLength(text, 'utf8') !== text.length) return true;
   // PyYAML without allow_unicode writes \xA0-\xFF as `\xXX` and the rest of the BMP as `\uXXXX` (upper-case hex).
   return !/\\(?:x[A-F][0-9A-F]|u(?!00|FEFF|FFF[EF]|202[89])[0-9A-F]{4})/.test(text);
 }
