@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-const ALL = ['dsl', 'analysis', 'storage', 'llm', 'optimizers', 'evidence', 'package'];
+const ALL = ['dsl', 'analysis', 'storage', 'llm', 'optimizers', 'evidence', 'package', 'sequential'];
 const wanted = process.argv.slice(2).filter((a) => ALL.includes(a));
 const suites = wanted.length ? wanted : ALL;
 let failed = 0;

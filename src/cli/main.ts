@@ -1,4 +1,4 @@
-import { isOptimizerError, CancelledError } from '../core/errors';
+import { isOptimizerError, CancelledError, fsErrorOf } from '../core/errors';
 import { commands } from './commands/index';
 import type { CliIo } from './io';
 import { escapeControls } from './terminal';
@@ -56,6 +56,12 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
       io.stderr(`promptopt ${cmd.name}: ${e.message} [${e.code}]\n`);
       return e.family === 'usage' || e.family === 'dsl' || e.family === 'config' || e.family === 'dataset' ? 2 : 1;
     }
+    const io2 = fsErrorOf(e);
+    if (io2) {
+      // A file-system failure no writer typed (a system error is not a bug).
+      io.stderr(`promptopt ${cmd.name}: ${io2.message} [${io2.code}]\n`);
+      return 1;
+    }
     const msg = e instanceof Error ? e.message : String(e);
     io.stderr(`promptopt ${cmd.name}: internal error: ${msg}\n`);
     if (io.env.PROMPTOPT_DEBUG && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
@@ -63,7 +69,29 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
   }
 }
 
+/**
+ * A reader that closes early (`promptopt versions | head -1`) makes the next write fail with
+ * EPIPE. Like Unix tools, the CLI then stops quietly: no message, no stack trace, exit status
+ * 141 (128 + SIGPIPE, what a shell shows for a tool a closed pipe stopped). For stdout and
+ * stderr alike; any other stream error is still reported.
+ */
+export function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream, exit: (code: number) => void = (c) => process.exit(c)): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') {
+      exit(141);
+      return;
+    }
+    try {
+      process.stderr.write(`promptopt: cannot write output: ${e.message}\n`);
+    } finally {
+      exit(1);
+    }
+  });
+}
+
 if (require.main === module) {
+  exitQuietlyOnClosedPipe(process.stdout);
+  exitQuietlyOnClosedPipe(process.stderr);
   const ac = new AbortController();
   process.on('SIGINT', () => {
     if (ac.signal.aborted) process.exit(130);

@@ -6,6 +6,8 @@
  * the file, line:column or prompt id where one is known, so callers can show it as is.
  */
 
+import { fsCauseOf } from './util/fsCause';
+
 /** Where an error happened, as precisely as known. Lines and columns are 1-based. */
 export interface ErrorLocation {
   file?: string;
@@ -22,6 +24,7 @@ export type ErrorFamily =
   | 'engine'
   | 'dataset'
   | 'usage'
+  | 'dify'
   | 'cancelled';
 
 /**
@@ -141,6 +144,8 @@ export type LlmErrorCode =
   | 'LLM_HTTP'
   | 'LLM_RATE_LIMITED'
   | 'LLM_TIMEOUT'
+  /** The answer went over the response size limit (model.max_response_mb) and was cut off. */
+  | 'LLM_RESPONSE_TOO_LARGE'
   | 'LLM_NETWORK'
   | 'LLM_BAD_RESPONSE'
   | 'LLM_TRUNCATED'
@@ -224,6 +229,36 @@ export class UsageError extends OptimizerError {
   }
 }
 
+export type DifyErrorCode =
+  /** Not signed in to that server, or the sign-in ended (refresh refused): sign in again. */
+  | 'DIFY_AUTH'
+  /** The server refused the request (403), e.g. the account may not edit apps. */
+  | 'DIFY_FORBIDDEN'
+  /** The server answered with an error; the message is Dify's own. */
+  | 'DIFY_HTTP'
+  /** The server could not be reached. */
+  | 'DIFY_NETWORK'
+  /** The answer was not what Dify's source says it sends. */
+  | 'DIFY_BAD_RESPONSE'
+  /** The app changed in Dify since it was pulled: nothing was pushed. */
+  | 'DIFY_CONFLICT'
+  /** Dify refused the import (400 failed); the message is Dify's error. */
+  | 'DIFY_IMPORT_FAILED'
+  /** The server (or this kind of sign-in) has no such feature (device flow, :publish, overwrite of this app mode). */
+  | 'DIFY_UNSUPPORTED'
+  /** No app matches, or several do. */
+  | 'DIFY_APP_NOT_FOUND';
+
+export class DifyError extends OptimizerError {
+  declare readonly code: DifyErrorCode;
+  /** HTTP status when the server answered with one. */
+  readonly status?: number;
+  constructor(code: DifyErrorCode, message: string, opts: { status?: number; location?: ErrorLocation; cause?: unknown } = {}) {
+    super('dify', code, message, opts.location ?? {}, opts.cause);
+    this.status = opts.status;
+  }
+}
+
 export class CancelledError extends OptimizerError {
   constructor(message = 'The operation was cancelled.') {
     super('cancelled', 'CANCELLED', message);
@@ -238,8 +273,22 @@ export function isOptimizerError(e: unknown): e is OptimizerError {
 export function toOptimizerError(e: unknown, fallbackCode = 'INTERNAL'): OptimizerError {
   if (e instanceof OptimizerError) return e;
   if (isAbortError(e)) return new CancelledError();
+  const io = fsErrorOf(e);
+  if (io) return io;
   const msg = e instanceof Error ? e.message : String(e);
   return new OptimizerError('engine', fallbackCode, `Unexpected error: ${msg}`, {}, e);
+}
+
+/**
+ * A system file-system error (disk full, permission denied, …) as a typed STORAGE_IO error
+ * naming the path it carries: not a bug, so never an internal error. Undefined for anything else.
+ */
+export function fsErrorOf(e: unknown): StorageError | undefined {
+  if (e instanceof OptimizerError) return undefined;
+  const c = fsCauseOf(e);
+  if (!c) return undefined;
+  const op = c.syscall ? `${c.code}, ${c.syscall}` : c.code;
+  return new StorageError('STORAGE_IO', `file system error: ${c.cause} (${op}).`, c.path ? { file: c.path } : {}, e);
 }
 
 export function isAbortError(e: unknown): boolean {

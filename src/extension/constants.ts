@@ -26,6 +26,10 @@ export const Commands = {
   showLog: 'promptOptimizer.showLog',
   generateTestCases: 'promptOptimizer.generateTestCases',
   showEvidenceReport: 'promptOptimizer.showEvidenceReport',
+  connectToDify: 'promptOptimizer.connectToDify',
+  pullFromDify: 'promptOptimizer.pullFromDify',
+  pushToDify: 'promptOptimizer.pushToDify',
+  exportEvidenceReport: 'promptOptimizer.exportEvidenceReport',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -35,6 +39,8 @@ export const ContextKeys = {
   isDifyExport: 'promptOptimizer.isDifyExport',
   /** true when the active editor is the proposed side of a proposal diff. */
   proposalActive: 'promptOptimizer.proposalActive',
+  /** true when the active proposal diff's proposal has an evidence report. */
+  proposalHasEvidence: 'promptOptimizer.proposalHasEvidence',
   /** true while proposals wait for review. */
   hasPendingProposals: 'promptOptimizer.hasPendingProposals',
   /** true while an optimization run is going on. */
@@ -65,6 +71,8 @@ export const Settings = {
   model: 'llm.model',
   llmConcurrency: 'llm.concurrency',
   llmTimeoutSeconds: 'llm.timeoutSeconds',
+  llmMaxRetries: 'llm.maxRetries',
+  llmMaxResponseMb: 'llm.maxResponseMb',
   /** Which model backend the LLM strategies use: auto | endpoint | editor (machine scope). */
   llmBackend: 'llm.backend',
   /** The editor model chosen in Select Model, `vscode:<vendor>/<id>` (machine scope). */
@@ -75,17 +83,21 @@ export const Settings = {
   codeLensEnabled: 'codeLens.enabled',
   evidenceMode: 'evidence.mode',
   evidenceCases: 'evidence.cases',
+  evidenceMaxCases: 'evidence.maxCases',
   evidenceJudgeModel: 'evidence.judgeModel',
   includeLabels: 'includeLabels',
   /** Optimize runs whose estimate is above this many calls ask first (machine scope; 0: always). */
   confirmAboveCalls: 'confirmAboveCalls',
 } as const;
 
-/** Default of promptOptimizer.confirmAboveCalls: about two candidates through the evidence gate. */
-export const DEFAULT_CONFIRM_ABOVE_CALLS = 100;
+/** Default of promptOptimizer.confirmAboveCalls: about two candidates through the sequential evidence gate at its upper bound (48 cases, ~205 calls each). */
+export const DEFAULT_CONFIRM_ABOVE_CALLS = 450;
 
 /** SecretStorage key of the API key. */
 export const SECRET_API_KEY = 'promptOptimizer.llm.apiKey';
+
+/** SecretStorage key of the Dify sign-ins (tokens per server; never a password). */
+export const SECRET_DIFY_SESSIONS = 'promptOptimizer.dify.sessions';
 
 /** URI scheme of the read-only prompt texts shown in diffs. */
 export const PROMPT_SCHEME = 'promptopt';

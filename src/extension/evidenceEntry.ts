@@ -6,3 +6,4 @@
 export { createEvidenceGate } from '../core/service/gateFactory';
 export { ensureCases, planCases, promptContext, DEFAULT_CASES } from '../core/evidence/gather';
 export { casesFileFor } from '../core/evidence/cases';
+export { evidencePage } from '../core/evidence/reportPage';

@@ -30,7 +30,7 @@ interface RunResult {
 
 const PROVIDER_ID = 'promptopt-test.scripted-models';
 const G = vscode.ConfigurationTarget.Global;
-const SETTINGS = ['llm.baseUrl', 'llm.model', 'llm.backend', 'llm.editorModel', 'llm.localServerPorts', 'strategies', 'maxIterations', 'budget.maxCostUsd'];
+const SETTINGS = ['llm.baseUrl', 'llm.model', 'llm.backend', 'llm.editorModel', 'llm.localServerPorts', 'strategies', 'maxIterations', 'budget.maxCostUsd', 'llm.maxResponseMb', 'llm.timeoutSeconds'];
 const config = () => vscode.workspace.getConfiguration('promptOptimizer');
 
 function clearLlmCache(): void {
@@ -46,12 +46,6 @@ async function resetSettings(): Promise<void> {
   for (const k of SETTINGS) await config().update(k, undefined, G);
 }
 
-/** The id of the current choice as Select Model lists it (from the settings). */
-function currentChoiceId(): string {
-  if (config().get<string>('llm.backend') === 'editor') return config().get<string>('llm.editorModel') ?? '';
-  return `endpoint:${config().get<string>('llm.model')}`;
-}
-
 /** Runs Select Model with no argument and walks its quick pick to the item `id`, as a user would. */
 async function pickModel(id: string, waitForProbe = false): Promise<string | undefined> {
   const a = await api();
@@ -63,7 +57,7 @@ async function pickModel(id: string, waitForProbe = false): Promise<string | und
     }, 15_000);
     const index = shown.items.findIndex((i) => i.id === id);
     // The pick opens on the current choice (or the first item when none is listed).
-    const current = shown.items.findIndex((i) => i.id === currentChoiceId());
+    const current = shown.items.findIndex((i) => i.current);
     const from = current >= 0 ? current : 0;
     await until(`the current item (${shown.items[from]!.id}) to be active`, () => a.lastModelPick()?.active === shown.items[from]!.id);
     const step = index >= from ? 'workbench.action.quickOpenSelectNext' : 'workbench.action.quickOpenSelectPrevious';
@@ -126,8 +120,10 @@ describe('Local servers and editor models without a key (trusted)', () => {
   });
 
   it('Select Model opens on the current choice, not on the first item', async () => {
-    for (const k of ['llm.baseUrl', 'llm.backend', 'llm.editorModel']) await config().update(k, undefined, G);
+    for (const k of ['llm.backend', 'llm.editorModel']) await config().update(k, undefined, G);
     await config().update('llm.localServerPorts', [], G);
+    // No key: the endpoint is what a run uses only when its base URL is a server on this machine (nothing listens on port 9).
+    await config().update('llm.baseUrl', 'http://127.0.0.1:9/v1', G);
     await config().update('llm.model', 'gpt-4.1', G);
     const a = await api();
     const pending = vscode.commands.executeCommand<string | undefined>('promptOptimizer.selectModel');
@@ -146,6 +142,7 @@ describe('Local servers and editor models without a key (trusted)', () => {
     }
     assert.equal(await pending, undefined);
     await config().update('llm.model', undefined, G);
+    await config().update('llm.baseUrl', undefined, G);
   });
 
   it('no server answering: the pick says so, and nothing is chosen by it', async () => {
@@ -227,6 +224,37 @@ describe('VS Code language models through a registered provider (trusted, VS Cod
     await revertAndCloseAll();
   });
   afterEach(revertAndCloseAll);
+
+  it('Select Model marks as current what a run would use: in the default state (no key), the first editor model', async () => {
+    await resetSettings();
+    await config().update('strategies', ['llm_guided'], G);
+    await config().update('maxIterations', 1, G);
+    await config().update('llm.localServerPorts', [], G);
+    const first = (await vscode.lm.selectChatModels())[0]!;
+    const firstRef = `vscode:${first.vendor}/${first.id}`;
+    const a = await api();
+    const pending = vscode.commands.executeCommand<string | undefined>('promptOptimizer.selectModel');
+    try {
+      const t = await until('the pick to show', () => {
+        const p = a.lastModelPick();
+        return p && !p.closed ? p : undefined;
+      });
+      assert.deepEqual(t.items.filter((i) => i.current).map((i) => i.id), [firstRef]);
+      assert.ok(!t.items.some((i) => i.id === 'endpoint:gpt-4o-mini' && i.description.includes('current')), 'the endpoint model is marked current with no key');
+      // The scripted provider needs no sign-in: VS Code asks nothing, and the item says so.
+      const item = t.items.find((i) => i.id === firstRef)!;
+      assert.match(item.detail ?? '', /without asking/);
+      await until('the current item to be active', () => a.lastModelPick()?.active === firstRef);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    }
+    assert.equal(await pending, undefined);
+    const run = await optimize('default-state');
+    assert.equal(run.usedLlm, true, run.notes.join(' '));
+    assert.ok(models.requests.length > 0, 'no request reached the editor model');
+    assert.equal(`vscode:promptopt-test/${models.requests[0]!.model}`, firstRef, 'the run used another model than the one marked current');
+    await rejectAll(run);
+  });
 
   it('Select Model lists the editor models and stores the choice in user settings', async () => {
     assert.equal(await pickModel(REF), REF);
@@ -323,6 +351,41 @@ describe('VS Code language models through a registered provider (trusted, VS Cod
     // provider once its answer has started depends on the VS Code version (1.117 does not: it
     // forwards it only while the request starts), so the provider side is not asserted here.
     assert.equal(await vscode.commands.executeCommand('promptOptimizer.cancelOptimization'), false, 'a run is still marked active');
+  });
+
+  it('an editor model answer without end is cut off at promptOptimizer.llm.maxResponseMb (LLM_RESPONSE_TOO_LARGE)', async () => {
+    expectLogError(/was larger than 1 MB/, 'the endless answer is provoked on purpose');
+    await vscode.commands.executeCommand('promptOptimizer.selectModel', REF);
+    await config().update('llm.maxResponseMb', 1, G);
+    try {
+      models.behaviour = 'endless';
+      const t0 = Date.now();
+      const run = await optimize('editor-endless');
+      assert.ok(Date.now() - t0 < 8_000, `the run took ${Date.now() - t0} ms`);
+      assert.deepEqual(run.proposals, []);
+      const said = [...run.failures.map((f) => f.message), ...run.notes].join(' | ');
+      assert.match(said, /The answer from the editor model Scripted Rewriter .* was larger than 1 MB/);
+    } finally {
+      await config().update('llm.maxResponseMb', undefined, G);
+    }
+  });
+
+  it('an editor model answer that stops arriving ends at promptOptimizer.llm.timeoutSeconds (LLM_TIMEOUT)', async () => {
+    expectLogError(/did not end within 2 s/, 'the stalled answer is provoked on purpose');
+    await vscode.commands.executeCommand('promptOptimizer.selectModel', REF);
+    await config().update('llm.timeoutSeconds', 2, G);
+    try {
+      models.behaviour = 'stall';
+      const t0 = Date.now();
+      const run = await optimize('editor-stall');
+      const ms = Date.now() - t0;
+      assert.ok(ms >= 2_000 && ms < 12_000, `the run took ${ms} ms`);
+      assert.deepEqual(run.proposals, []);
+      const said = [...run.failures.map((f) => f.message), ...run.notes].join(' | ');
+      assert.match(said, /did not end within 2 s/);
+    } finally {
+      await config().update('llm.timeoutSeconds', undefined, G);
+    }
   });
 
   for (const [behaviour, code, words] of [

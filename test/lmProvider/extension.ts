@@ -21,6 +21,8 @@ export type Behaviour =
   | 'blocked' // LanguageModelError.Blocked (quota / blocked)
   | 'not-found' // LanguageModelError.NotFound (model removed)
   | 'hang' // no answer until the request is cancelled
+  | 'endless' // text parts without end (the provider stops itself after 8 s or 64 MB)
+  | 'stall' // one part, then nothing more (the provider ends itself after 30 s)
   | 'script'; // the answer of ScriptedModels.script (a test double's rules, e.g. test/support/evidenceModel.ts)
 
 export interface SeenRequest {
@@ -129,6 +131,25 @@ export function activate(context: vscode.ExtensionContext): ScriptedModels {
           });
           state.cancelled += 1;
           throw new vscode.CancellationError();
+        case 'endless': {
+          const part = 'x'.repeat(64 * 1024);
+          const started = Date.now();
+          for (let sent = 0; !token.isCancellationRequested && sent < 64 * 1024 * 1024 && Date.now() - started < 8_000; sent += part.length) {
+            progress.report(new vscode.LanguageModelTextPart(part));
+            await new Promise((r) => setTimeout(r, 1));
+          }
+          return;
+        }
+        case 'stall':
+          progress.report(new vscode.LanguageModelTextPart('{"improved'));
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 30_000);
+            token.onCancellationRequested(() => {
+              clearTimeout(t);
+              resolve();
+            });
+          });
+          return;
         case 'script': {
           if (!state.script) throw new Error('scripted models: behaviour "script" without a script');
           progress.report(new vscode.LanguageModelTextPart(await state.script(seen)));

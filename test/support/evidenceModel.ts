@@ -63,11 +63,14 @@ function casesAnswer(user: string): string {
   const vars = JSON.parse(user.slice(a + VARIABLES_OPEN.length, b)) as Array<{ key: string; options?: string[] }>;
   const kinds = (/in this order of kinds: ([a-z, ]+)\./.exec(user)?.[1] ?? 'typical').split(', ');
   const batch = Number(/\(batch (\d+)\)/.exec(user)?.[1] ?? '1');
+  // More cases (sequential evidence): numbered after the existing ones, so every case differs.
+  const start = /starting at case (\d+)\)/.exec(user);
+  const first = start ? Number(start[1]) - 1 : (batch - 1) * 6;
   return JSON.stringify({
     cases: kinds.map((kind, i) => ({
       kind,
-      note: `scripted ${kind} case ${batch}.${i + 1}`,
-      vars: Object.fromEntries(vars.map((v) => [v.key, v.options?.length ? v.options[i % v.options.length]! : caseValue(v.key, kind, (batch - 1) * 6 + i)])),
+      note: start ? `scripted ${kind} case ${first + i + 1}` : `scripted ${kind} case ${batch}.${i + 1}`,
+      vars: Object.fromEntries(vars.map((v) => [v.key, v.options?.length ? v.options[i % v.options.length]! : caseValue(v.key, kind, first + i)])),
     })),
   });
 }

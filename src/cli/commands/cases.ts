@@ -4,6 +4,7 @@ import { casesFileFor } from '../../core/evidence/cases';
 import { DEFAULT_CASES, ensureCases, planCases, promptContext } from '../../core/evidence/gather';
 import { termCell } from '../../core/evidence/report';
 import { parseCommandArgs } from '../args';
+import { LLM_LIMIT_FLAGS, LLM_LIMIT_USAGE } from './llmFlags';
 import type { CliCommand } from '../io';
 import { confirmOnTty, intFlag, setupEvidence, type Confirm } from './evidenceArgs';
 
@@ -19,7 +20,8 @@ one case a line, marked "source": "generated" (default .optimizer/datasets/<work
 edit or extend it freely: 'promptopt eval', 'optimize' (the evidence gate) and 'train' read it.
   --count n   cases to write (default: evidence.cases in .optimizer/config.yaml, else ${DEFAULT_CASES})
   --force     generate again when the file exists (otherwise it is kept and reused)
-  --yes       do not ask to confirm the estimate (implied by --json)`;
+  --yes       do not ask to confirm the estimate (implied by --json)
+${LLM_LIMIT_USAGE}`;
 
 export function createCasesCommand(deps: { confirm?: Confirm } = {}): CliCommand {
   return {
@@ -40,6 +42,7 @@ export function createCasesCommand(deps: { confirm?: Confirm } = {}): CliCommand
           model: { type: 'string' },
           workspace: { type: 'string' },
           'no-cache': { type: 'boolean' },
+          ...LLM_LIMIT_FLAGS,
         },
         usage,
       );

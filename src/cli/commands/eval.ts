@@ -9,6 +9,7 @@ import { gatherEvidence, promptContext } from '../../core/evidence/gather';
 import { evidenceTable, termCell } from '../../core/evidence/report';
 import { VersionStore, workflowKey } from '../../core/storage';
 import { parseCommandArgs } from '../args';
+import { LLM_LIMIT_FLAGS, LLM_LIMIT_USAGE } from './llmFlags';
 import type { CliCommand } from '../io';
 import { confirmOnTty, resolveDatasetFile, setupEvidence, type Confirm } from './evidenceArgs';
 import { readTextFile } from './fileInput';
@@ -32,7 +33,8 @@ The report is written to .optimizer/evidence/ (JSON and markdown). Answers go th
 running again costs nothing, and a cancelled run picks up where it stopped.
   --dataset        a file, or a name inside .optimizer/datasets/ (see 'promptopt cases')
   --candidate-file the candidate text; --version v: a version recorded under .optimizer/
-  --task-model     the model that runs the prompt (default: the node's own model in the export)`;
+  --task-model     the model that runs the prompt (default: the node's own model in the export)
+${LLM_LIMIT_USAGE}`;
 
 export function createEvalCommand(deps: { confirm?: Confirm } = {}): CliCommand {
   return {
@@ -56,6 +58,7 @@ export function createEvalCommand(deps: { confirm?: Confirm } = {}): CliCommand 
           model: { type: 'string' },
           workspace: { type: 'string' },
           'no-cache': { type: 'boolean' },
+          ...LLM_LIMIT_FLAGS,
         },
         usage,
       );

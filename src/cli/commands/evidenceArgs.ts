@@ -13,6 +13,8 @@ import { findWorkspaceRoot } from '../../core/storage';
 import type { CliIo } from '../io';
 import { readTextFile } from './fileInput';
 import { confirmOnTty, type Confirm } from '../confirm';
+import { llmLimitFlags } from './llmFlags';
+import { llmLimitsOf } from '../../core/llm/limits';
 
 export { confirmOnTty, type Confirm };
 
@@ -30,7 +32,17 @@ export interface EvidenceSetup {
 export async function setupEvidence(
   io: CliIo,
   cmd: string,
-  v: { file: string; prompt: string; workspace?: string; 'base-url'?: string; model?: string; 'no-cache'?: boolean },
+  v: {
+    file: string;
+    prompt: string;
+    workspace?: string;
+    'base-url'?: string;
+    model?: string;
+    'no-cache'?: boolean;
+    'llm-timeout'?: string;
+    'llm-retries'?: string;
+    'llm-max-response-mb'?: string;
+  },
 ): Promise<EvidenceSetup> {
   const { abs, text } = await readTextFile(io.cwd, v.file);
   const root = v.workspace ? path.resolve(io.cwd, v.workspace) : findWorkspaceRoot(abs);
@@ -40,7 +52,7 @@ export async function setupEvidence(
     const known = doc.prompts.slice(0, 6).map((p) => p.id).join(', ');
     throw new UsageError('USAGE', `there is no prompt "${v.prompt}" in ${v.file}${known ? ` (ids: ${known}${doc.prompts.length > 6 ? ', …' : ''})` : ''}. List them with promptopt extract.`, { file: v.file });
   }
-  const config = await loadEngineConfig(root);
+  const config = await loadEngineConfig(root, [{ model: llmLimitFlags(v) }]);
   const endpoint = endpointFromEnv(io.env, { baseUrl: v['base-url'], model: v.model, configModel: config.model.name });
   if (!endpoint) {
     throw new UsageError(
@@ -49,7 +61,7 @@ export async function setupEvidence(
     );
   }
   const client = createLlmClient(
-    { ...endpoint, concurrency: Math.max(1, config.concurrency) },
+    { ...endpoint, ...llmLimitsOf(config.model), concurrency: Math.max(1, config.concurrency) },
     { cacheDir: v['no-cache'] ? undefined : llmCacheDir(root), budget: config.budget, costTable: costTableWith(config.pricing) },
   );
   return { abs, root, doc, record, config, client, model: endpoint.model };

@@ -2,6 +2,7 @@ import type { CliCommand } from '../io';
 import { analyzeCommand } from './analyze';
 import { applyCommand } from './apply';
 import { casesCommand } from './cases';
+import { difyCommand } from './dify';
 import { evalCommand } from './eval';
 import { extractCommand } from './extract';
 import { optimizeCommand } from './optimize';
@@ -22,4 +23,5 @@ export const commands: CliCommand[] = [
   setCommand,
   versionsCommand,
   rollbackCommand,
+  difyCommand,
 ];

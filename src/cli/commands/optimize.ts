@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { EVIDENCE_MODES, STRATEGY_NAMES, PRESETS, PRESET_NAMES, isLlmStrategy, type ConfigOverrides, type EvidenceMode, type PresetName } from '../../core/engine/config';
 import { UNUSABLE_CAUSES } from '../../core/engine/reasons';
+import { unprovenLabel, withUnproven } from '../../core/engine/unproven';
 import type { EngineEvent } from '../../core/engine/events';
 import { parseDify, replacePrompts } from '../../core/dsl';
 import { UsageError } from '../../core/errors';
@@ -26,11 +27,15 @@ import { confirmOnTty, type Confirm } from '../confirm';
 import type { CliCommand } from '../io';
 import { readTextFile } from './fileInput';
 import { isPackagePath } from '../../core/package/index';
+import { LLM_LIMIT_FLAGS, LLM_LIMIT_USAGE, llmLimitFlags } from './llmFlags';
+import { llmLimitsOf } from '../../core/llm/limits';
 
 const usage = `promptopt optimize <file> [--prompt <id>]... [--strategy <s>]... [--iterations n]
                    [--min-confidence x] [--preset p] [--include-labels] [--write] [--json]
                    [--patches out.json] [--base-url url] [--model m] [--workspace dir] [--no-cache]
-                   [--evidence auto|off|required] [--cases n] [--judge-model m] [--task-model m] [--yes]
+                   [--evidence auto|off|required] [--cases n] [--max-cases n] [--judge-model m]
+                   [--task-model m] [--accept-unproven] [--yes]
+                   [--llm-timeout s] [--llm-retries n] [--llm-max-response-mb n]
 
 Improve the prompts of a Dify export. Without --write, prints a unified diff per improved
 prompt and changes nothing. With --write, applies the kept results to the file (only those
@@ -49,7 +54,12 @@ prompt's test cases (generated once into .optimizer/datasets/, then reused), jud
 both orders: 90% Wilson lower bound of the win rate above 0.5 and no requirement dropping.
   --evidence m         auto (default: evidence when a model is set; the heuristic decides, and says
                        so, when the cases cannot be run), required (no evidence, no proposal), off
-  --cases n            test cases per prompt (default 12); --judge-model / --task-model pick models
+  --cases n            test cases per prompt (default 12); --max-cases n: the most a sequence grows to
+                       while inconclusive (default 48); --judge-model / --task-model pick models
+  --accept-unproven    also take proposals the cases neither proved better nor worse ("no evidence",
+                       shown as unproven): printed, and with --write written and recorded as unproven.
+                       Without it they are listed with their reports and recorded as proposed versions
+                       (with --write), nothing spent on them is lost; "worse" ones are only listed
 With a model, the run first prints an estimate (at most so many calls, about so many tokens,
 the cost where prices are known; answers already in the cache are not counted) and asks
 before spending; without a terminal it is not run unless --yes is given.
@@ -60,7 +70,8 @@ or .optimizer/config.yaml), ${DEFAULT_LLM_STRATEGIES.join(', ')} run; --base-url
 OPENAI_BASE_URL) points at any OpenAI-compatible endpoint; --model (or PROMPTOPT_MODEL).
 A local server on this machine (--base-url http://127.0.0.1:11434/v1 for Ollama, :1234 LM
 Studio, :8080 llama.cpp, :8000 vLLM) needs no key. Editor models (VS Code's, e.g. Copilot)
-exist only inside VS Code.`;
+exist only inside VS Code.
+${LLM_LIMIT_USAGE}`;
 
 /**
  * `--write`: puts the kept results into the file (on its current text, under its lock: see
@@ -136,13 +147,17 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
         patches: { type: 'string' },
         evidence: { type: 'string' },
         cases: { type: 'string' },
+        'max-cases': { type: 'string' },
         'judge-model': { type: 'string' },
         'task-model': { type: 'string' },
         'include-labels': { type: 'boolean' },
+        'accept-unproven': { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
+        ...LLM_LIMIT_FLAGS,
       },
       usage,
     );
+    const limitFlags = llmLimitFlags(values);
     if (positionals.length !== 1) throw new UsageError('USAGE', `optimize takes exactly one file. Usage: ${usage.split('\n')[0]}`);
     const file = positionals[0];
     const { abs, text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
@@ -172,9 +187,11 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
           evidence: {
             mode: values.evidence as EvidenceMode | undefined,
             cases: num(values.cases, 'cases'),
+            maxCases: num(values['max-cases'], 'max-cases'),
             judgeModel: values['judge-model'],
             taskModel: values['task-model'],
           },
+          model: limitFlags,
         },
       ],
       { modelAvailable: endpointFromEnv(io.env, { baseUrl: values['base-url'], model: values.model }) !== undefined },
@@ -183,7 +200,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
     const costTable = costTableWith(config.pricing);
     const llm = endpoint
       ? createLlmClient(
-          { ...endpoint, concurrency: Math.max(1, config.concurrency) },
+          { ...endpoint, ...llmLimitsOf(config.model), concurrency: Math.max(1, config.concurrency) },
           { cacheDir: values['no-cache'] ? undefined : llmCacheDir(root), budget: config.budget, costTable },
         )
       : undefined;
@@ -202,6 +219,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
       includeLabels: !!values['include-labels'],
       llm,
       evidenceGate: createEvidenceGate,
+      ...(endpoint ? { defaultModel: endpoint.model } : {}),
     };
     let estimate: RunEstimate | undefined;
     if (llm && endpoint) {
@@ -247,7 +265,8 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
         io.stderr('promptopt optimize: cancelled; nothing was written.\n');
         return 130;
       }
-      const kept = out.results.filter((r) => r.accepted);
+      // Better ones always; unproven ones ("no evidence") only when asked for.
+      const kept = out.results.filter((r) => r.accepted || (values['accept-unproven'] && r.unproven)).map(withUnproven);
       if (values.write && kept.length) await writeKept(abs, file, text, kept, out.versions, store!, workflowKey(root, abs), io);
       if (values.patches) {
         const workflow = path.relative(root, abs).split(path.sep).join('/');
@@ -279,6 +298,8 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
               candidates: r.candidates.map((c) => ({ strategy: c.strategy, iteration: c.iteration, kept: c.kept, score: c.score, confidence: c.confidence, cause: c.cause, reason: c.reason, evidence: c.evidence })),
               evidence: r.evidence,
               evidenceNote: r.evidenceNote,
+              ...(r.unproven ? { unproven: { strategy: r.unproven.strategy, text: r.unproven.text, label: unprovenLabel(r.unproven.evidence), evidence: r.unproven.evidence, written: !!(values.write && values['accept-unproven']) } } : {}),
+              ...(r.refused?.length ? { refused: r.refused.map((x) => ({ strategy: x.strategy, verdict: x.verdict, reportFile: x.evidence.reportFile })) } : {}),
               cost: r.cost,
               ...(estimate ? { estimate: estimateOf(estimate, r.promptId) } : {}),
               version: out.versions.get(r.promptId)?.proposal?.version,
@@ -289,6 +310,7 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
         );
       } else {
         for (const r of kept) {
+          const unproven = !out.results.find((x) => x.promptId === r.promptId)?.accepted;
           io.stdout(
             createTwoFilesPatch(
               `a/${r.promptId}`,
@@ -296,13 +318,19 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
               r.original.endsWith('\n') ? r.original : `${r.original}\n`,
               r.optimized.endsWith('\n') ? r.optimized : `${r.optimized}\n`,
               `${r.nodeTitle} · score ${r.before.overall}`,
-              `${r.strategy} · score ${r.after.overall} (+${r.improvement}, confidence ${r.confidence.toFixed(2)})`,
+              `${r.strategy} · score ${r.after.overall} (+${r.improvement}, confidence ${r.confidence.toFixed(2)})${unproven && r.evidence ? ` · ${unprovenLabel(r.evidence)}` : ''}`,
             ),
           );
         }
+        // What the cases refused is listed with its report: nothing spent on it is hidden.
+        for (const r of out.results) {
+          if (r.unproven && !values['accept-unproven']) io.stderr(`note: ${r.promptId}: ${r.unproven.strategy} is ${unprovenLabel(r.unproven.evidence)}; not taken (--accept-unproven takes it). Report: ${r.unproven.evidence.reportFile}\n`);
+          for (const x of r.refused ?? []) io.stderr(`note: ${r.promptId}: ${x.strategy} was ${x.verdict} on ${x.evidence.cases} test cases (win rate ${x.evidence.winRate.toFixed(2)}). Report: ${x.evidence.reportFile}\n`);
+        }
         const failed = out.failures.length ? `, ${out.failures.length} failed` : '';
+        const nUnproven = kept.filter((r) => !out.results.find((x) => x.promptId === r.promptId)?.accepted).length;
         io.stderr(
-          `${kept.length} of ${out.results.length + out.failures.length} prompt(s) improved${failed}` +
+          `${kept.length} of ${out.results.length + out.failures.length} prompt(s) improved${nUnproven ? ` (${nUnproven} of them unproven)` : ''}${failed}` +
             `${values.write ? (kept.length ? `; written to ${file} and recorded under .optimizer/` : '; nothing to write') : kept.length ? '; run with --write to apply' : ''}.` +
             `${out.cost.calls ? ` LLM calls: ${out.cost.calls}, cost $${out.cost.costUsd.toFixed(4)}.` : ''}\n`,
         );

@@ -15,6 +15,8 @@ import { nodeMessagesOf } from '../../core/runtime/render';
 import { createLlmClient } from '../../core/llm/client';
 import { costTableWith } from '../../core/llm/cost';
 import { endpointFromEnv } from '../../core/service/endpoint';
+import { llmLimitsOf } from '../../core/llm/limits';
+import { LLM_LIMIT_FLAGS, LLM_LIMIT_USAGE, llmLimitFlags } from './llmFlags';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { findWorkspaceRoot } from '../../core/storage';
 import { chooseMetrics, nodeSpecFor, prepareTraining } from '../../core/optimizers/training';
@@ -63,6 +65,7 @@ const usage = [
   'OPENAI_BASE_URL or https://api.openai.com/v1). Every optimizer needs a task model to score',
   'examples: a key, or --base-url on a local server of this machine (which needs none). Prices for cost budgets:',
   'the built-in list prices plus pricing: in .optimizer/config.yaml.',
+  LLM_LIMIT_USAGE,
 ].join('\n');
 
 /** Reads the prompt records of a Dify file (the DSL extractor). */
@@ -113,6 +116,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
           json: { type: 'boolean' },
           yes: { type: 'boolean', short: 'y' },
           'base-url': { type: 'string' },
+          ...LLM_LIMIT_FLAGS,
           model: { type: 'string' },
           'task-model': { type: 'string' },
           metric: { type: 'string', multiple: true },
@@ -173,7 +177,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
       }
       const root = values.workspace ? path.resolve(io.cwd, values.workspace) : findWorkspaceRoot(abs);
       // .optimizer/config.yaml gives budgets, the model and prices; flags override it.
-      const config = await loadEngineConfig(root, [{ budget: { maxCalls: calls, maxCostUsd: cost, maxTokens: tokens }, budgetSource: 'flag' }]);
+      const config = await loadEngineConfig(root, [{ budget: { maxCalls: calls, maxCostUsd: cost, maxTokens: tokens }, budgetSource: 'flag', model: llmLimitFlags(values) }]);
       const budget = config.budget;
       const concurrency = concurrencyFlag ?? config.concurrency;
       const costTable = costTableWith(config.pricing);
@@ -196,7 +200,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
       }
       const model = endpoint.model;
       const client = createLlmClient(
-        { ...endpoint, concurrency, ...(config.model.embeddingModel ? { embeddingModel: config.model.embeddingModel } : {}) },
+        { ...endpoint, ...llmLimitsOf(config.model), concurrency, ...(config.model.embeddingModel ? { embeddingModel: config.model.embeddingModel } : {}) },
         { budget, cacheDir: llmCacheDir(root), costTable },
       );
       const prepared = await prepareTraining({

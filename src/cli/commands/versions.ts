@@ -41,20 +41,27 @@ export const versionsCommand: CliCommand = {
     const store = await VersionStore.open(root, { readOnly: true, onWarning: (m) => io.stderr(`warning: ${m}\n`) });
     try {
       const ids = values.prompt !== undefined ? [values.prompt] : await store.listPrompts(workflow);
-      const result: { promptId: string; total: number; versions: PromptVersion[] }[] = [];
+      const result: { promptId: string; total: number; unreadable?: number; versions: PromptVersion[] }[] = [];
       for (const id of ids) {
-        result.push({ promptId: id, total: await store.count(workflow, id), versions: await store.list(workflow, id, { limit }) });
+        // Listing reads the files; a corrupt one is reported (a warning), dropped from the count
+        // and counted as unreadable, so the totals shown are of versions that can be read.
+        const indexed = await store.count(workflow, id);
+        const versions = await store.list(workflow, id, { limit });
+        const total = await store.count(workflow, id);
+        result.push({ promptId: id, total, ...(indexed > total ? { unreadable: indexed - total } : {}), versions });
       }
       if (values.json) {
         io.stdout(`${JSON.stringify({ workspace: root, workflow, prompts: result }, null, 2)}\n`);
         return 0;
       }
-      if (result.length === 0 || result.every((r) => r.total === 0)) {
+      if (result.length === 0 || result.every((r) => r.total === 0 && !r.unreadable)) {
         io.stdout(`No stored versions for ${workflow}${values.prompt !== undefined ? ` prompt ${values.prompt}` : ''} in ${root}.\n`);
         return 0;
       }
       for (const r of result) {
-        io.stdout(`${workflow}  prompt ${r.promptId}  (${r.total} version${r.total === 1 ? '' : 's'})\n`);
+        const bad = r.unreadable ? `${r.unreadable} unreadable version${r.unreadable === 1 ? '' : 's'}` : '';
+        const counts = r.total === 0 && bad ? bad : `${r.total} version${r.total === 1 ? '' : 's'}${bad ? `, ${bad}` : ''}`;
+        io.stdout(`${workflow}  prompt ${r.promptId}  (${counts})\n`);
         for (const v of r.versions) io.stdout(`  ${line(v)}\n`);
         if (r.total > r.versions.length) io.stdout(`  … ${r.total - r.versions.length} older (use --limit)\n`);
       }

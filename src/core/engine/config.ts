@@ -36,6 +36,12 @@ export const ModelSchema = z
     name: z.string().min(1).optional(),
     temperature: z.number().min(0).max(2).optional(),
     embeddingModel: z.string().min(1).optional(),
+    /** Deadline of one LLM request, the whole answer included (default 60). */
+    timeoutSeconds: z.number().positive().max(3600).optional(),
+    /** Retries after a failed LLM request: timeouts, network errors, 408/409/429, 5xx (default 3). */
+    maxRetries: z.number().int().min(0).max(10).optional(),
+    /** Most MB of one LLM answer; a larger one is cut off (default 8). */
+    maxResponseMb: z.number().positive().max(1024).optional(),
   })
   .strict();
 
@@ -61,6 +67,10 @@ export const EvidenceSchema = z
     mode: z.enum(EVIDENCE_MODES).default('auto'),
     /** Test cases generated per prompt (once; reused after). */
     cases: z.number().int().min(2).max(100).default(12),
+    /** Cases the sequence may grow to while the result is inconclusive (new ones generated unlike the earlier). */
+    maxCases: z.number().int().min(2).max(200).default(48),
+    /** Below this share of judged cases whose two orders agree, the verdict is "judge unreliable". */
+    minConsistency: z.number().min(0).max(1).default(0.6),
     /** Model of the judge and of the case and checklist generators (default: the configured model). */
     judgeModel: z.string().min(1).optional(),
     /** Model that runs the prompt on the cases (default: the node's own model). */
@@ -68,7 +78,7 @@ export const EvidenceSchema = z
   })
   .strict();
 
-export const DEFAULT_EVIDENCE = { mode: 'auto', cases: 12 } as const satisfies z.input<typeof EvidenceSchema>;
+export const DEFAULT_EVIDENCE = { mode: 'auto', cases: 12, maxCases: 48, minConsistency: 0.6 } as const satisfies z.input<typeof EvidenceSchema>;
 
 export const EngineConfigSchema = z
   .object({
@@ -175,10 +185,13 @@ const FileSchema = z
         name: z.string().min(1).optional(),
         temperature: z.number().min(0).max(2).optional(),
         embedding_model: z.string().min(1).optional(),
+        timeout_seconds: z.number().positive().max(3600).optional(),
+        max_retries: z.number().int().min(0).max(10).optional(),
+        max_response_mb: z.number().positive().max(1024).optional(),
       })
       .strict()
       .optional(),
-    /** `evidence: off`, or `evidence: {mode, cases, judge_model, task_model}`. */
+    /** `evidence: off`, or `evidence: {mode, cases, max_cases, min_consistency, judge_model, task_model}`. */
     evidence: z
       .union([
         z.enum(EVIDENCE_MODES),
@@ -186,6 +199,8 @@ const FileSchema = z
           .object({
             mode: z.enum(EVIDENCE_MODES).optional(),
             cases: z.number().int().min(2).max(100).optional(),
+            max_cases: z.number().int().min(2).max(200).optional(),
+            min_consistency: z.number().min(0).max(1).optional(),
             judge_model: z.string().min(1).optional(),
             task_model: z.string().min(1).optional(),
           })
@@ -309,12 +324,21 @@ export function parseConfigFile(text: string, file = '.optimizer/config.yaml'): 
       ? { maxCalls: f.budget.max_calls, maxTokens: f.budget.max_tokens, maxCostUsd: f.budget.max_cost_usd }
       : undefined,
     budgetSource: f.budget ? 'file' : undefined,
-    model: f.model ? { name: f.model.name, temperature: f.model.temperature, embeddingModel: f.model.embedding_model } : undefined,
+    model: f.model
+      ? {
+          name: f.model.name,
+          temperature: f.model.temperature,
+          embeddingModel: f.model.embedding_model,
+          timeoutSeconds: f.model.timeout_seconds,
+          maxRetries: f.model.max_retries,
+          maxResponseMb: f.model.max_response_mb,
+        }
+      : undefined,
     evidence:
       typeof f.evidence === 'string'
         ? { mode: f.evidence }
         : f.evidence
-          ? { mode: f.evidence.mode, cases: f.evidence.cases, judgeModel: f.evidence.judge_model, taskModel: f.evidence.task_model }
+          ? { mode: f.evidence.mode, cases: f.evidence.cases, maxCases: f.evidence.max_cases, minConsistency: f.evidence.min_consistency, judgeModel: f.evidence.judge_model, taskModel: f.evidence.task_model }
           : undefined,
     pricing: f.pricing
       ? Object.fromEntries(Object.entries(f.pricing).map(([m, p]) => [m, { inputPerM: p.input_per_million, outputPerM: p.output_per_million }]))

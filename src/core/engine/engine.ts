@@ -12,6 +12,7 @@ import type { EvidenceRecord } from '../evidence/gather';
 import { PREFILTER_TOLERANCE, type EvidenceGate } from './gate';
 import { better, gateChains, type Chain } from './choice';
 import { causeOfError, describeRejections, type RejectCause } from './reasons';
+import { refusedWithEvidence, unprovenOf, type RefusedWithEvidence, type UnprovenProposal } from './unproven';
 
 /** The scores kept with a result (a slice of Analysis). */
 export interface Scores {
@@ -63,6 +64,10 @@ export interface OptimizationResult {
   evidence?: EvidenceRecord;
   /** Set when the kept proposal was decided without evidence (the cases could not be run). */
   evidenceNote?: string;
+  /** Nothing kept, but a candidate's cases were inconclusive: it can still be reviewed, marked unproven. */
+  unproven?: UnprovenProposal;
+  /** Candidates the cases refused (worse, unreliable judge), each with its report. */
+  refused?: RefusedWithEvidence[];
   lineChanges: { added: number; removed: number };
   rationale: string;
   changes: string[];
@@ -274,6 +279,12 @@ export class OptimizationEngine {
       const r = result(best, candidates, cost, best ? undefined : describeRejections(candidates));
       if (best && evidence.record) r.evidence = evidence.record;
       if (best && evidence.note) r.evidenceNote = evidence.note;
+      if (!best && this.gateOn(config)) {
+        const u = unprovenOf(chains, candidates, baseline.overall, prompt.text);
+        if (u) r.unproven = u;
+      }
+      const refused = refusedWithEvidence(candidates);
+      if (refused.length) r.refused = refused;
       this.complete(r, runId, started);
       return r;
     } catch (e) {

@@ -28,6 +28,7 @@ import { isLlmStrategy, type EngineConfig } from './config';
 import { OptimizationEngine } from './engine';
 import type { EvidenceGate } from './gate';
 import type { EvidencePlan } from '../evidence/gather';
+import { lookSizes } from '../evidence/sequence';
 
 export type CallKind = 'strategy' | 'cases' | 'checklist' | 'task' | 'judge';
 export const CALL_KINDS: readonly CallKind[] = ['strategy', 'cases', 'checklist', 'task', 'judge'];
@@ -180,14 +181,18 @@ export async function estimateRun(o: EstimateRunOptions): Promise<RunEstimate> {
   const resolve = o.strategies(probe);
   const llmStrategies = o.config.strategies.filter(isLlmStrategy);
   const inner = llmStrategies.length && o.config.evidence.mode !== 'off' ? o.gate?.(probe) : undefined;
-  const gathers = new Map<string, { calls: number; unknownCases: number }>();
+  // Per prompt: gathers run, gathers without cases, and per gather that reached a look it could not
+  // walk (more cases not in the cache) the cases it had run.
+  const gathers = new Map<string, { calls: number; unknownCases: number; partial: number[] }>();
   const gate: EvidenceGate | undefined = inner && {
-    gather: async (prompt, candidate, signal) => {
-      const g = gathers.get(prompt.id) ?? { calls: 0, unknownCases: 0 };
+    gather: async (prompt, candidate, signal, gopts) => {
+      const g = gathers.get(prompt.id) ?? { calls: 0, unknownCases: 0, partial: [] };
       gathers.set(prompt.id, g);
       g.calls += 1;
       try {
-        return await inner.gather(prompt, candidate, signal);
+        const r = await inner.gather(prompt, candidate, signal, gopts);
+        if (r.stopped?.includes(NOT_IN_CACHE)) g.partial.push(r.cases);
+        return r;
       } catch (e) {
         if (e instanceof LlmError && e.message === NOT_IN_CACHE) g.unknownCases += 1;
         throw e;
@@ -244,28 +249,50 @@ export async function estimateRun(o: EstimateRunOptions): Promise<RunEstimate> {
   const judgeModel = ev.judgeModel ?? o.model;
   for (const prompt of o.prompts) {
     const own = stops.filter((s) => s.promptId === prompt.id);
-    const g = gathers.get(prompt.id) ?? { calls: 0, unknownCases: 0 };
-    if (!own.length && !g.unknownCases) continue;
+    const g = gathers.get(prompt.id) ?? { calls: 0, unknownCases: 0, partial: [] };
+    if (!own.length && !g.unknownCases && !g.partial.length) continue;
     const len = estimateTokens(prompt.text);
     // The step that missed is counted above (the probe saw it); the iterations after it are not.
     for (const s of own) add(prompt.id, 'strategy', strategyModel, o.config.maxIterations - s.iteration, len + 700, Math.ceil(len * 1.2) + 120);
     if (!inner) continue;
     // Candidates the gate will see but the replay could not: a strategy with no step yet, or a gather without cases.
     const blind = own.filter((s) => s.iteration === 1 && isLlmStrategy(s.strategy)).length + g.unknownCases;
-    if (!blind) continue;
-    const plan: EvidencePlan = (await inner.plan?.(prompt)) ?? { casesCalls: 0, casesTokens: { prompt: 0, completion: 0 }, checklistCalls: 0, cases: ev.cases, method: 'judge' };
+    if (!blind && !g.partial.length) continue;
+    const plan: EvidencePlan = (await inner.plan?.(prompt)) ?? { casesCalls: 0, casesTokens: { prompt: 0, completion: 0 }, checklistCalls: 0, cases: ev.cases, method: 'judge', maxCases: Math.max(ev.cases, ev.maxCases), extendCalls: 0 };
     const taskModel = ev.taskModel ?? prompt.model?.name ?? o.model;
     const taskP = len + 150;
     const taskC = 300;
-    if (g.calls === 0) {
-      // The gate never ran on this prompt in the replay: its cases and checklist are still to come.
-      if (plan.casesCalls) add(prompt.id, 'cases', judgeModel, plan.casesCalls, Math.ceil(plan.casesTokens.prompt / plan.casesCalls), Math.ceil(plan.casesTokens.completion / plan.casesCalls));
-      add(prompt.id, 'checklist', judgeModel, plan.checklistCalls, len + 250, 200);
+    const judgeP = len + 2 * taskC + 350;
+    // Calls to write more cases: about one batch of LOOK_STEP per look (tokens like the first batch).
+    const extendP = plan.casesCalls ? Math.ceil(plan.casesTokens.prompt / plan.casesCalls) + 40 * plan.maxCases : len + 600 + 40 * plan.maxCases;
+    const extendC = 4 * 220;
+    // The sequence may run up to maxCases: an "at most" figure (most runs stop sooner).
+    const max = plan.maxCases;
+    if (blind) {
+      if (g.calls === 0) {
+        // The gate never ran on this prompt in the replay: its cases and checklist are still to come.
+        if (plan.casesCalls) add(prompt.id, 'cases', judgeModel, plan.casesCalls, Math.ceil(plan.casesTokens.prompt / plan.casesCalls), Math.ceil(plan.casesTokens.completion / plan.casesCalls));
+        add(prompt.id, 'checklist', judgeModel, plan.checklistCalls, len + 250, 200);
+      }
+      // The current prompt's runs and the cases written past the first (once per prompt) unless the replay made them.
+      if (g.calls === 0 || g.unknownCases > 0) {
+        add(prompt.id, 'task', taskModel, max, taskP, taskC);
+        add(prompt.id, 'cases', judgeModel, plan.extendCalls, extendP, extendC);
+      }
+      add(prompt.id, 'task', taskModel, blind * max, taskP, taskC);
+      if (plan.method === 'judge') add(prompt.id, 'judge', judgeModel, blind * max * 2, judgeP, 80);
     }
-    // The current prompt's runs (once per prompt) unless the replay made them.
-    if (g.calls === 0 || g.unknownCases > 0) add(prompt.id, 'task', taskModel, plan.cases, taskP, taskC);
-    add(prompt.id, 'task', taskModel, blind * plan.cases, taskP, taskC);
-    if (plan.method === 'judge') add(prompt.id, 'judge', judgeModel, blind * plan.cases * 2, len + 2 * taskC + 350, 80);
+    if (g.partial.length && !(blind && (g.calls === 0 || g.unknownCases > 0))) {
+      // Sequences the replay walked up to a look whose cases are not written yet: the rest up to maxCases.
+      const reached = Math.min(...g.partial);
+      const sizes = lookSizes(plan.cases, max);
+      add(prompt.id, 'cases', judgeModel, sizes.filter((n) => n > reached).length, extendP, extendC);
+      add(prompt.id, 'task', taskModel, max - reached, taskP, taskC);
+    }
+    for (const reached of g.partial) {
+      add(prompt.id, 'task', taskModel, max - reached, taskP, taskC);
+      add(prompt.id, 'judge', judgeModel, 2 * (max - reached), judgeP, 80);
+    }
   }
 
   const unpricedModels = [...models].filter((m) => !knownPrice(m, o.costTable));

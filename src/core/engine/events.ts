@@ -1,5 +1,6 @@
 import type { PromptKind } from '../dsl/types';
 import type { StrategyCost, StrategyName } from '../strategies/types';
+import type { Verdict } from '../evidence/stats';
 
 interface Base {
   runId: string;
@@ -65,7 +66,7 @@ export type EngineEvent =
       type: 'candidate_evidence';
       strategy: StrategyName | string;
       kept: boolean;
-      verdict?: 'better' | 'no evidence' | 'worse';
+      verdict?: Verdict;
       winRate?: number;
       lowerBound?: number;
       cases?: number;

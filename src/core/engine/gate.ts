@@ -1,8 +1,9 @@
 /**
  * The evidence gate: with a model available, an LLM strategy's proposal is kept only when its
- * runs on the prompt's test cases say it is better than the current prompt (lower bound of the
- * 90% Wilson interval on the win rate above 0.5 and no requirement whose pass rate drops). The
- * heuristic score stays as a cheap pre-filter before any case is run.
+ * runs on the prompt's test cases say it is better than the current prompt (the anytime-valid
+ * sequential test of evidence/sequence.ts at one-sided α = 0.05, split among the prompt's
+ * distinct candidates, and no requirement whose pass rate drops). The heuristic score stays as
+ * a cheap pre-filter before any case is run.
  */
 import type { PromptRecord } from '../dsl/types';
 import { CancelledError, isOptimizerError, toOptimizerError } from '../errors';
@@ -13,7 +14,12 @@ import type { RejectCause } from './reasons';
 
 /** What the engine asks for: the evidence on one candidate text of one prompt. */
 export interface EvidenceGate {
-  gather(prompt: PromptRecord, candidate: string, signal?: AbortSignal): Promise<EvidenceRecord>;
+  /**
+   * `opts.candidates`: how many distinct candidate texts of this prompt are tested in this run;
+   * each one's keep test gets α / candidates (Bonferroni), so the family keeps at most α of
+   * candidates no better than the current prompt.
+   */
+  gather(prompt: PromptRecord, candidate: string, signal?: AbortSignal, opts?: { candidates?: number }): Promise<EvidenceRecord>;
   /** Optional: the gate's fixed costs for `prompt` as the files stand (cases, checklist), for the estimate. */
   plan?(prompt: PromptRecord): Promise<EvidencePlan>;
 }
@@ -53,10 +59,12 @@ export async function decide(
 ): Promise<GateDecision[]> {
   const byText = new Map<string, Promise<EvidenceRecord>>();
   const out: GateDecision[] = [];
+  // Identical texts are one candidate: run once, counted once in the family.
+  const family = new Set(candidates.map((c) => c.text)).size;
   for (const c of candidates) {
     let p = byText.get(c.text);
     if (!p) {
-      p = gate.gather(prompt, c.text, opts.signal);
+      p = gate.gather(prompt, c.text, opts.signal, { candidates: family });
       byText.set(c.text, p);
     }
     try {
@@ -68,7 +76,7 @@ export async function decide(
           pass: false,
           evidence: ev,
           cause: ev.verdict === 'worse' ? 'evidence-worse' : 'evidence-none',
-          reason: `${ev.verdict} on ${ev.cases} test cases: ${ev.wins} wins, ${ev.ties} ties, ${ev.losses} losses (win rate ${ev.winRate.toFixed(2)}, 90% lower bound ${ev.lowerBound.toFixed(2)} ≤ 0.5${ev.dropped.length ? `; pass rate dropped for ${ev.dropped.join(', ')}` : ''})`,
+          reason: reasonOf(ev),
         });
     } catch (e) {
       const err = toOptimizerError(e);
@@ -81,4 +89,14 @@ export async function decide(
     }
   }
   return out;
+}
+
+/** Why a candidate was not kept, in plain words. */
+function reasonOf(ev: EvidenceRecord): string {
+  const tally = `${ev.wins} wins, ${ev.ties} ties, ${ev.losses} losses`;
+  const drop = ev.dropped.length ? `; pass rate dropped for ${ev.dropped.join(', ')}` : '';
+  const stop = ev.stopped ? `; ${ev.stopped}` : '';
+  if (ev.verdict === 'judge unreliable') return `judge unreliable on ${ev.cases} test cases (${tally}): ${ev.unreliable ?? 'the judge\'s two orders of the answers disagreed too often'}`;
+  const bound = ev.verdict === 'worse' && !ev.dropped.length ? 'the upper bound is below 0.5' : `lower bound ${ev.lowerBound.toFixed(2)} ≤ 0.5`;
+  return `${ev.verdict} on ${ev.cases} test cases: ${tally} (win rate ${ev.winRate.toFixed(2)}, ${bound}${drop}${stop})`;
 }

@@ -1,6 +1,11 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fsIoError } from '../util/fsError';
+import { NotRegularFileError, kindOf, readRegularText } from '../util/safeRead';
+
+const O_NONBLOCK = fsc.O_NONBLOCK ?? 0;
+const O_NOFOLLOW = fsc.O_NOFOLLOW ?? 0;
 
 /** A new run id: sortable by time, unique across processes. */
 export function newRunId(now = new Date()): string {
@@ -21,9 +26,31 @@ export class RunLog {
   ) {}
 
   static async open(file: string): Promise<RunLog> {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const handle = await fs.open(file, 'a');
-    return new RunLog(file, handle);
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      const handle = await fs.open(file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | O_NONBLOCK | O_NOFOLLOW, 0o644);
+      try {
+        const st = await handle.stat();
+        if (!st.isFile()) throw new NotRegularFileError(file, kindOf(st));
+        // A last line cut by a crash: end it, so the next record starts a line of its own (else both are lost).
+        if (st.size > 0) {
+          const last = Buffer.alloc(1);
+          const rh = await fs.open(file, fsc.O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+          try {
+            await rh.read(last, 0, 1, st.size - 1);
+          } finally {
+            await rh.close();
+          }
+          if (last[0] !== 0x0a) await handle.appendFile('\n', 'utf8');
+        }
+      } catch (e) {
+        await handle.close();
+        throw e;
+      }
+      return new RunLog(file, handle);
+    } catch (e) {
+      throw fsIoError(e, file, 'open the run log');
+    }
   }
 
   append(record: object): void {
@@ -33,7 +60,7 @@ export class RunLog {
       try {
         await this.handle.appendFile(line, 'utf8');
       } catch (e) {
-        this.failed = e;
+        this.failed = fsIoError(e, this.file, 'append to the run log');
       }
     });
   }
@@ -53,11 +80,11 @@ export class RunLog {
   }
 }
 
-/** Reads a run log, skipping a truncated or corrupt line (reported through onBadLine). */
+/** Reads a run log, skipping a truncated or corrupt line (reported through onBadLine). Only a regular file is read (never blocks). */
 export async function readRunLog<T = unknown>(file: string, onBadLine?: (line: number) => void): Promise<T[]> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularText(file, { noFollow: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;

@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
@@ -6,6 +5,8 @@ import * as z from 'zod';
 import { DatasetError } from '../errors';
 import { findVariables } from '../dsl/variables';
 import type { Dataset, DatasetSplit, Example, SplitName } from './types';
+import { readRegularText } from '../util/safeRead';
+import { fsCauseText } from '../util/fsCause';
 
 /** Field names with a meaning of their own; every other field is a variable value. */
 const RESERVED = new Set(['id', 'expected', 'labels', 'split', 'inputs', 'vars', 'metadata', 'source']);
@@ -186,11 +187,11 @@ export async function loadDataset(file: string, opts: { cwd?: string } = {}): Pr
   for (const p of tries) {
     let text: string;
     try {
-      text = await fs.readFile(p, 'utf8');
+      text = await readRegularText(p);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'EISDIR') continue;
-      throw new DatasetError('DATASET_NOT_FOUND', `cannot read the dataset (${code ?? String(e)}).`, { file: p }, e);
+      throw new DatasetError('DATASET_NOT_FOUND', `cannot read the dataset (${fsCauseText(e)}).`, { file: p }, e);
     }
     return parseDataset(text, { file: p });
   }

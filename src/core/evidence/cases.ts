@@ -31,6 +31,9 @@ export interface TestCase {
 export const CASES_MARK = 'You write test inputs for an instruction used inside a workflow';
 export const VARIABLES_OPEN = '<<<VARIABLES';
 export const VARIABLES_CLOSE = 'VARIABLES>>>';
+/** Around the existing cases when more are asked for (the scripted test model reads them). */
+export const EXISTING_OPEN = '<<<EXISTING';
+export const EXISTING_CLOSE = 'EXISTING>>>';
 /** Cases asked for in one request (smaller batches are less likely to be cut off). */
 export const CASES_PER_CALL = 6;
 /** Completion tokens allowed per case in the estimate. */
@@ -56,15 +59,25 @@ const CasesAnswerSchema = z.object({
 });
 
 /** The kinds of `count` cases: about half typical, a quarter edge, a quarter adversarial. */
-export function planKinds(count: number): CaseKind[] {
+export function planKinds(count: number, offset = 0): CaseKind[] {
   const out: CaseKind[] = [];
-  for (let i = 0; i < count; i++) out.push(i % 4 === 1 ? 'edge' : i % 4 === 3 ? 'adversarial' : 'typical');
+  for (let i = offset; i < offset + count; i++) out.push(i % 4 === 1 ? 'edge' : i % 4 === 3 ? 'adversarial' : 'typical');
   return out;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { zh: 'Chinese', ja: 'Japanese', ko: 'Korean', en: 'English' };
 
-function batchMessages(record: PromptRecord, nodeTexts: string[], inputs: readonly InputSpec[], kinds: CaseKind[], batch: number): ChatMessage[] {
+/** Characters of each existing value shown to the case writer when more cases are asked for. */
+const EXISTING_VALUE_CHARS = 160;
+
+/** The existing cases, shortened, for "write cases unlike these". */
+function existingBlock(existing: readonly Record<string, string>[]): string {
+  const short = (v: string) => (v.length > EXISTING_VALUE_CHARS ? `${v.slice(0, EXISTING_VALUE_CHARS)}…` : v);
+  const rows = existing.map((vars) => JSON.stringify(Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, short(v)]))));
+  return `${EXISTING_OPEN}\n${rows.join('\n')}\n${EXISTING_CLOSE}`;
+}
+
+function batchMessages(record: PromptRecord, nodeTexts: string[], inputs: readonly InputSpec[], kinds: CaseKind[], batch: number, more?: { existing: readonly Record<string, string>[]; start: number }): ChatMessage[] {
   const language = LANGUAGE_NAMES[languageOf(record.text) ?? 'en'] ?? 'English';
   const vars = inputs.map((i) => ({
     key: i.key,
@@ -82,7 +95,12 @@ function batchMessages(record: PromptRecord, nodeTexts: string[], inputs: readon
         `<instruction node="${record.nodeTitle}">\n${nodeTexts.join('\n---\n')}\n</instruction>`,
         `Language: ${language}`,
         `${VARIABLES_OPEN}\n${JSON.stringify(vars, null, 1)}\n${VARIABLES_CLOSE}`,
-        `Write ${kinds.length} cases (batch ${batch + 1}), in this order of kinds: ${kinds.join(', ')}.`,
+        ...(more
+          ? [
+              `These ${more.existing.length} cases exist already, one a line:\n${existingBlock(more.existing)}`,
+              `Write ${kinds.length} new cases unlike every existing one (other topics, wording, lengths and tricks; starting at case ${more.start + 1}), in this order of kinds: ${kinds.join(', ')}.`,
+            ]
+          : [`Write ${kinds.length} cases (batch ${batch + 1}), in this order of kinds: ${kinds.join(', ')}.`]),
       ].join('\n\n'),
     },
   ];
@@ -100,12 +118,17 @@ export interface GenerateCasesOptions {
   nodeTexts: string[];
   inputs: readonly InputSpec[];
   count: number;
+  /**
+   * Cases that exist already (their inputs): the new ones are asked to be unlike them, and are
+   * numbered after them (sequential evidence adds cases while the result is inconclusive).
+   */
+  existing?: readonly Record<string, string>[];
   model?: string;
   signal?: AbortSignal;
 }
 
-function batches(count: number): CaseKind[][] {
-  const kinds = planKinds(count);
+function batches(count: number, offset = 0): CaseKind[][] {
+  const kinds = planKinds(count, offset);
   const out: CaseKind[][] = [];
   for (let i = 0; i < kinds.length; i += CASES_PER_CALL) out.push(kinds.slice(i, i + CASES_PER_CALL));
   return out;
@@ -113,10 +136,17 @@ function batches(count: number): CaseKind[][] {
 
 /** Calls and tokens generating `count` cases will take (before anything is sent). */
 export function estimateCases(opts: Omit<GenerateCasesOptions, 'signal' | 'model'>): CasesPlan {
-  const bs = batches(opts.count);
+  const start = opts.existing?.length ?? 0;
+  const bs = batches(opts.count, start);
   let promptTokens = 0;
-  bs.forEach((k, i) => (promptTokens += estimateMessagesTokens(batchMessages(opts.record, opts.nodeTexts, opts.inputs, k, i))));
+  bs.forEach((k, i) => (promptTokens += estimateMessagesTokens(batchMessages(opts.record, opts.nodeTexts, opts.inputs, k, i, moreOf(opts, i)))));
   return { calls: bs.length, promptTokens, completionTokens: opts.count * TOKENS_PER_CASE };
+}
+
+/** The "unlike these" part of batch `i` of a request for more cases (none for the first cases). */
+function moreOf(opts: Pick<GenerateCasesOptions, 'existing'>, i: number): { existing: readonly Record<string, string>[]; start: number } | undefined {
+  if (!opts.existing?.length) return undefined;
+  return { existing: opts.existing, start: opts.existing.length + i * CASES_PER_CALL };
 }
 
 function asText(v: unknown): string {
@@ -135,13 +165,14 @@ function asText(v: unknown): string {
 export async function generateCases(client: LlmClient, opts: GenerateCasesOptions): Promise<{ cases: TestCase[]; usage: EvidenceUsage; problems: string[] }> {
   const usage = zeroUsage();
   const problems: string[] = [];
-  const bs = batches(opts.count);
+  const start = opts.existing?.length ?? 0;
+  const bs = batches(opts.count, start);
   const answers = await Promise.all(
     bs.map(async (kinds, b) => {
       try {
         const res = await chatJson(
           client,
-          { messages: batchMessages(opts.record, opts.nodeTexts, opts.inputs, kinds, b), model: opts.model, temperature: 0.7, maxTokens: Math.max(1024, kinds.length * TOKENS_PER_CASE * 2), signal: opts.signal, tag: 'evidence:cases' },
+          { messages: batchMessages(opts.record, opts.nodeTexts, opts.inputs, kinds, b, moreOf(opts, b)), model: opts.model, temperature: 0.7, maxTokens: Math.max(1024, kinds.length * TOKENS_PER_CASE * 2), signal: opts.signal, tag: 'evidence:cases' },
           CasesAnswerSchema,
         );
         countResponse(usage, res.response);
@@ -171,7 +202,7 @@ export async function generateCases(client: LlmClient, opts: GenerateCasesOption
       }
       const kind = (['typical', 'edge', 'adversarial'].includes(c.kind) ? c.kind : (a.kinds[i] ?? 'typical')) as CaseKind;
       const note = [c.note.trim(), missing.length ? `(no value given for ${missing.join(', ')})` : ''].filter(Boolean).join(' ');
-      cases.push({ id: `case-${String(cases.length + 1).padStart(2, '0')}`, kind, note, vars });
+      cases.push({ id: `case-${String(start + cases.length + 1).padStart(2, '0')}`, kind, note, vars });
     });
   }
   if (cases.length === 0) {

@@ -15,6 +15,8 @@ import { chatJson, parseJsonLoose } from '../llm/json';
 import type { LlmClient } from '../llm/types';
 import { atomicWriteFile } from '../util/atomicWrite';
 import { countFailure, countResponse, zeroUsage, type EvidenceUsage } from './usage';
+import { readRegularText } from '../util/safeRead';
+import { fsCauseText } from '../util/fsCause';
 
 export type RequirementCheck =
   | { type: 'judge' }
@@ -180,10 +182,10 @@ export async function loadOrDrawChecklist(
 export async function readChecklist(file: string): Promise<Checklist | undefined> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularText(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DatasetError('DATASET_NOT_FOUND', `cannot read the checklist (${(e as NodeJS.ErrnoException).code ?? String(e)}).`, { file });
+    throw new DatasetError('DATASET_NOT_FOUND', `cannot read the checklist (${fsCauseText(e)}).`, { file });
   }
   const v = parseJsonLoose(text) as Partial<Checklist> | undefined;
   if (!v || v.version !== 1 || !Array.isArray(v.requirements) || typeof v.promptSha256 !== 'string') {

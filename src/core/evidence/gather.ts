@@ -11,14 +11,20 @@ import { parseDataset } from '../evaluation/dataset';
 import type { Metric } from '../evaluation/metrics';
 import type { LlmClient } from '../llm/types';
 import { atomicWriteFile } from '../util/atomicWrite';
+import type { Example } from '../evaluation/types';
 import { casesFileFor, casesToJsonl, estimateCases, generateCases, readCaseMeta, writeCases, type CasesPlan, type TestCase } from './cases';
 import { checklistFileFor, checklistSha256, loadOrDrawChecklist, readChecklist, sha256, type Checklist } from './checklist';
 import { evaluateCandidate, type EvidenceReport } from './evaluate';
 import { evidenceMarkdown } from './report';
+import { lookSizes } from './sequence';
 import { addUsage, zeroUsage, type EvidenceUsage } from './usage';
 import { inputsOf, nodeSpecOf, nodeTextsOf, readWorkflow, type InputSpec, type NodeSpec } from '../runtime/workflow';
+import { readRegularText } from '../util/safeRead';
+import { fsIoError } from '../util/fsError';
 
 export const DEFAULT_CASES = 12;
+/** Cases a sequence may grow to while the result is inconclusive (evidence.max_cases). */
+export const DEFAULT_MAX_CASES = 48;
 
 export interface PromptContext {
   record: PromptRecord;
@@ -46,8 +52,14 @@ export interface EvidenceEnv {
   /** Absolute path of the workflow file (names the cases file). */
   workflowFile: string;
   client: LlmClient;
-  /** Cases to generate when there are none yet (default 12). */
+  /** Cases to generate when there are none yet, and the first look (default 12). */
   count?: number;
+  /** Cases the sequence may grow to while inconclusive (default 48; at most `count` means one look). */
+  maxCases?: number;
+  /** Below this share of judged cases whose two orders agree, the verdict is "judge unreliable" (default 0.6). */
+  minConsistency?: number;
+  /** The endpoint's own model, when known (tells whether judge and task model are the same). */
+  defaultModel?: string;
   judgeModel?: string;
   /** Model that runs the prompt; default the node's own model. */
   taskModel?: string;
@@ -112,6 +124,10 @@ export interface EvidencePlan {
   cases: number;
   /** 'judge': 2 judge calls per case and candidate; 'metrics': the cases are labelled, no judge. */
   method: 'judge' | 'metrics';
+  /** Cases a sequence may grow to (at least `cases`; equal when the cases cannot grow: labelled or a dataset). */
+  maxCases: number;
+  /** Calls to write the cases past those the file holds, up to `maxCases` (one per look). */
+  extendCalls: number;
 }
 
 /** The gate's fixed costs for one prompt, from the files as they are (no call). */
@@ -121,16 +137,22 @@ export async function planEvidence(env: EvidenceEnv, ctx: PromptContext): Promis
   const checklistCalls = checklist && checklist.promptId === ctx.record.id && checklist.promptSha256 === sha256(ctx.record.text) ? 0 : 1;
   let cases = env.count ?? DEFAULT_CASES;
   let method: EvidencePlan['method'] = 'judge';
+  // (`cases`: what the file holds; the first look is the smaller of it and `count`.)
   if (c.reused) {
     try {
-      const ds = parseDataset(await fs.readFile(c.file, 'utf8'), { file: c.file });
+      const ds = parseDataset(await readRegularText(c.file), { file: c.file });
       cases = ds.examples.length;
       if (cases > 0 && ds.examples.every((e) => e.expected !== undefined || (e.labels?.length ?? 0) > 0)) method = 'metrics';
     } catch {
       // An unreadable cases file fails the gate at run time; the estimate keeps the configured count.
     }
   }
-  return { casesCalls: c.calls, casesTokens: { prompt: c.promptTokens, completion: c.completionTokens }, checklistCalls, cases, method };
+  let maxCases = Math.max(cases, env.maxCases ?? DEFAULT_MAX_CASES);
+  if (method === 'metrics') maxCases = cases;
+  const initial = Math.min(env.count ?? DEFAULT_CASES, cases);
+  const have = c.reused ? cases : env.count ?? DEFAULT_CASES;
+  const extendCalls = lookSizes(initial, maxCases).filter((n) => n > have).length;
+  return { casesCalls: c.calls, casesTokens: { prompt: c.promptTokens, completion: c.completionTokens }, checklistCalls, cases: initial, method, maxCases, extendCalls };
 }
 
 /** What a version records of its evidence. */
@@ -138,6 +160,8 @@ export interface EvidenceRecord {
   verdict: EvidenceReport['verdict'];
   winRate: number;
   lowerBound: number;
+  /** Upper bound of the same interval (absent in records written before it was kept). */
+  upperBound?: number;
   wins: number;
   ties: number;
   losses: number;
@@ -151,6 +175,15 @@ export interface EvidenceRecord {
   reportFile: string;
   dropped: string[];
   usage: EvidenceUsage;
+  /** Share of judged cases whose two orders agreed (judge method). */
+  positionConsistency?: number;
+  sameJudgeAsTask?: boolean;
+  /** The case counts of the looks, in order (the last is `cases`). */
+  looks?: number[];
+  /** Why the sequence stopped before it decided, when a later look could not be run. */
+  stopped?: string;
+  /** With "judge unreliable": what was measured and what to change. */
+  unreliable?: string;
 }
 
 export interface GatheredEvidence {
@@ -167,7 +200,7 @@ const rel = (root: string, p: string) => path.relative(root, p).split(path.sep).
  * Cases (ensured), checklist (drawn once), comparison of `candidate` with the current text,
  * report written. `datasetFile` names a dataset to use instead of the prompt's generated cases.
  */
-export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candidate: string, opts: { datasetFile?: string } = {}): Promise<GatheredEvidence> {
+export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candidate: string, opts: { datasetFile?: string; candidates?: number } = {}): Promise<GatheredEvidence> {
   let usage = zeroUsage();
   const casesFile = opts.datasetFile ?? casesFileFor(env.root, env.workflowFile, ctx.record.id);
   const checklistFile = checklistFileFor(casesFile);
@@ -183,8 +216,26 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
   const cases = casesP.value;
   const cl = clP.value;
   usage = addUsage(addUsage(usage, cases.usage), cl.usage);
-  const text = cases.text ?? (await fs.readFile(cases.file, 'utf8'));
+  let text = cases.text ?? (await readRegularText(cases.file).catch((e: unknown) => {
+    throw fsIoError(e, cases.file, 'read');
+  }));
   const dataset = parseDataset(text, { file: cases.file });
+  const count = env.count ?? DEFAULT_CASES;
+  // Generated cases can grow (new ones written unlike the earlier ones); a named dataset is used as it is.
+  const meta0 = readCaseMeta(text);
+  const generated = !opts.datasetFile && dataset.examples.length > 0 && dataset.examples.every((e) => meta0.has(e.id));
+  const max = opts.datasetFile ? dataset.examples.length : Math.max(count, env.maxCases ?? DEFAULT_MAX_CASES);
+  const more = async (existing: readonly Example[], n: number): Promise<Example[]> => {
+    env.onProgress?.('cases', 0, 1);
+    const g = await generateCases(env.client, { record: ctx.record, nodeTexts: ctx.nodeTexts, inputs: ctx.inputs, count: n, existing: existing.map((e) => e.vars), model: env.judgeModel, signal: env.signal });
+    usage = addUsage(usage, g.usage);
+    for (const c of g.cases) meta0.set(c.id, { kind: c.kind, note: c.note });
+    text = `${text.replace(/\n*$/, '\n')}${casesToJsonl(g.cases, ctx.record.id)}`;
+    // Written before the cases run: a resumed sequence finds them (and their answers in the cache).
+    if (!env.dryRun) await atomicWriteFile(cases.file, text);
+    env.onProgress?.('cases', 1, 1);
+    return parseDataset(casesToJsonl(g.cases, ctx.record.id), { file: cases.file }).examples;
+  };
   const report = await evaluateCandidate({
     client: env.client,
     record: ctx.record,
@@ -195,7 +246,11 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
     metrics: env.metrics,
     taskModel: env.taskModel,
     judgeModel: env.judgeModel,
-    caseMeta: readCaseMeta(text),
+    defaultModel: env.defaultModel,
+    caseMeta: meta0,
+    sequence: { initial: Math.min(count, dataset.examples.length) || count, max: Math.max(max, 1), ...(generated ? { more } : {}) },
+    candidates: opts.candidates,
+    minConsistency: env.minConsistency,
     signal: env.signal,
     onProgress: (d, t) => env.onProgress?.('eval', d, t),
   });
@@ -209,6 +264,7 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
     verdict: report.verdict,
     winRate: report.stats.winRate,
     lowerBound: report.stats.lower,
+    upperBound: report.stats.upper,
     wins: report.stats.wins,
     ties: report.stats.ties,
     losses: report.stats.losses,
@@ -220,6 +276,11 @@ export async function gatherEvidence(env: EvidenceEnv, ctx: PromptContext, candi
     reportFile: rel(env.root, files.reportMarkdown),
     dropped: report.dropped,
     usage: report.usage,
+    ...(report.positionConsistency !== undefined ? { positionConsistency: report.positionConsistency } : {}),
+    ...(report.sameJudgeAsTask !== undefined ? { sameJudgeAsTask: report.sameJudgeAsTask } : {}),
+    ...(report.looks?.length ? { looks: report.looks.map((l) => l.cases) } : {}),
+    ...(report.stopped ? { stopped: report.stopped } : {}),
+    ...(report.unreliable ? { unreliable: report.unreliable } : {}),
   };
   if (env.dryRun) return { report, checklist: cl.checklist, record, files };
   await fs.mkdir(dir, { recursive: true });

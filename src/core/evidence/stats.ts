@@ -1,6 +1,14 @@
-/** Win/tie/loss tallies, the Wilson interval on the win rate, and the verdict the gate reads. */
+/**
+ * Win/tie/loss tallies and the verdict the gate reads. The gate's interval is the anytime-valid
+ * confidence sequence of sequence.ts; the Wilson interval is kept for a tally alone (and as the
+ * old fixed-12 gate's rule, the benchmark's baseline).
+ */
 
-export type Verdict = 'better' | 'no evidence' | 'worse';
+/** `judge unreliable`: the judge's two orders agreed on too few cases for its verdicts to count. */
+export type Verdict = 'better' | 'no evidence' | 'worse' | 'judge unreliable';
+
+/** Below this share of judged cases whose two orders agree, the judge is not trusted (evidence.min_consistency). */
+export const DEFAULT_MIN_CONSISTENCY = 0.6;
 
 /** z for a two-sided 90% interval (each bound is a one-sided 95% bound). */
 export const Z90 = 1.6448536269514722;
@@ -38,7 +46,7 @@ export interface WinStats extends Tally {
   cases: number;
   /** (wins + ties / 2) / cases: a tie is half a win. */
   winRate: number;
-  /** Bounds of the 90% Wilson interval on winRate. */
+  /** Bounds of the interval on winRate (the gate's: the confidence sequence after the last look; winStats: 90% Wilson). */
   lower: number;
   upper: number;
 }
@@ -56,7 +64,8 @@ export function droppedRequirements(rates: readonly RequirementRate[]): Requirem
 }
 
 /**
- * `better`: the lower Wilson bound is above 0.5 and no requirement's pass rate drops.
+ * The verdict of a tally's bounds (the gate decides with sequence.sequenceTest, which agrees).
+ * `better`: the lower bound is above 0.5 and no requirement's pass rate drops.
  * `worse`: the upper bound is below 0.5, or a requirement's pass rate drops.
  * Otherwise `no evidence`.
  */

@@ -2,7 +2,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import * as z from 'zod';
 import { atomicWriteFile } from '../util/atomicWrite';
+import { fsCauseText } from '../util/fsCause';
+import { isNotRegular, readRegularText } from '../util/safeRead';
 
 export interface CacheLimits {
   /** Most entries kept (least recently used evicted first). Default 5000. */
@@ -20,6 +23,16 @@ interface Stored<T> {
 }
 
 const KEY_RE = /^[0-9a-f]{64}$/;
+
+/** The envelope of every entry; the value is checked by the cache's own schema. */
+const envelopeSchema = z.object({ v: z.literal(1), createdAt: z.number().finite(), value: z.unknown() });
+
+export interface DiskCacheOptions<T> {
+  /** Checks each entry's value on read: an entry that fails is a miss (removed, one warning naming the file). */
+  schema?: z.ZodType<T>;
+  /** Receives the warnings (a bad entry, an entry that is not a regular file). */
+  onWarning?: (msg: string) => void;
+}
 
 /** sha256 (hex) of a canonical JSON rendering of `parts` (object keys sorted). */
 export function hashKey(parts: unknown): string {
@@ -41,7 +54,9 @@ function canonicalJson(v: unknown): string {
  * A response cache on disk: one JSON file per entry (`<dir>/<sha256>.json`), written atomically,
  * bounded by entry count and total bytes (least recently used evicted, files removed) and by age
  * (TTL). The index is rebuilt from the directory on first use, so the bounds hold across runs.
- * Unreadable or corrupt entries are misses and are removed. Only successful answers are stored
+ * Unreadable or corrupt entries (bad JSON, or a value that fails the cache's schema) are misses,
+ * are removed and are reported once each, naming the file; only regular files are read (a FIFO
+ * never blocks a read). Only successful answers are stored
  * (the client's choice); this class just stores what it is given.
  */
 export class DiskCache<T> {
@@ -51,11 +66,13 @@ export class DiskCache<T> {
   private index?: LRUCache<string, { size: number }>;
   private loading?: Promise<LRUCache<string, { size: number }>>;
   private evicted: string[] = [];
+  private readonly warned = new Set<string>();
 
   constructor(
     readonly dir: string,
     limits: CacheLimits = {},
     private readonly now: () => number = Date.now,
+    private readonly opts: DiskCacheOptions<T> = {},
   ) {
     this.maxEntries = Math.max(1, limits.maxEntries ?? 5000);
     this.maxBytes = Math.max(1, limits.maxBytes ?? 64 * 1024 * 1024);
@@ -108,18 +125,32 @@ export class DiskCache<T> {
   /** The stored value, or undefined on a miss (absent, expired or unreadable). */
   async get(key: string): Promise<T | undefined> {
     const idx = await this.load();
+    const file = this.file(key);
     let text: string;
     try {
-      text = await fs.readFile(this.file(key), 'utf8');
-    } catch {
+      text = await readRegularText(file, { noFollow: true });
+    } catch (e) {
       idx.delete(key);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (isNotRegular(e)) {
+        this.warn(file, `not a regular file (${fsCauseText(e)})`);
+        await this.delete(key);
+      } else if (code !== 'ENOENT') this.warn(file, fsCauseText(e));
       return undefined;
     }
     let stored: Stored<T>;
     try {
-      stored = JSON.parse(text) as Stored<T>;
-      if (stored.v !== 1 || typeof stored.createdAt !== 'number') throw new Error('bad entry');
-    } catch {
+      const env = envelopeSchema.safeParse(JSON.parse(text));
+      if (!env.success) throw new Error(issuesText(env.error));
+      let value = env.data.value as T;
+      if (this.opts.schema) {
+        const r = this.opts.schema.safeParse(value);
+        if (!r.success) throw new Error(issuesText(r.error, 'value'));
+        value = r.data;
+      }
+      stored = { v: 1, createdAt: env.data.createdAt, value };
+    } catch (e) {
+      this.warn(file, e instanceof SyntaxError ? `not valid JSON (${e.message})` : e instanceof Error ? e.message : String(e));
       await this.delete(key);
       return undefined;
     }
@@ -145,6 +176,13 @@ export class DiskCache<T> {
     await this.flushEvictions();
   }
 
+  /** One warning per file: a bad entry is a miss and is removed. */
+  private warn(file: string, why: string): void {
+    if (this.warned.has(file)) return;
+    this.warned.add(file);
+    this.opts.onWarning?.(`Ignored the LLM cache entry ${file}: ${why}; it was removed and the request is sent again.`);
+  }
+
   private async flushEvictions(): Promise<void> {
     const keys = this.evicted;
     this.evicted = [];
@@ -162,4 +200,11 @@ export class DiskCache<T> {
     const idx = await this.load();
     return { entries: idx.size, bytes: idx.calculatedSize };
   }
+}
+
+function issuesText(err: z.ZodError, under?: string): string {
+  return err.issues
+    .slice(0, 3)
+    .map((i) => `${[under, ...i.path.map(String)].filter(Boolean).join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
 }

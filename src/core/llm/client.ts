@@ -6,6 +6,8 @@ import type { CacheLimits } from './cache';
 import type { CostTable } from './cost';
 import { isRetryable, mapError } from './mapError';
 import { createPipelineClient, type LlmLogger, type LlmTransport, type PipelineClient, type TransportAnswer } from './pipeline';
+import { boundedFetch } from './bounded';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from './limits';
 import { endpointLabel, makeRedactor } from './redact';
 import { DEFAULT_RETRY, retryAfterMs, type RetryPolicy } from './retry';
 import type { Budget, ChatMessage, ChatRequest, EndpointConfig } from './types';
@@ -34,10 +36,11 @@ export interface LlmClientOptions {
 
 /** Endpoints (by label) that answered 400 to response_format; chat then asks without it. */
 const endpointsWithoutJsonFormat = new Set<string>();
+/** Endpoint + model pairs that refused tools (HTTP 400): later requests with tools fail at once, unsent. */
+const modelsWithoutTools = new Set<string>();
 /** Endpoint + model pairs that refused max_tokens and asked for max_completion_tokens (OpenAI's reasoning models). */
 const modelsWithCompletionTokens = new Set<string>();
 
-const DEFAULT_TIMEOUT_MS = 60_000;
 /** How long an answer that had started to arrive when its caller cancelled may take to finish arriving. */
 const ANSWER_GRACE_MS = 5_000;
 const DEFAULT_CONCURRENCY = 4;
@@ -46,8 +49,11 @@ const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
 /**
  * An LlmClient over the `openai` SDK for any OpenAI-compatible endpoint: the SDK transport
  * under the shared pipeline (pipeline.ts: cache, in-flight sharing, budget, concurrency,
- * retries, accounting). Attempts have a per-request timeout and are retried on timeouts,
- * network errors, 408/409/429 and 5xx, waiting what `retry-after-ms` / `retry-after` ask.
+ * retries, accounting). Each attempt has a deadline covering the whole answer, body included
+ * (`cfg.timeoutMs`, default 60 s), and a body size limit (`cfg.maxResponseBytes`, default 8 MB):
+ * past either the exchange is aborted (LLM_TIMEOUT, retried; LLM_RESPONSE_TOO_LARGE, not).
+ * Attempts are retried (`cfg.maxRetries`, default 3) on timeouts, network errors, 408/409/429
+ * and 5xx, waiting what `retry-after-ms` / `retry-after` ask.
  *
  * The SDK's own retries are off (maxRetries 0) so retries are counted and logged here; the
  * AbortSignal is handed to the SDK, which aborts the HTTP request itself. An answer that has
@@ -77,7 +83,11 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...opts.retry, maxRetries: cfg.maxRetries ?? DEFAULT_RETRY.maxRetries };
   // Tells the attempt under way (through async context) that its response has started to arrive.
   const arrivals = new AsyncLocalStorage<() => void>();
-  const baseFetch = opts.fetch ?? globalThis.fetch;
+  const maxResponseBytes = cfg.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  // The SDK's own timeout stops at the headers: this one covers the body too, and bounds its size.
+  const baseFetch = boundedFetch(opts.fetch ?? globalThis.fetch, { timeoutMs, maxBytes: maxResponseBytes });
+  // The SDK's timer is a backstop only: ours fires first, with what had arrived.
+  const sdkTimeoutMs = timeoutMs + 5_000;
   const fetchNoting: typeof fetch = async (input, init) => {
     const res = await baseFetch(input, init);
     arrivals.getStore()?.();
@@ -89,7 +99,7 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
     organization: null,
     project: null,
     defaultHeaders: cfg.headers,
-    timeout: timeoutMs,
+    timeout: sdkTimeoutMs,
     maxRetries: 0,
     logLevel: 'off',
     fetch: fetchNoting,
@@ -127,6 +137,9 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
   /** One chat completion over the SDK, with the fallbacks some endpoints need (no response_format, max_completion_tokens). */
   async function chatOnce(req: ChatRequest, model: string, maxTokens: number | undefined, s: AbortSignal): Promise<TransportAnswer> {
     const modelKey = `${endpoint} ${model}`;
+    if (req.tools?.length && modelsWithoutTools.has(modelKey)) {
+      throw new LlmError('LLM_NO_TOOLS', `The endpoint ${endpoint} refused tools for model ${model} earlier: it does not do function calling.`);
+    }
     const base: ChatCompletionCreateParamsNonStreaming = {
       model,
       messages: req.messages.map(toSdkMessage),
@@ -145,12 +158,12 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
       maxTokens === undefined ? p : modelsWithCompletionTokens.has(modelKey) ? { ...p, max_completion_tokens: maxTokens } : { ...p, max_tokens: maxTokens };
     const create = async (p: ChatCompletionCreateParamsNonStreaming) => {
       try {
-        return await exchange(s, (sig) => sdk.chat.completions.create(withLimit(p), { signal: sig, timeout: timeoutMs, maxRetries: 0 }));
+        return await exchange(s, (sig) => sdk.chat.completions.create(withLimit(p), { signal: sig, timeout: sdkTimeoutMs, maxRetries: 0 }));
       } catch (e) {
         if (maxTokens !== undefined && !modelsWithCompletionTokens.has(modelKey) && asksForCompletionTokens(e)) {
           log('info', `${endpoint} refused max_tokens for model ${model} (HTTP 400); asking again with max_completion_tokens.`);
           modelsWithCompletionTokens.add(modelKey);
-          return exchange(s, (sig) => sdk.chat.completions.create(withLimit(p), { signal: sig, timeout: timeoutMs, maxRetries: 0 }));
+          return exchange(s, (sig) => sdk.chat.completions.create(withLimit(p), { signal: sig, timeout: sdkTimeoutMs, maxRetries: 0 }));
         }
         throw e;
       }
@@ -164,6 +177,7 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
       value = await create(useFormat ? { ...base, response_format: format } : base);
     } catch (e) {
       if (req.tools?.length && e instanceof OpenAI.APIError && e.status === 400 && refusesTools(e)) {
+        modelsWithoutTools.add(modelKey);
         throw new LlmError('LLM_NO_TOOLS', `The endpoint ${endpoint} refused tools for model ${model} (HTTP 400): it does not do function calling.`);
       }
       if (!(useFormat && e instanceof OpenAI.APIError && e.status === 400 && !asksForCompletionTokens(e))) throw e;
@@ -191,7 +205,7 @@ export function createLlmClient(cfg: EndpointConfig, opts: LlmClientOptions = {}
     defaultEmbeddingModel: cfg.embeddingModel ?? DEFAULT_EMBEDDING_MODEL,
     chat: chatOnce,
     async embed(input, model, s) {
-      const value = await exchange(s, (sig) => sdk.embeddings.create({ model, input, encoding_format: 'float' }, { signal: sig, timeout: timeoutMs, maxRetries: 0 }));
+      const value = await exchange(s, (sig) => sdk.embeddings.create({ model, input, encoding_format: 'float' }, { signal: sig, timeout: sdkTimeoutMs, maxRetries: 0 }));
       const vectors = [...(value.data ?? [])].sort((a, b) => a.index - b.index).map((d) => d.embedding);
       return { vectors, tokens: value.usage?.prompt_tokens ?? undefined };
     },

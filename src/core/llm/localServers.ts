@@ -1,3 +1,5 @@
+import { boundedFetch } from './bounded';
+
 /**
  * OpenAI-compatible model servers running on this machine (Ollama, LM Studio, llama.cpp, vLLM):
  * found by asking `GET /v1/models` on their usual loopback ports, briefly, and only when the
@@ -34,11 +36,16 @@ export interface ProbeOptions {
   extraPorts?: readonly number[];
   /** Replaces the well-known list (tests). */
   servers?: readonly LocalServerKind[];
-  /** Per-port limit (default 800 ms): a closed port answers at once, a busy one is not waited for. */
+  /** Per-port limit, the whole answer included (default 800 ms): a closed port answers at once, a busy one is not waited for. */
   timeoutMs?: number;
+  /** Most bytes of one `/v1/models` answer (default 2 MB): a port that sends more is not a model server. */
+  maxBytes?: number;
   signal?: AbortSignal;
   fetch?: typeof fetch;
 }
+
+/** Far more than any local server's model list. */
+const PROBE_MAX_BYTES = 2 * 1024 * 1024;
 
 /** The placeholder sent as the key to a loopback server when none is set (OpenAI-compatible servers that ignore keys still expect the header). */
 export const LOCAL_SERVER_PLACEHOLDER_KEY = 'no-key-needed-for-local-server';
@@ -69,10 +76,10 @@ export function modelIdsOf(body: unknown): string[] | undefined {
 
 async function probeOne(kind: LocalServerKind, opts: ProbeOptions): Promise<LocalServer | undefined> {
   const baseUrl = `http://127.0.0.1:${kind.port}/v1`;
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 800);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  // The deadline covers the body, and the body is bounded: an endless or huge answer is dropped, not buffered.
+  const fetchBounded = boundedFetch(opts.fetch ?? globalThis.fetch, { timeoutMs: opts.timeoutMs ?? 800, maxBytes: opts.maxBytes ?? PROBE_MAX_BYTES });
   try {
-    const res = await (opts.fetch ?? globalThis.fetch)(`${baseUrl}/models`, { signal, headers: { accept: 'application/json' } });
+    const res = await fetchBounded(`${baseUrl}/models`, { signal: opts.signal, headers: { accept: 'application/json' } });
     if (!res.ok) return undefined;
     const models = modelIdsOf(await res.json());
     return models ? { name: kind.name, port: kind.port, baseUrl, models } : undefined;

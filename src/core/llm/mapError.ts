@@ -1,5 +1,7 @@
 import OpenAI from 'openai';
 import { CancelledError, LlmError, isAbortError } from '../errors';
+import { responseLimitOf, type ResponseLimitError } from './bounded';
+import { LIMIT_PLACES, formatBytes, formatDuration } from './limits';
 
 export interface ErrorContext {
   endpoint: string;
@@ -29,10 +31,12 @@ function serverMessage(e: InstanceType<typeof OpenAI.APIError>, redact: (s: stri
 export function mapError(e: unknown, ctx: ErrorContext): LlmError | CancelledError {
   if (e instanceof LlmError || e instanceof CancelledError) return e;
   const { endpoint, model, redact } = ctx;
+  const limit = responseLimitOf(e);
+  if (limit) return limitError(limit, `${endpoint} (model ${model})`);
   if (e instanceof OpenAI.APIUserAbortError || isAbortError(e)) return new CancelledError('The LLM request was cancelled.');
   const summary = e instanceof Error ? { name: e.name, message: redact(e.message) } : { message: redact(String(e)) };
   if (e instanceof OpenAI.APIConnectionTimeoutError) {
-    return new LlmError('LLM_TIMEOUT', `No answer from ${endpoint} (model ${model}) within ${ctx.timeoutMs} ms.`, { cause: summary });
+    return new LlmError('LLM_TIMEOUT', `No answer from ${endpoint} (model ${model}) within ${formatDuration(ctx.timeoutMs)} (the limit of one attempt).`, { cause: summary });
   }
   if (e instanceof OpenAI.APIConnectionError) {
     const detail = rootCauseCode(e);
@@ -86,6 +90,28 @@ export function mapError(e: unknown, ctx: ErrorContext): LlmError | CancelledErr
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new LlmError('LLM_NETWORK', `LLM request to ${endpoint} failed: ${excerpt(redact(msg))}`, { cause: summary });
+}
+
+/**
+ * A response that went over a limit as an LlmError: LLM_TIMEOUT (the whole answer, body
+ * included, did not arrive within the deadline of one attempt) or LLM_RESPONSE_TOO_LARGE (cut
+ * off at the size limit). `who` names the endpoint and model, or the editor model.
+ */
+export function limitError(e: ResponseLimitError, who: string): LlmError {
+  const got = e.bytes > 0 ? `; ${formatBytes(e.bytes)} had arrived` : '';
+  const summary = { name: e.name, kind: e.kind, limit: e.limit, bytes: e.bytes, elapsedMs: e.elapsedMs };
+  if (e.kind === 'size') {
+    return new LlmError(
+      'LLM_RESPONSE_TOO_LARGE',
+      `The answer from ${who} was larger than ${formatBytes(e.limit)} and was cut off after ${formatDuration(e.elapsedMs)}. No real completion is that large: the endpoint is likely misbehaving. If it is not, raise the limit (${LIMIT_PLACES.size}).`,
+      { cause: summary },
+    );
+  }
+  return new LlmError(
+    'LLM_TIMEOUT',
+    `The answer from ${who} did not end within ${formatDuration(e.limit)} (the limit of one attempt, body included${got}). Change it with ${LIMIT_PLACES.timeout}.`,
+    { cause: summary },
+  );
 }
 
 /** The deepest `code` (e.g. ECONNREFUSED, UND_ERR_SOCKET) or message in an error's cause chain. */

@@ -1,9 +1,10 @@
+import * as z from 'zod';
 import { CancelledError, LlmError } from '../errors';
 import { BudgetTracker, type Reservation } from './budget';
 import { DiskCache, hashKey, type CacheLimits } from './cache';
 import { DEFAULT_COST_TABLE, costOf, estimateMessagesTokens, estimateTokens, knownPrice, priceFor, type CostTable } from './cost';
 import { Limiter } from './limiter';
-import { DEFAULT_RETRY, backoffMs, sleep, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY, backoffMs, gaveUpError, sleep, type RetryPolicy } from './retry';
 import type { Budget, ChatMessage, ChatRequest, ChatResponse, EmbedRequest, LlmClient, LlmUsageTotals, Spend, TokenUsage, ToolCall } from './types';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -81,6 +82,17 @@ interface CachedChat {
   model: string;
 }
 
+const tokenCount = z.number().finite().nonnegative();
+/** What a cached chat answer must hold to be used (checked on every read, see DiskCache). */
+const cachedChatSchema: z.ZodType<CachedChat> = z.object({
+  text: z.string(),
+  toolCalls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.string() })).optional(),
+  finishReason: z.string(),
+  usage: z.object({ promptTokens: tokenCount, completionTokens: tokenCount, totalTokens: tokenCount }),
+  model: z.string(),
+});
+const cachedEmbedSchema: z.ZodType<number[][]> = z.array(z.array(z.number().finite()));
+
 interface Flight<T> {
   promise: Promise<T>;
   controller: AbortController;
@@ -114,10 +126,12 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
   const budget = new BudgetTracker(opts.budget);
   const costTable = opts.costTable ?? DEFAULT_COST_TABLE;
   const completionReserve = opts.defaultCompletionReserve ?? 1024;
-  const chatCache = opts.cacheDir ? new DiskCache<CachedChat>(opts.cacheDir, opts.cache) : undefined;
-  const embedCache = opts.cacheDir ? new DiskCache<number[][]>(opts.cacheDir, opts.cache) : undefined;
+  const cacheWarn = (msg: string) => log('warn', msg);
+  const chatCache = opts.cacheDir ? new DiskCache<CachedChat>(opts.cacheDir, opts.cache, undefined, { schema: cachedChatSchema, onWarning: cacheWarn }) : undefined;
+  const embedCache = opts.cacheDir ? new DiskCache<number[][]>(opts.cacheDir, opts.cache, undefined, { schema: cachedEmbedSchema, onWarning: cacheWarn }) : undefined;
   const totals: LlmUsageTotals = { calls: 0, cachedCalls: 0, retries: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
   const chatFlights = new Map<string, Flight<ChatResponse>>();
+  const sendListeners = new Set<() => void | Promise<void>>();
   const embedFlights = new Map<string, Flight<number[][]>>();
 
   const modelOf = (req: ChatRequest) => (transport.fixedModel ? transport.defaultModel : (req.model ?? transport.defaultModel));
@@ -145,7 +159,11 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
     let release: (() => void) | undefined;
     try {
       release = await limiter.acquire(signal);
+      const started = Date.now();
       for (let n = 0; ; n++) {
+        if (signal.aborted) throw new CancelledError('The LLM request was cancelled.');
+        // Told before the first attempt goes out (a run log records the call as sent).
+        if (n === 0) for (const l of [...sendListeners]) await l();
         if (signal.aborted) throw new CancelledError('The LLM request was cancelled.');
         sent = true;
         try {
@@ -153,7 +171,8 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
           return await attempt(signal);
         } catch (raw) {
           const { error: err, retryable, retryAfterMs: asked } = transport.classify(raw, model);
-          if (!retryable || n >= policy.maxRetries || signal.aborted) throw err;
+          if (!retryable || signal.aborted) throw err;
+          if (n >= policy.maxRetries) throw err instanceof LlmError ? gaveUpError(err, n + 1, Date.now() - started) : err;
           if (asked !== undefined && asked > policy.maxRetryAfterMs && err instanceof LlmError) {
             throw new LlmError(
               err.code,
@@ -373,6 +392,10 @@ export function createPipelineClient(transport: LlmTransport, opts: PipelineOpti
     usage: () => ({ ...totals }),
     spent: (): Spend => budget.snapshot(),
     chargeBudget: (spent: Spend) => budget.charge(spent),
+    onSend(listener: () => void | Promise<void>): () => void {
+      sendListeners.add(listener);
+      return () => sendListeners.delete(listener);
+    },
     async forget(req: ChatRequest): Promise<void> {
       if (chatCache) await chatCache.delete(chatKey(req, modelOf(req)));
     },

@@ -1,4 +1,5 @@
-import { CancelledError } from '../errors';
+import { CancelledError, LlmError } from '../errors';
+import { DEFAULT_MAX_RETRIES, LIMIT_PLACES, formatDuration } from './limits';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -13,7 +14,7 @@ export interface RetryPolicy {
   random?: () => number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000 };
+export const DEFAULT_RETRY: RetryPolicy = { maxRetries: DEFAULT_MAX_RETRIES, baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000 };
 
 /** HTTP statuses worth another try: timeout, conflict, rate limit, server errors. */
 export function isRetryableStatus(status: number): boolean {
@@ -61,4 +62,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * The error of the last attempt of a request that was retried until none was left, saying the
+ * whole time spent: "… Gave up after 4 attempts, 243 s (…)". A timeout also names where the
+ * number of retries is set (where the timeout is set is in its own message).
+ */
+export function gaveUpError(err: LlmError, attempts: number, elapsedMs: number): LlmError {
+  const what = `${attempts} attempt${attempts === 1 ? '' : 's'}, ${formatDuration(elapsedMs)}`;
+  const retries = err.code === 'LLM_TIMEOUT' ? ` Retries: ${LIMIT_PLACES.retries}.` : '';
+  return new LlmError(err.code, `${err.message} Gave up after ${what}.${retries}`, { status: err.status, location: err.location, cause: err.cause });
 }

@@ -104,6 +104,12 @@ export interface LlmClient {
   spent?(): Spend;
   /** Optional: counts usage made elsewhere (earlier attempts of a resumed run) against the budget; usage() is unchanged. */
   chargeBudget?(spent: Spend): void;
+  /**
+   * Optional: `listener` runs, and is awaited, just before each call is sent to the endpoint
+   * (once per call, not per retry; never for cache hits). A listener that throws stops the call
+   * before it is sent. Returns a function that removes the listener.
+   */
+  onSend?(listener: () => void | Promise<void>): () => void;
 }
 
 /** Calls, tokens and cost counted against a budget. */
@@ -120,8 +126,12 @@ export interface EndpointConfig {
   model: string;
   embeddingModel?: string;
   headers?: Record<string, string>;
+  /** Deadline of one attempt, the whole answer included (default 60 s). */
   timeoutMs?: number;
+  /** Retries after a failed attempt (default 3). */
   maxRetries?: number;
+  /** Most bytes of one answer (default 8 MB); a larger one is cut off (LLM_RESPONSE_TOO_LARGE). */
+  maxResponseBytes?: number;
   concurrency?: number;
 }
 

@@ -5,6 +5,7 @@ import { cosine } from '../evaluation/metrics';
 import { StorageError } from '../errors';
 import type { Embedder } from './vectors';
 import { tfidfVectors } from './vectors';
+import { fsCauseText } from '../util/fsCause';
 
 /** One accepted prompt version in the index. */
 export interface IndexEntry {
@@ -36,7 +37,7 @@ export class EmbeddingIndex {
   static async open(optimizerDir: string): Promise<EmbeddingIndex> {
     const file = path.join(optimizerDir, 'embeddings', 'index.jsonl');
     const rows = await readRunLog<IndexEntry>(file).catch((e: unknown) => {
-      throw new StorageError('STORAGE_IO', `cannot read the embeddings index (${e instanceof Error ? e.message : String(e)}).`, { file }, e);
+      throw new StorageError('STORAGE_IO', `cannot read the embeddings index (${fsCauseText(e)}).`, { file }, e);
     });
     return new EmbeddingIndex(file, rows.filter((r) => r && typeof r.text === 'string'));
   }

@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import { RunLog, readRunLog } from '../engine/runLog';
 import type { ExampleResult } from '../evaluation/types';
 import type { Spend } from '../llm/types';
-import { StorageError } from '../errors';
+import { StorageError, isOptimizerError } from '../errors';
+import { acquireLockFile, LockTimeoutError, type HeldLockFile } from '../util/lockFile';
+import { fsCauseText } from '../util/fsCause';
 
 /** What one attempt of a run had spent when a record was written (cumulative for that attempt). */
 export interface AttemptSpend extends Spend {
@@ -46,6 +48,8 @@ export type RunRecord =
   | { type: 'result'; key: string; candidateId: string; split: 'train' | 'validation'; result: ExampleResult; fp?: string; spent?: AttemptSpend; time: number }
   | { type: 'memo'; kind: string; key: string; value: unknown; spent?: AttemptSpend; time: number }
   | { type: 'spend'; spent: AttemptSpend; time: number }
+  /** One LLM call about to be sent by `attempt`: written (and flushed) before the request, so a call in flight at a crash still counts. */
+  | { type: 'sent'; attempt: string; time: number }
   /** The checklist the run's judge checks with (its content hash), recorded when the run draws or loads it. */
   | { type: 'checklist'; sha256: string; time: number }
   | { type: 'event'; event: unknown }
@@ -66,7 +70,14 @@ export function hashOf(...parts: unknown[]): string {
  *
  * Each attempt also records what it spent (calls, tokens, cost, cumulative, on its result and
  * memo lines and on flush), so a resumed run counts earlier attempts against its budget
- * (`earlier`).
+ * (`earlier`). A call is counted when it is sent: a `sent` record is written before each
+ * request, and on resume an attempt counts the larger of its last recorded spend and its sent
+ * records, so a call in flight at `kill -9` is counted too.
+ *
+ * One process at a time: the run id is locked (`<runId>.lock` beside the log, util/lockFile)
+ * while the store is open; a second run with the same id is refused with a message naming the
+ * other process, so two runs can never both spend the budget. A lock left by a dead process is
+ * taken over.
  */
 export class RunStore {
   private readonly results = new Map<string, ExampleResult>();
@@ -88,8 +99,13 @@ export class RunStore {
   checklist?: string;
   /** Whether the log held any result or memo when opened (an earlier attempt recorded work). */
   hadRecords = false;
+  /** Lines of the log that could not be read when opened (truncated or corrupt): their records are lost. */
+  skippedLines = 0;
   private spendSource?: () => Spend;
   private lastSpend?: string;
+  private lock?: HeldLockFile;
+  private closed = false;
+  private readonly closers: Array<() => void> = [];
 
   private constructor(
     readonly runId: string,
@@ -100,17 +116,28 @@ export class RunStore {
   /** Opens (creating) `<runsDir>/<runId>.jsonl` and loads what an earlier attempt recorded. */
   static async open(runsDir: string, runId: string): Promise<RunStore> {
     const file = runFileOf(runsDir, runId);
+    const lock = await lockRun(runsDir, runId);
     let records: RunRecord[];
     let log: RunLog;
+    let skipped = 0;
     try {
-      records = await readRunLog<RunRecord>(file);
+      records = await readRunLog<RunRecord>(file, () => (skipped += 1));
       log = await RunLog.open(file);
     } catch (e) {
-      throw new StorageError('STORAGE_IO', `cannot open the run log (${e instanceof Error ? e.message : String(e)}).`, { file }, e);
+      lock.release();
+      if (isOptimizerError(e)) throw e;
+      throw new StorageError('STORAGE_IO', `cannot open the run log (${fsCauseText(e)}).`, { file }, e);
     }
     const s = new RunStore(runId, file, log);
+    s.lock = lock;
     const spends = new Map<string, Spend>();
+    const sent = new Map<string, number>();
     for (const r of records) {
+      if (!r || typeof r !== 'object' || !RECORD_TYPES.has((r as { type?: unknown }).type)) {
+        skipped += 1;
+        continue;
+      }
+      if (r.type === 'sent' && typeof r.attempt === 'string') sent.set(r.attempt, (sent.get(r.attempt) ?? 0) + 1);
       if (r && r.type === 'header' && !s.header && isHeader(r)) s.header = r;
       if (r && r.type === 'checklist' && typeof r.sha256 === 'string') s.checklist ??= r.sha256;
       if (r && r.type === 'result' && typeof r.key === 'string' && r.result) {
@@ -126,6 +153,12 @@ export class RunStore {
     }
     if (typeof s.header?.checklist === 'string') s.checklist = s.header.checklist;
     s.hadRecords = s.loaded.size > 0;
+    s.skippedLines = skipped;
+    // A call sent but not answered before a crash is in no spend record: count it from its `sent` record.
+    for (const [attempt, n] of sent) {
+      const sp = spends.get(attempt) ?? { calls: 0, tokens: 0, costUsd: 0 };
+      if (n > sp.calls) spends.set(attempt, { ...sp, calls: n });
+    }
     s.earlier = [...spends.values()].reduce((a, b) => ({ calls: a.calls + b.calls, tokens: a.tokens + b.tokens, costUsd: a.costUsd + b.costUsd }), ZERO);
     return s;
   }
@@ -236,6 +269,16 @@ export class RunStore {
     this.log.append({ type: 'spend', spent, time: Date.now() } satisfies RunRecord);
   }
 
+  /**
+   * Records that this attempt is about to send one LLM call, and waits until the record is
+   * written: the call is counted even if the process dies before its answer.
+   */
+  async recordSent(): Promise<void> {
+    if (!this.log || this.closed) return;
+    this.log.append({ type: 'sent', attempt: this.attempt, time: Date.now() } satisfies RunRecord);
+    await this.log.flush();
+  }
+
   /** Records the run's header (once: a header already in the log stays). */
   writeHeader(h: Omit<RunHeader, 'type' | 'version' | 'runId' | 'time'>): void {
     if (this.header) return;
@@ -261,9 +304,42 @@ export class RunStore {
     await this.log?.flush();
   }
 
+  /** Runs `fn` when the store closes (e.g. to stop listening to a client that outlives the run). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
+  }
+
   async close(): Promise<void> {
-    this.recordSpend();
-    await this.log?.close();
+    this.closed = true;
+    for (const fn of this.closers.splice(0)) fn();
+    try {
+      this.recordSpend();
+      await this.log?.close();
+    } finally {
+      this.lock?.release();
+      this.lock = undefined;
+    }
+  }
+}
+
+const RECORD_TYPES: ReadonlySet<unknown> = new Set(['header', 'result', 'memo', 'spend', 'sent', 'checklist', 'event', 'report']);
+
+/** Takes the run id's lock, or refuses at once naming the process that holds it. */
+async function lockRun(runsDir: string, runId: string): Promise<HeldLockFile> {
+  const lockFile = path.join(runsDir, `${runId}.lock`);
+  try {
+    return await acquireLockFile(lockFile, { timeoutMs: 0, staleMs: 24 * 3600 * 1000, extra: { runId }, tmpPrefix: `.${runId}.lock-` });
+  } catch (e) {
+    if (e instanceof LockTimeoutError) {
+      const h = e.holder;
+      const who = h ? `process ${h.pid} on ${h.host} (since ${new Date(h.time).toISOString()})` : 'another process';
+      throw new StorageError(
+        'STORAGE_LOCK_TIMEOUT',
+        `run ${runId} is already running in ${who}; wait for it to finish, or start a run with another --run-id. (Lock: ${lockFile}.)`,
+        { file: lockFile },
+      );
+    }
+    throw new StorageError('STORAGE_IO', `could not lock run ${runId}: ${fsCauseText(e)}.`, { file: lockFile }, e);
   }
 }
 

@@ -77,7 +77,12 @@ export class OptimizationSession {
     this.startedAt = this.now();
     this.usageAtStart = ctx.client.usage().calls;
     const base = spentBy(ctx.client);
-    if (this.store.trackSpend(() => minus(spentBy(ctx.client), base))) ctx.client.chargeBudget?.(this.store.earlier);
+    if (this.store.trackSpend(() => minus(spentBy(ctx.client), base))) {
+      ctx.client.chargeBudget?.(this.store.earlier);
+      // Each call is recorded in the run log before it is sent (counted on resume even after kill -9).
+      const off = ctx.client.onSend?.(() => this.store.recordSent());
+      if (off) this.store.onClose(off);
+    }
   }
 
   emit(e: EventBody): void {

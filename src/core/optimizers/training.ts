@@ -258,107 +258,118 @@ export async function prepareTraining(req: TrainingRequest): Promise<PreparedTra
     throw new UsageError('RESUME_NOT_FOUND', `there is no run ${runId} to resume (no run log .optimizer/runs/${runId}.jsonl).`, { promptId: req.record.id });
   }
   const store = await RunStore.open(runsDir, runId);
-  // The checklist beside the dataset as it stands (undefined: one will be drawn at the start of the run).
-  const checklistNow = metricChoice.checklistFile ? await currentChecklistSha(metricChoice.checklistFile, req.record) : undefined;
-  const inputs: RunInputs = {
-    ...runInputsOf(req),
-    ...(checklistNow ? { checklist: checklistNow } : {}),
-    ...(metricChoice.checklistFile ? { checklistFile: path.basename(metricChoice.checklistFile) } : {}),
-  };
-  if (store.header) {
-    const why = resumeMismatch(runId, { ...store.header, checklist: store.checklist }, inputs);
-    if (why) {
-      await store.close().catch(() => undefined);
-      throw new UsageError('RESUME_CHANGED', why, { promptId: req.record.id });
+  // The store holds the run id's lock until closed: closed here when the setup fails.
+  try {
+    // The checklist beside the dataset as it stands (undefined: one will be drawn at the start of the run).
+    const checklistNow = metricChoice.checklistFile ? await currentChecklistSha(metricChoice.checklistFile, req.record) : undefined;
+    const inputs: RunInputs = {
+      ...runInputsOf(req),
+      ...(checklistNow ? { checklist: checklistNow } : {}),
+      ...(metricChoice.checklistFile ? { checklistFile: path.basename(metricChoice.checklistFile) } : {}),
+    };
+    if (store.header) {
+      const why = resumeMismatch(runId, { ...store.header, checklist: store.checklist }, inputs);
+      if (why) {
+        await store.close().catch(() => undefined);
+        throw new UsageError('RESUME_CHANGED', why, { promptId: req.record.id });
+      }
+    } else {
+      // A new run (or a log written before headers existed): what it runs on from now on.
+      const { checklistFile: _name, ...header } = inputs;
+      store.writeHeader(header);
     }
-  } else {
-    // A new run (or a log written before headers existed): what it runs on from now on.
-    const { checklistFile: _name, ...header } = inputs;
-    store.writeHeader(header);
-  }
-  const metrics: Metric[] = metricChoice.specs.map((m) =>
-    m.type === 'judge'
-      ? new JudgeMetric({
-          client: req.client,
-          record: req.record,
-          messages: req.messages,
-          spec: req.spec,
-          taskModel: taskModel.name,
-          judgeModel: m.model ?? req.configuredModel,
-          checklistFile: metricChoice.checklistFile!,
-          structuredOutput: req.structuredOutput ?? req.spec?.structuredOutput,
-          store,
-          checklistSha256: checklistNow,
-          weight: m.weight,
-        })
-      : createMetric(m),
-  );
-  assertMetrics(metrics);
-  const index = req.useIndex === false ? undefined : await EmbeddingIndex.open(optimizerDir);
-  const embedder = endpointEmbedder(req.client, { store });
-  const ctx: OptimizerContext = {
-    runId,
-    record: req.record,
-    messages: req.messages,
-    ...(req.spec ? { spec: req.spec } : {}),
-    train: split.train,
-    validation: split.validation,
-    metrics,
-    client: req.client,
-    taskModel: taskModel.name,
-    taskModelSource: taskModel.source,
-    ...(req.configuredModel ? { proposerModel: req.configuredModel, judgeModel: req.configuredModel } : {}),
-    costTable: req.costTable,
-    budget: req.budget,
-    store,
-    events: req.events,
-    onProgress: req.onProgress,
-    embeddingIndex: index,
-    embedder,
-    concurrency: req.concurrency,
-  };
-  const found = store.reusable(runFingerprint(ctx));
-  const reuse: ReuseCounts = { results: found.results + (found.memos.task ?? 0), proposals: found.memos.proposal ?? 0, embeddings: found.memos.embedding ?? 0 };
-  // The judge's once-per-run checklist and the current prompt's answers it compares with (train examples the baseline may not run on).
-  const setup = metricChoice.checklistFile && !checklistNow ? 1 : 0;
-  const references = metricChoice.checklistFile && optimizer.name !== 'knn' ? Math.max(0, split.train.length - (found.memos.reference ?? 0)) : 0;
-  const planned = lessReused(optimizer.estimate({ ...ctx, budget: undefined }), reuse);
-  const estimate = withBudgetNotes(metricChoice.checklistFile ? addJudgeSetup(planned, ctx, setup, references) : planned, req.budget, store.earlier);
-  if (reuse.results || reuse.proposals || reuse.embeddings) {
-    const what = [`${reuse.results} result(s)`, reuse.proposals ? `${reuse.proposals} proposal(s)` : '', reuse.embeddings ? `${reuse.embeddings} embedding answer(s)` : ''].filter(Boolean);
-    estimate.notes.unshift(`Reuses ${what.join(', ')} recorded by earlier attempts of this run: not counted above.`);
-  }
-  const note = requestNoteOf(req.spec);
-  if (note) estimate.notes.push(`The node's request differs from Dify's here: ${note}.`);
-  if (judgedEnsemble) estimate.notes.push('The Ensemble runs copro and gepa: KNN needs expected answers for its demonstrations, and this dataset has none.');
-  if (metricChoice.checklistFile) {
-    estimate.notes.push(
-      `Scored by the evidence judge against the current prompt's answers: up to 2 judge calls per example evaluation (both orders), ${setup ? '1 call to draw the requirement checklist, ' : ''}and up to ${references} task call(s) for the current prompt's answers on train examples it has not run on; counted above.`,
+    const metrics: Metric[] = metricChoice.specs.map((m) =>
+      m.type === 'judge'
+        ? new JudgeMetric({
+            client: req.client,
+            record: req.record,
+            messages: req.messages,
+            spec: req.spec,
+            taskModel: taskModel.name,
+            judgeModel: m.model ?? req.configuredModel,
+            checklistFile: metricChoice.checklistFile!,
+            structuredOutput: req.structuredOutput ?? req.spec?.structuredOutput,
+            store,
+            checklistSha256: checklistNow,
+            weight: m.weight,
+          })
+        : createMetric(m),
     );
+    assertMetrics(metrics);
+    const index = req.useIndex === false ? undefined : await EmbeddingIndex.open(optimizerDir);
+    const embedder = endpointEmbedder(req.client, { store });
+    const ctx: OptimizerContext = {
+      runId,
+      record: req.record,
+      messages: req.messages,
+      ...(req.spec ? { spec: req.spec } : {}),
+      train: split.train,
+      validation: split.validation,
+      metrics,
+      client: req.client,
+      taskModel: taskModel.name,
+      taskModelSource: taskModel.source,
+      ...(req.configuredModel ? { proposerModel: req.configuredModel, judgeModel: req.configuredModel } : {}),
+      costTable: req.costTable,
+      budget: req.budget,
+      store,
+      events: req.events,
+      onProgress: req.onProgress,
+      embeddingIndex: index,
+      embedder,
+      concurrency: req.concurrency,
+    };
+    const found = store.reusable(runFingerprint(ctx));
+    const reuse: ReuseCounts = { results: found.results + (found.memos.task ?? 0), proposals: found.memos.proposal ?? 0, embeddings: found.memos.embedding ?? 0 };
+    // The judge's once-per-run checklist and the current prompt's answers it compares with (train examples the baseline may not run on).
+    const setup = metricChoice.checklistFile && !checklistNow ? 1 : 0;
+    const references = metricChoice.checklistFile && optimizer.name !== 'knn' ? Math.max(0, split.train.length - (found.memos.reference ?? 0)) : 0;
+    const planned = lessReused(optimizer.estimate({ ...ctx, budget: undefined }), reuse);
+    const estimate = withBudgetNotes(metricChoice.checklistFile ? addJudgeSetup(planned, ctx, setup, references) : planned, req.budget, store.earlier);
+    if (store.skippedLines) {
+      estimate.notes.unshift(
+        `The run log ${store.file} had ${store.skippedLines} unreadable line(s) (cut short by a crash, or corrupt): skipped, so what they recorded is lost and that work is done again.`,
+      );
+    }
+    if (reuse.results || reuse.proposals || reuse.embeddings) {
+      const what = [`${reuse.results} result(s)`, reuse.proposals ? `${reuse.proposals} proposal(s)` : '', reuse.embeddings ? `${reuse.embeddings} embedding answer(s)` : ''].filter(Boolean);
+      estimate.notes.unshift(`Reuses ${what.join(', ')} recorded by earlier attempts of this run: not counted above.`);
+    }
+    const note = requestNoteOf(req.spec);
+    if (note) estimate.notes.push(`The node's request differs from Dify's here: ${note}.`);
+    if (judgedEnsemble) estimate.notes.push('The Ensemble runs copro and gepa: KNN needs expected answers for its demonstrations, and this dataset has none.');
+    if (metricChoice.checklistFile) {
+      estimate.notes.push(
+        `Scored by the evidence judge against the current prompt's answers: up to 2 judge calls per example evaluation (both orders), ${setup ? '1 call to draw the requirement checklist, ' : ''}and up to ${references} task call(s) for the current prompt's answers on train examples it has not run on; counted above.`,
+      );
+    }
+    const usesConfigured = estimate.judgeCalls > 0 || estimate.proposalCalls > 0;
+    estimate.notes.push(...unpricedNotes([taskModel.name, usesConfigured ? req.configuredModel : undefined], req.budget?.maxCostUsd, req.costTable));
+    return {
+      runId,
+      runFile: store.file,
+      split,
+      optimizer,
+      ctx,
+      taskModel,
+      estimate,
+      resumedResults: store.size,
+      reuse,
+      partlyMissing: coverage.partlyMissing,
+      metricChoice,
+      run: async (signal) => {
+        // The checklist first: every result is keyed by its content (see JudgeMetric.settings).
+        for (const m of metrics) if (m instanceof JudgeMetric) await m.checklist(signal);
+        return optimizer.optimize(ctx, signal);
+      },
+      remember: async (report, signal) => {
+        if (!index) return false;
+        return (await recordAccepted(report, index, { kind: req.record.kind, embedder, signal })) !== undefined;
+      },
+      close: () => store.close(),
+    };
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    throw e;
   }
-  const usesConfigured = estimate.judgeCalls > 0 || estimate.proposalCalls > 0;
-  estimate.notes.push(...unpricedNotes([taskModel.name, usesConfigured ? req.configuredModel : undefined], req.budget?.maxCostUsd, req.costTable));
-  return {
-    runId,
-    runFile: store.file,
-    split,
-    optimizer,
-    ctx,
-    taskModel,
-    estimate,
-    resumedResults: store.size,
-    reuse,
-    partlyMissing: coverage.partlyMissing,
-    metricChoice,
-    run: async (signal) => {
-      // The checklist first: every result is keyed by its content (see JudgeMetric.settings).
-      for (const m of metrics) if (m instanceof JudgeMetric) await m.checklist(signal);
-      return optimizer.optimize(ctx, signal);
-    },
-    remember: async (report, signal) => {
-      if (!index) return false;
-      return (await recordAccepted(report, index, { kind: req.record.kind, embedder, signal })) !== undefined;
-    },
-    close: () => store.close(),
-  };
 }

@@ -6,9 +6,9 @@ import { planStrategies } from '../engine/strategies';
 import { parseDify } from '../dsl';
 import type { CostTable } from '../llm/cost';
 import { workflowKey } from '../storage';
-import { selectPrompts, type OptimizeDocumentOptions } from './optimize';
+import { judgeModels, selectPrompts, type OptimizeDocumentOptions } from './optimize';
 
-export type EstimateDocumentOptions = Pick<OptimizeDocumentOptions, 'file' | 'text' | 'workspaceRoot' | 'config' | 'promptIds' | 'force' | 'includeLabels' | 'llm' | 'evidenceGate' | 'signal'> & {
+export type EstimateDocumentOptions = Pick<OptimizeDocumentOptions, 'file' | 'text' | 'workspaceRoot' | 'config' | 'promptIds' | 'force' | 'includeLabels' | 'llm' | 'evidenceGate' | 'signal' | 'defaultModel'> & {
   /** The model requests without a model of their own go to (the endpoint's, or the editor model). */
   model: string;
   costTable?: CostTable;
@@ -36,7 +36,7 @@ export async function estimateOptimizeDocument(opts: EstimateDocumentOptions): P
     force: opts.force,
     analyze: analyzePrompt,
     strategies: (probe) => planStrategies(plan.strategies, probe, modelOpts).resolve,
-    gate: factory && ((probe) => factory({ root: opts.workspaceRoot, workflowFile: opts.file, doc, client: probe, settings: opts.config.evidence, dryRun: true })),
+    gate: factory && ((probe) => factory({ root: opts.workspaceRoot, workflowFile: opts.file, doc, client: probe, settings: opts.config.evidence, dryRun: true, ...judgeModels(opts) })),
     signal: opts.signal,
   });
 }

@@ -5,6 +5,7 @@ import { StorageError } from '../errors';
 import { atomicWriteFile, cleanTempLeftovers, writeTargetOf } from '../util/atomicWrite';
 import { workflowContentOf, type WorkflowContent } from './workflowFile';
 import { acquireLockFile, LockTimeoutError } from '../util/lockFile';
+import { fsIoError } from '../util/fsError';
 
 /**
  * Every writer of a workflow file (`promptopt set`, `apply`, `rollback`, `optimize --write`) goes
@@ -62,7 +63,13 @@ export function conflictError(displayName: string, what: string, detail?: string
 }
 
 async function readCurrent(target: string, displayName: string): Promise<WorkflowContent> {
-  return workflowContentOf(await fs.readFile(target), target, displayName);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(target);
+  } catch (e) {
+    throw fsIoError(e, displayName, 'read');
+  }
+  return workflowContentOf(bytes, target, displayName);
 }
 
 const LOCK_RECORD = /^\.promptopt-lock-(\d+)-[0-9a-f]+\.tmp$/;
@@ -98,6 +105,15 @@ async function cleanDeadLockRecords(dir: string): Promise<void> {
  * (the same text: nothing to write) and may throw (e.g. a conflict) to write nothing.
  */
 export async function updateWorkflowFile(file: string, edit: (current: string) => string, opts: UpdateFileOptions): Promise<UpdateFileResult> {
+  try {
+    return await updateLocked(file, edit, opts);
+  } catch (e) {
+    // A system error anywhere (lock, read, write): typed, naming the file and the cause.
+    throw fsIoError(e, opts.displayName, 'write');
+  }
+}
+
+async function updateLocked(file: string, edit: (current: string) => string, opts: UpdateFileOptions): Promise<UpdateFileResult> {
   const target = await writeTargetOf(file);
   const dir = path.dirname(target);
   await cleanTempLeftovers(target);
@@ -130,7 +146,7 @@ export async function updateWorkflowFile(file: string, edit: (current: string) =
         if (attempt >= MAX_ATTEMPTS) throw conflictError(opts.displayName, opts.what, 'it kept changing on disk');
         continue;
       }
-      await atomicWriteFile(target, cur.encode(out), { cleanLeftovers: false });
+      await atomicWriteFile(target, cur.encode(out), { cleanLeftovers: false, displayName: opts.displayName });
       return { text: out, before: cur.text, changed: true, target };
     }
   } finally {

@@ -45,6 +45,8 @@ export interface OptimizeDocumentOptions {
    * extension loads it lazily). Absent: the heuristic alone decides, whatever `config.evidence` says.
    */
   evidenceGate?: EvidenceGateFactory;
+  /** The model requests without a model of their own go to (the endpoint's or editor model's), for the judge choice. */
+  defaultModel?: string;
 }
 
 export interface RecordedVersions {
@@ -109,7 +111,7 @@ export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<O
   // With a model, LLM proposals must show evidence on the prompt's test cases (see engine/gate).
   const gate =
     opts.llm && opts.evidenceGate && config.evidence.mode !== 'off' && plan.strategies.some(isLlmStrategy)
-      ? opts.evidenceGate({ root: opts.workspaceRoot, workflowFile: opts.file, doc, client: opts.llm, settings: config.evidence })
+      ? opts.evidenceGate({ root: opts.workspaceRoot, workflowFile: opts.file, doc, client: opts.llm, settings: config.evidence, ...judgeModels(opts) })
       : undefined;
   const engine = new OptimizationEngine({
     analyze: analyzePrompt,
@@ -135,7 +137,11 @@ export async function optimizeDocument(opts: OptimizeDocumentOptions): Promise<O
   return { ...outcome, doc, notes: [...labelNotes, ...plan.notes], strategies: plan.strategies, versions, runLogFile: log?.file };
 }
 
-/** Saves the baseline (once per distinct original text) and, for an accepted result, the proposal. */
+/**
+ * Saves the baseline (once per distinct original text) and, for an accepted result, the proposal;
+ * for a result whose best candidate was inconclusive on its cases, that candidate as a proposal
+ * marked `unproven` (the cases, answers and judgements spent on it stay in use).
+ */
 export async function recordResult(
   store: VersionStore,
   workflow: string,
@@ -149,32 +155,42 @@ export async function recordResult(
     latest && latest.text === r.original && latest.status !== 'rejected' && latest.status !== 'proposed'
       ? latest
       : await store.ensureBaseline(workflow, r.promptId, r.original, { ...r.before });
-  if (!r.accepted) return { baseline };
+  const u = !r.accepted ? r.unproven : undefined;
+  if (!r.accepted && !u) return { baseline };
+  const p = u
+    ? { text: u.text, after: u.after, strategy: u.strategy, improvement: u.improvement, confidence: u.confidence, rationale: u.rationale, iterations: u.iterations, changes: u.changes, evidence: u.evidence }
+    : { text: r.optimized, after: r.after, strategy: r.strategy ?? 'none', improvement: r.improvement, confidence: r.confidence, rationale: r.rationale, iterations: r.iterations, changes: r.changes, evidence: r.evidence };
   const proposal = await store.save({
     workflow,
     promptId: r.promptId,
-    text: r.optimized,
-    analysis: { ...r.after },
+    text: p.text,
+    analysis: { ...p.after },
     parentVersion: baseline.version,
     status,
+    ...(u ? { unproven: true } : {}),
     optimization: {
-      strategy: r.strategy ?? 'none',
+      strategy: p.strategy,
       before: { ...r.before },
-      after: { ...r.after },
-      improvement: r.improvement,
-      confidence: r.confidence,
-      rationale: r.rationale,
+      after: { ...p.after },
+      improvement: p.improvement,
+      confidence: p.confidence,
+      rationale: p.rationale,
       cost: { ...r.cost },
-      iterations: r.iterations,
+      iterations: p.iterations,
     },
     metadata: {
       nodeTitle: r.nodeTitle,
       kind: r.kind,
       role: r.role,
-      changes: r.changes,
-      ...(r.evidence ? { evidence: { ...r.evidence } } : {}),
-      ...(r.evidenceNote ? { evidenceNote: r.evidenceNote } : {}),
+      changes: p.changes,
+      ...(p.evidence ? { evidence: { ...p.evidence } } : {}),
+      ...(r.evidenceNote && !u ? { evidenceNote: r.evidenceNote } : {}),
     },
   });
   return { baseline, proposal };
+}
+
+/** What the gate's judge choice needs: the default model and the configured ones (a judge other than the task model when there is one). */
+export function judgeModels(o: { defaultModel?: string; config: EngineConfig }): { defaultModel?: string; models: string[] } {
+  return { ...(o.defaultModel ? { defaultModel: o.defaultModel } : {}), models: [o.config.model.name].filter((m): m is string => !!m) };
 }

@@ -1,9 +1,10 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_CONFIG, parseConfigFile, resolveConfig, type ConfigOverrides, type EngineConfig } from '../engine/config';
 import { ConfigError } from '../errors';
 import type { StrategyName } from '../strategies/types';
 import { optimizerDir } from '../storage/workspace';
+import { readRegularText } from '../util/safeRead';
+import { fsCauseText } from '../util/fsCause';
 
 export const OPTIMIZER_DIR = '.optimizer';
 export const CONFIG_FILE = 'config.yaml';
@@ -13,10 +14,10 @@ export async function readWorkspaceConfig(root: string): Promise<ConfigOverrides
   const file = path.join(optimizerDir(root), CONFIG_FILE);
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularText(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError('CONFIG_INVALID', `cannot read: ${(e as Error).message}`, { file });
+    throw new ConfigError('CONFIG_INVALID', `cannot read: ${fsCauseText(e)}`, { file });
   }
   return parseConfigFile(text, path.relative(root, file) || file);
 }

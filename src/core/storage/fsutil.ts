@@ -139,20 +139,31 @@ export function rmQuiet(file: string): void {
   }
 }
 
+/** Stats of `p`; undefined when it is missing (or behind a loop of symbolic links). */
 export function statOrUndefined(p: string): fs.Stats | undefined {
   try {
     return fs.statSync(p);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
     throw e;
   }
 }
 
-export function readdirOrEmpty(dir: string): string[] {
+/**
+ * Names in `dir`; empty when it is missing or not a folder. A loop of symbolic links (ELOOP) is
+ * skipped too, and reported through `onSkip` (the caller reports it once).
+ */
+export function readdirOrEmpty(dir: string, onSkip?: (dir: string, why: string) => void): string[] {
   try {
     return fs.readdirSync(dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    if (code === 'ELOOP') {
+      onSkip?.(dir, 'a loop of symbolic links');
+      return [];
+    }
     throw e;
   }
 }

@@ -1,3 +1,4 @@
+import { fsCauseText } from '../util/fsCause';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -115,7 +116,7 @@ export class IndexLog {
         idx.logIno = st.ino;
         idx.logSize = st.size;
       } catch (e) {
-        throw e instanceof StorageError ? e : new StorageError('STORAGE_IO', `Could not rebuild the index ${logFile}: ${e instanceof Error ? e.message : String(e)}`, { promptId: idx.promptId }, e);
+        throw e instanceof StorageError ? e : new StorageError('STORAGE_IO', `Could not rebuild the index ${logFile}: ${fsCauseText(e)}`, { promptId: idx.promptId }, e);
       }
     }
     const st = statOrUndefined(dir);

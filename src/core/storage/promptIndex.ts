@@ -111,18 +111,21 @@ export type LogReadResult =
 export function followLog(idx: PromptIndex, file: string): LogReadResult {
   let st: fs.Stats;
   try {
-    st = fs.statSync(file);
+    st = fs.lstatSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     throw e;
   }
+  // A FIFO, socket or folder where the log belongs: never opened (a FIFO would block); rebuilt.
+  if (!st.isFile()) return { kind: 'corrupt', reason: 'not a regular file' };
   if (st.ino === idx.logIno && st.size === idx.logSize) return { kind: 'ok', stale: [] };
   const fresh = st.ino !== idx.logIno || st.size < idx.logSize;
   const from = fresh ? 0 : idx.logSize;
   let buf: Buffer;
   try {
-    const fd = fs.openSync(file, 'r');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     try {
+      if (!fs.fstatSync(fd).isFile()) return { kind: 'corrupt', reason: 'not a regular file' };
       const len = fs.fstatSync(fd).size - from;
       buf = Buffer.alloc(Math.max(0, len));
       let off = 0;

@@ -5,6 +5,7 @@ import { pidAlive, pidOfTempName, readdirOrEmpty, rmQuiet, statOrUndefined } fro
 import type { StoreLayout } from './layout';
 import { acquireLock, isStale, readLockInfo, type HeldLock, type LockInfo } from './lock';
 import type { PromptIndex } from './promptIndex';
+import { fsCauseText } from '../util/fsCause';
 
 const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
 
@@ -42,7 +43,7 @@ export class PromptLocks {
         });
       } catch (e) {
         if (isOptimizerError(e)) throw e;
-        throw new StorageError('STORAGE_IO', `Could not lock prompt ${idx.promptId}: ${e instanceof Error ? e.message : String(e)}`, { promptId: idx.promptId }, e);
+        throw new StorageError('STORAGE_IO', `Could not lock prompt ${idx.promptId}: ${fsCauseText(e)}`, { promptId: idx.promptId }, e);
       }
       try {
         if (lock.recovered) {

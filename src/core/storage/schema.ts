@@ -51,6 +51,7 @@ export const versionFileSchema = z.object({
   analysis: scoresSchema.optional(),
   optimization: optimizationSchema.optional(),
   restoredFrom: versionString.optional(),
+  unproven: z.literal(true).optional(),
   metadata: z.record(z.string(), z.unknown()),
 });
 

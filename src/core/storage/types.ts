@@ -44,6 +44,8 @@ export interface SaveVersionInput {
   /** Version this one was derived from; must exist when given. Defaults to none. */
   parentVersion?: string | null;
   status: VersionStatus;
+  /** The proposal's test cases neither proved it better nor worse ("no evidence"); kept when accepted. */
+  unproven?: boolean;
   metadata?: Record<string, unknown>;
 }
 
@@ -67,6 +69,8 @@ export interface PromptVersion {
   readonly optimization?: Readonly<OptimizationRecord>;
   /** Set on versions made by `rollback`: the version whose content was restored. */
   readonly restoredFrom?: string;
+  /** Set when the text was proposed (and, if accepted, accepted) without evidence that it is better. */
+  readonly unproven?: true;
   readonly metadata: Readonly<Record<string, unknown>>;
 }
 

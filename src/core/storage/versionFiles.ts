@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { StorageError } from '../errors';
 import { deepFreeze } from './freeze';
+import { fsCauseText } from '../util/fsCause';
+import { isNotRegular, readRegularTextSync } from '../util/safeRead';
 import type { PromptIndex } from './promptIndex';
 import { SCHEMA_VERSION, VERSION_RE, versionFileSchema, type IndexEntry, type VersionFile } from './schema';
 import type { PromptVersion, VersionStatus } from './types';
@@ -62,6 +64,11 @@ export class VersionFiles {
     return false;
   }
 
+  /** Whether any bad file is remembered (left in place) now. */
+  hasKnownBad(): boolean {
+    return this.bad.size > 0;
+  }
+
   /** True when `file` was reported corrupt during this store's life. */
   wasReported(file: string): boolean {
     return this.reported.has(file);
@@ -72,14 +79,19 @@ export class VersionFiles {
     if (this.isKnownBad(file)) return undefined;
     let raw: string;
     try {
-      raw = fs.readFileSync(file, 'utf8');
+      // Only a regular file is read (a FIFO would block forever, a link could lead anywhere).
+      raw = readRegularTextSync(file, { noFollow: true });
     } catch (e) {
       if (errCode(e) === 'ENOENT') return undefined;
       if (errCode(e) === 'EISDIR') {
         this.quarantine(file, 'a folder stands where the version file should be');
         return undefined;
       }
-      throw new StorageError('STORAGE_IO', `Could not read ${file}: ${e instanceof Error ? e.message : String(e)}`, { promptId: idx.promptId }, e);
+      if (isNotRegular(e)) {
+        this.quarantine(file, e instanceof Error && errCode(e) === 'ENOTREG' ? e.message : 'a symbolic link stands where the version file should be');
+        return undefined;
+      }
+      throw new StorageError('STORAGE_IO', `Could not read ${file}: ${fsCauseText(e)}`, { promptId: idx.promptId }, e);
     }
     let problem: string | undefined;
     let data: VersionFile | undefined;
@@ -111,7 +123,7 @@ export class VersionFiles {
   lightEntry(idx: PromptIndex, version: string, file: string): IndexEntry | undefined {
     let d: Record<string, unknown>;
     try {
-      d = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      d = JSON.parse(readRegularTextSync(file, { noFollow: true })) as Record<string, unknown>;
     } catch {
       return undefined;
     }

@@ -1,3 +1,5 @@
+import { fsCauseText } from '../util/fsCause';
+import { readRegularTextSync } from '../util/safeRead';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -162,6 +164,7 @@ export class VersionStore {
           analysis: target.analysis ? (structuredClone(target.analysis) as Scores) : undefined,
           parentVersion: latest,
           status: 'accepted',
+          ...(target.unproven ? { unproven: true } : {}),
           metadata: { ...structuredClone(target.metadata) as Record<string, unknown>, rollback: { to: toVersion, previousLatest: latest } },
         },
         toVersion,
@@ -271,12 +274,14 @@ export class VersionStore {
     return out;
   }
 
-  /** Number of versions of a prompt. */
+  /** Number of versions of a prompt (not counting files found corrupt and left in place, e.g. read-only). */
   async count(workflow: string, promptId: string): Promise<number> {
     this.checkOpen();
     const idx = this.index(workflow, promptId);
     await this.indexLog.sync(idx, false);
-    return idx.entries.size;
+    let n = idx.entries.size;
+    if (this.files.hasKnownBad()) for (const v of idx.entries.keys()) if (this.files.isKnownBad(this.layout.versionFile(idx, v))) n -= 1;
+    return n;
   }
 
   /** `version` then its parent, its parent's parent, …, up to a version without (existing) parent. */
@@ -339,8 +344,8 @@ export class VersionStore {
     assertValidId(workflow, 'workflow');
     const wfDir = path.join(this.layout.versionsDir, encodeName(workflow, 'workflow'));
     const out: string[] = [];
-    for (const name of readdirOrEmpty(wfDir)) {
-      const files = readdirOrEmpty(path.join(wfDir, name)).filter((f) => VERSION_FILE.test(f));
+    for (const name of readdirOrEmpty(wfDir, this.skipped)) {
+      const files = readdirOrEmpty(path.join(wfDir, name), this.skipped).filter((f) => VERSION_FILE.test(f));
       if (files.length === 0) continue;
       const id = decodeName(name) ?? this.idFromFiles(path.join(wfDir, name), files)?.promptId;
       if (id !== undefined) out.push(id);
@@ -352,20 +357,23 @@ export class VersionStore {
   async listWorkflows(): Promise<string[]> {
     this.checkOpen();
     const out: string[] = [];
-    for (const name of readdirOrEmpty(this.layout.versionsDir)) {
+    for (const name of readdirOrEmpty(this.layout.versionsDir, this.skipped)) {
       const wfDir = path.join(this.layout.versionsDir, name);
       let id = decodeName(name);
       if (id === undefined) {
-        for (const p of readdirOrEmpty(wfDir)) {
-          const files = readdirOrEmpty(path.join(wfDir, p)).filter((f) => VERSION_FILE.test(f));
+        for (const p of readdirOrEmpty(wfDir, this.skipped)) {
+          const files = readdirOrEmpty(path.join(wfDir, p), this.skipped).filter((f) => VERSION_FILE.test(f));
           id = this.idFromFiles(path.join(wfDir, p), files)?.workflow;
           if (id !== undefined) break;
         }
       }
-      if (id !== undefined && readdirOrEmpty(wfDir).length > 0) out.push(id);
+      if (id !== undefined && readdirOrEmpty(wfDir, this.skipped).length > 0) out.push(id);
     }
     return out.sort();
   }
+
+  /** Reports a folder skipped while listing (once per folder). */
+  private readonly skipped = (dir: string, why: string): void => this.warnOnce(`skip:${dir}`, `Skipped ${dir}: ${why}.`);
 
   /** Read-cache figures since open. */
   stats(): CacheStats {
@@ -433,7 +441,7 @@ export class VersionStore {
 
   private ioError(e: unknown, what: string, promptId?: string): StorageError {
     if (isOptimizerError(e)) return e as StorageError;
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = fsCauseText(e);
     return new StorageError('STORAGE_IO', `${what}: ${msg}`, promptId ? { promptId } : {}, e);
   }
 
@@ -554,6 +562,7 @@ export class VersionStore {
         ...(input.analysis ? { analysis: input.analysis } : {}),
         ...(input.optimization ? { optimization: input.optimization } : {}),
         ...(restoredFrom ? { restoredFrom } : {}),
+        ...(input.unproven ? { unproven: true as const } : {}),
         metadata: input.metadata ?? {},
       };
       const checked = versionFileSchema.safeParse(record);
@@ -598,7 +607,7 @@ export class VersionStore {
   private idFromFiles(dir: string, files: string[]): { workflow: string; promptId: string } | undefined {
     for (const f of files) {
       try {
-        const r = versionFileSchema.safeParse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+        const r = versionFileSchema.safeParse(JSON.parse(readRegularTextSync(path.join(dir, f), { noFollow: true })));
         if (r.success) return { workflow: r.data.workflow, promptId: r.data.promptId };
       } catch {
         /* try the next */

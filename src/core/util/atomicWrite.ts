@@ -2,6 +2,7 @@ import { promises as fs, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pidAlive } from './pid';
+import { fsIoError } from './fsError';
 
 export interface AtomicWriteOptions {
   /** fsync the file before the rename and the directory after it (durable across power loss). Default true. */
@@ -10,6 +11,8 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Remove temp files of dead writers first (default true; off when the caller just did). */
   cleanLeftovers?: boolean;
+  /** The file as named in messages (default `file`). */
+  displayName?: string;
 }
 
 /**
@@ -99,6 +102,8 @@ export async function writeTargetOf(file: string): Promise<string> {
   }
   const err = new Error(`Too many levels of symbolic links at ${file}`) as NodeJS.ErrnoException;
   err.code = 'ELOOP';
+  err.syscall = 'readlink';
+  err.path = file;
   throw err;
 }
 
@@ -107,9 +112,18 @@ export async function writeTargetOf(file: string): Promise<string> {
  * content or the new one, never a mix: write a temp file beside it, fsync, rename over, fsync
  * the directory. A symbolic link is written through (its target is replaced, the link stays).
  * Temp names start with `.<name>.tmp-` (see {@link tempPathFor}); leftovers of dead writers are
- * removed before each write.
+ * removed before each write. A system error (disk full, permission denied, …) is thrown as a
+ * typed STORAGE_IO error naming the file and the cause; the file is then left as it was.
  */
 export async function atomicWriteFile(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  try {
+    await atomicWriteRaw(file, data, opts);
+  } catch (e) {
+    throw fsIoError(e, opts.displayName ?? file, 'write');
+  }
+}
+
+async function atomicWriteRaw(file: string, data: string | Uint8Array, opts: AtomicWriteOptions): Promise<void> {
   const durable = opts.durable ?? true;
   const target = await writeTargetOf(file);
   const dir = path.dirname(target);

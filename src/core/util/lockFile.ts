@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { pidAlive } from './pid';
+import { readRegularTextSync } from './safeRead';
 
 /**
  * A cross-process exclusive lock held as a file, that cannot lose a live lock.
@@ -88,7 +89,7 @@ function rmQuiet(file: string): void {
 /** The record of a lock file; undefined when missing or not a record. */
 export function readLockRecord(file: string): LockRecord | undefined {
   try {
-    const d = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<LockRecord> | null;
+    const d = JSON.parse(readRegularTextSync(file, { noFollow: true })) as Partial<LockRecord> | null;
     if (!d || typeof d.pid !== 'number' || typeof d.host !== 'string' || typeof d.time !== 'number' || typeof d.token !== 'string') return undefined;
     return d as LockRecord;
   } catch {

@@ -4,6 +4,7 @@ import { analyzePrompts } from './analyzePrompts';
 import { cancelOptimization } from './cancelOptimization';
 import { clearApiKey } from './clearApiKey';
 import { compareWithCurrent } from './compareWithCurrent';
+import { connectToDify } from './connectToDify';
 import { compareWithParent } from './compareWithParent';
 import { copyVersionText } from './copyVersionText';
 import { deleteVersion } from './deleteVersion';
@@ -13,13 +14,15 @@ import { optimizeAllPrompts } from './optimizeAllPrompts';
 import { optimizePrompt } from './optimizePrompt';
 import { optimizeWithDataset } from './optimizeWithDataset';
 import { previousProposal } from './previousProposal';
+import { pullFromDify } from './pullFromDify';
+import { pushToDify } from './pushToDify';
 import { refreshVersions } from './refreshVersions';
 import { rejectProposal } from './rejectProposal';
 import { restoreVersion } from './restoreVersion';
 import { selectModel } from './selectModel';
 import { setApiKey } from './setApiKey';
 import { showInlineView } from './showInlineView';
-import { showEvidenceReport } from './showEvidenceReport';
+import { exportEvidenceReport, showEvidenceReport } from './showEvidenceReport';
 import { showLog } from './showLog';
 import { showSideBySideView } from './showSideBySideView';
 import { showVersions } from './showVersions';
@@ -50,4 +53,8 @@ export const ALL_COMMANDS: readonly CommandDef[] = [
   showLog,
   generateTestCases,
   showEvidenceReport,
+  connectToDify,
+  pullFromDify,
+  pushToDify,
+  exportEvidenceReport,
 ];

@@ -14,10 +14,22 @@ export async function presentRun(s: Services, summary: RunSummary, what: string)
     await s.review.open(summary.proposals[0]);
     const more = summary.proposals.length > 1 ? ` ${summary.proposals.length} proposals: review them with Next/Previous Proposal.` : '';
     const notes = summary.notes.length ? ` ${summary.notes.join(' ')}` : '';
-    void vscode.window.showInformationMessage(`Review the proposal (its right side is editable) and Accept or Reject it.${more}${notes}`);
+    const unproven = summary.proposals.filter((p) => p.unproven).length;
+    const mark = unproven ? ` ${unproven === summary.proposals.length ? 'Its test cases did not show it better or worse: it is marked unproven (Evidence opens the report).' : `${unproven} of them are marked unproven: their test cases did not decide.`}` : '';
+    void vscode.window.showInformationMessage(`Review the proposal (its right side is editable) and Accept or Reject it.${mark}${more}${notes}`);
   } else if (summary.failures.length === 0) {
     const reasons = [...new Set(Object.values(summary.skipped))];
     void vscode.window.showInformationMessage(`No better version found for ${what}${reasons.length ? ` (${reasons.slice(0, 3).join('; ')})` : ''}.${summary.notes.length ? ` ${summary.notes.join(' ')}` : ''}`);
+  }
+  // Refused candidates are not queued, but their reports are one click away (and named in the log).
+  if (summary.refused.length) {
+    const n = summary.refused.length;
+    const first = summary.refused[0]!;
+    void vscode.window
+      .showInformationMessage(`${n} candidate${n === 1 ? ' was' : 's were'} refused by ${n === 1 ? 'its' : 'their'} test cases (${first.nodeTitle}: ${first.strategy} ${first.verdict}, win rate ${first.winRate.toFixed(2)} on ${first.cases} cases).`, n === 1 ? 'Show Report' : 'Show Reports')
+      .then((pick) => {
+        if (pick) void vscode.commands.executeCommand(Commands.showEvidenceReport, n === 1 ? first.reportFile : summary.refused.map((r) => ({ reportFile: r.reportFile, label: `${r.nodeTitle} · ${r.strategy} · ${r.verdict}` })));
+      });
   }
 }
 

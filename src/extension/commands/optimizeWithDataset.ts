@@ -235,6 +235,7 @@ export const optimizeWithDataset: CommandDef = {
         budget: config.budget,
         costTable,
         concurrency,
+        limits: config.model,
         logger: (level, msg) => s.log[level](`llm: ${msg}`),
       })!;
       // An editor model answers every request itself: the task runs on it, not on the model the node names.

@@ -28,6 +28,8 @@ async function pick(s: Services): Promise<ModelChoice | undefined> {
     model: ep.model,
     backend: backendSetting(),
     editorModel: editorModelSetting(),
+    hasKey: !!(await s.keys.get()),
+    canSendRequest: (m) => s.context.languageModelAccessInformation?.canSendRequest(m),
   };
   const qp = vscode.window.createQuickPick<ModelItem>();
   const trace: ModelPickTrace = { title: TITLE, items: [], probing: true, closed: false };
@@ -45,7 +47,9 @@ async function pick(s: Services): Promise<ModelChoice | undefined> {
       qp.activeItems = [again];
       if (!userMoved) placed = choiceId(again.choice!);
     }
-    trace.items = items.filter((i) => i.choice).map((i) => ({ label: i.label, description: i.description ?? '', id: choiceId(i.choice!) }));
+    trace.items = items
+      .filter((i) => i.choice)
+      .map((i) => ({ label: i.label, description: i.description ?? '', id: choiceId(i.choice!), ...(i.detail ? { detail: i.detail } : {}), ...(i.current ? { current: true } : {}) }));
   };
   qp.title = TITLE;
   qp.placeholder = 'Editor models, the endpoint’s models, or a local server';

@@ -7,17 +7,14 @@ import * as vscode from 'vscode';
 import { endpointLabel } from '../../core/llm/redact';
 import type { LocalServer } from '../../core/llm/localServers';
 import { Settings } from '../constants';
+import { isLoopbackUrl } from '../../core/llm/localServers';
+import { choiceId, currentChoiceId, editorAccessNote, type BackendSetting, type ModelChoice } from '../llm/backendChoice';
 import { editorModelRef } from '../llm/editorModels';
 
 export const KNOWN_MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini', 'gpt-4.1', 'o4-mini', 'deepseek-chat', 'qwen-plus'];
 
-/** What an item stands for. */
-export type ModelChoice =
-  | { kind: 'editor'; ref: string; name: string }
-  | { kind: 'endpoint'; model: string }
-  | { kind: 'local'; baseUrl: string; model: string; server: string }
-  | { kind: 'other' }
-  | { kind: 'info' };
+export type { ModelChoice } from '../llm/backendChoice';
+export { choiceId } from '../llm/backendChoice';
 
 export type ModelItem = vscode.QuickPickItem & { choice?: ModelChoice; /** The current choice (the pick opens on it). */ current?: boolean };
 
@@ -31,49 +28,46 @@ export interface ChoicesState {
   localServers: readonly LocalServer[] | undefined;
   baseUrl: string;
   model: string;
-  backend: string;
+  backend: BackendSetting;
   editorModel: string;
-}
-
-/** Stable id of a choice (for the trace and tests). */
-export function choiceId(c: ModelChoice): string {
-  switch (c.kind) {
-    case 'editor':
-      return c.ref;
-    case 'endpoint':
-      return `endpoint:${c.model}`;
-    case 'local':
-      return `local:${c.baseUrl}#${c.model}`;
-    default:
-      return c.kind;
-  }
+  /** An API key is set (a run then uses the endpoint, in auto). */
+  hasKey: boolean;
+  /** VS Code's record of this extension's access to a model (languageModelAccessInformation.canSendRequest). */
+  canSendRequest?: (m: vscode.LanguageModelChat) => boolean | undefined;
 }
 
 /** The items in display order, with separators. */
 export function modelItems(st: ChoicesState): ModelItem[] {
+  // The mark shows what a run would use: the same decision as resolveBackend (chooseBackend).
+  const currentId = currentChoiceId(
+    { setting: st.backend, hasKey: st.hasKey, localBaseUrl: isLoopbackUrl(st.baseUrl), editorModelRef: st.editorModel, editorModels: st.editorModels },
+    { baseUrl: st.baseUrl, model: st.model },
+    st.localServers,
+  );
+  const mark = (c: ModelChoice) => (currentId !== undefined && choiceId(c) === currentId ? { current: true as const } : {});
   const items: ModelItem[] = [separator('Editor models (VS Code Language Model API, no key)')];
   if (st.editorModels.length === 0) {
     items.push({ label: '$(info) No language model in the editor', description: 'none is provided by an installed extension (e.g. GitHub Copilot)', choice: { kind: 'info' } });
   }
   for (const m of st.editorModels) {
-    const ref = editorModelRef(m);
-    const current = st.backend === 'editor' && (st.editorModel === ref || (!st.editorModel && m === st.editorModels[0]));
+    const choice: ModelChoice = { kind: 'editor', ref: editorModelRef(m), name: m.name };
+    const current = mark(choice);
     items.push({
       label: m.name,
-      description: `${m.vendor} · ${m.family}${current ? ' · current' : ''}`,
-      detail: 'VS Code asks your permission the first time a run uses it. No price is known: cost shows as unknown.',
-      choice: { kind: 'editor', ref, name: m.name },
-      ...(current ? { current } : {}),
+      description: `${m.vendor} · ${m.family}${current.current ? ' · current' : ''}`,
+      detail: `${editorAccessNote(st.canSendRequest?.(m))} No price is known: cost shows as unknown.`,
+      choice,
+      ...current,
     });
   }
   items.push(separator(`Endpoint models (${endpointLabel(st.baseUrl)})`));
-  const onEndpoint = st.backend !== 'editor';
-  const baseUrl = st.baseUrl.replace(/\/+$/, '');
-  // The base URL is a local server that answered: its item below is the current one.
-  const onListedServer = (st.localServers ?? []).some((srv) => srv.baseUrl === baseUrl && srv.models.includes(st.model));
+  // Chosen but unusable: the endpoint with no key (and no editor model to fall back on in auto).
+  const noKey = currentId === undefined && st.backend !== 'editor' && !st.hasKey;
   for (const m of [...new Set([st.model, ...KNOWN_MODELS])]) {
-    const current = onEndpoint && !onListedServer && m === st.model;
-    items.push({ label: m, description: current ? 'current' : undefined, choice: { kind: 'endpoint', model: m }, ...(current ? { current } : {}) });
+    const choice: ModelChoice = { kind: 'endpoint', model: m };
+    const current = mark(choice);
+    const description = current.current ? 'current' : noKey && m === st.model ? 'set, but no API key: a run uses the rule strategies (Set API Key)' : undefined;
+    items.push({ label: m, description, choice, ...current });
   }
   items.push({ label: 'Other…', description: 'type a model name', choice: { kind: 'other' } });
   items.push(separator('Local servers on this machine (no key)'));
@@ -87,13 +81,9 @@ export function modelItems(st: ChoicesState): ModelItem[] {
         items.push({ label: `${srv.name} (port ${srv.port})`, description: 'answers but lists no model', choice: { kind: 'info' } });
       }
       for (const m of srv.models) {
-        const current = onEndpoint && baseUrl === srv.baseUrl && st.model === m;
-        items.push({
-          label: m,
-          description: `${srv.name} · ${srv.baseUrl}${current ? ' · current' : ''}`,
-          choice: { kind: 'local', baseUrl: srv.baseUrl, model: m, server: srv.name },
-          ...(current ? { current } : {}),
-        });
+        const choice: ModelChoice = { kind: 'local', baseUrl: srv.baseUrl, model: m, server: srv.name };
+        const current = mark(choice);
+        items.push({ label: m, description: `${srv.name} · ${srv.baseUrl}${current.current ? ' · current' : ''}`, choice, ...current });
       }
     }
   }

@@ -1,32 +1,54 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { toOptimizerError } from '../../core/errors';
 import { Commands } from '../constants';
 import type { CommandDef, Services } from '../services/types';
+import { reportJsonOf, showEvidencePanel } from '../views/evidenceReportPanel';
+import { resolveReport } from './evidenceReportTarget';
 
 /**
- * Show Evidence Report: the markdown report of a proposal's evidence (per case: the input, both
- * answers side by side, the judge's verdict and reason, the checklist), as a markdown preview.
- * Argument: a proposal id; default the proposal under review (the active one, else the first).
+ * Show Evidence Report: the report of a proposal's evidence as a page (per case the input, both
+ * answers side by side and the judge's reasons for both orders; pass-rate bars; the interval after
+ * each look; calls, tokens, cost). Argument: see resolveReport (default: the proposal under review).
+ * Returns the markdown report's path (its export: Export Evidence Report).
  */
 export const showEvidenceReport: CommandDef = {
   id: Commands.showEvidenceReport,
-  async run(s: Services, proposalId?: unknown): Promise<string | undefined> {
-    const all = s.queue.all();
-    const p = (typeof proposalId === 'string' ? all.find((x) => x.id === proposalId) : undefined) ?? s.review.active() ?? all.find((x) => x.evidence);
-    if (!p?.evidence) {
-      void vscode.window.showInformationMessage('No proposal with evidence is waiting for review. Evidence is gathered when an LLM strategy runs with a model (setting promptOptimizer.evidence.mode).');
+  async run(s: Services, arg?: unknown): Promise<string | undefined> {
+    const t = await resolveReport(s, arg);
+    if (!t) return undefined;
+    if (!fs.existsSync(reportJsonOf(t.reportFile))) {
+      void vscode.window.showWarningMessage(`The evidence report ${vscode.workspace.asRelativePath(reportJsonOf(t.reportFile))} no longer exists.`);
       return undefined;
     }
-    if (!fs.existsSync(p.evidence.reportFile)) {
-      void vscode.window.showWarningMessage(`The evidence report ${vscode.workspace.asRelativePath(p.evidence.reportFile)} no longer exists.`);
+    try {
+      await showEvidencePanel(t.reportFile, t.title);
+    } catch (e) {
+      const msg = `Could not show the evidence report ${vscode.workspace.asRelativePath(t.reportFile)}: ${toOptimizerError(e).message}`;
+      s.log.warn(msg);
+      void vscode.window.showErrorMessage(msg);
       return undefined;
     }
-    const uri = vscode.Uri.file(p.evidence.reportFile);
+    return t.reportFile;
+  },
+};
+
+/** Export Evidence Report: the same report as markdown (the file written beside it), in the markdown preview. */
+export const exportEvidenceReport: CommandDef = {
+  id: Commands.exportEvidenceReport,
+  async run(s: Services, arg?: unknown): Promise<string | undefined> {
+    const t = await resolveReport(s, arg);
+    if (!t) return undefined;
+    if (!fs.existsSync(t.reportFile)) {
+      void vscode.window.showWarningMessage(`The evidence report ${vscode.workspace.asRelativePath(t.reportFile)} no longer exists.`);
+      return undefined;
+    }
+    const uri = vscode.Uri.file(t.reportFile);
     try {
       await vscode.commands.executeCommand('markdown.showPreview', uri);
     } catch {
       await vscode.window.showTextDocument(uri, { preview: false });
     }
-    return p.evidence.reportFile;
+    return t.reportFile;
   },
 };

@@ -7,11 +7,17 @@
  * - The first request of this extension to a model that needs consent makes VS Code ask the
  *   user; it is only made from a command the user ran (Optimize), never at activation.
  * - Cancellation: the request's AbortSignal cancels the CancellationToken handed to sendRequest.
+ * - Limits: the streamed answer must end within `timeoutMs` (default 60 s, from the request) and
+ *   stay under `maxResponseBytes` (default 8 MB); past either the request is cancelled and fails
+ *   with LLM_TIMEOUT / LLM_RESPONSE_TOO_LARGE.
  * - Tokens: counted with the model's countTokens; cost is unknown (no price: $0 and logged as such).
  * - Embeddings: vscode.lm has none; embed() fails with LLM_NO_EMBEDDINGS saying so.
  */
 import * as vscode from 'vscode';
 import { CancelledError, LlmError } from '../../core/errors';
+import { ResponseLimitError, readBoundedText } from '../../core/llm/bounded';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../../core/llm/limits';
+import { limitError } from '../../core/llm/mapError';
 import { createPipelineClient, type Classified, type LlmTransport, type PipelineClient, type PipelineOptions } from '../../core/llm/pipeline';
 import type { ChatMessage } from '../../core/llm/types';
 import { NO_EMBEDDINGS_REASON, editorModelRef } from './editorModels';
@@ -35,6 +41,7 @@ function describe(e: unknown): string {
 /** Maps what sendRequest or its stream threw to a typed error naming the model. */
 export function classifyEditorModelError(e: unknown, label: string): Classified {
   if (e instanceof LlmError || e instanceof CancelledError) return { error: e, retryable: false };
+  if (e instanceof ResponseLimitError) return { error: limitError(e, `the editor model ${label}`), retryable: false };
   if (e instanceof vscode.CancellationError || (e as { name?: unknown } | null)?.name === 'Canceled') {
     return { error: new CancelledError('The LLM request was cancelled.'), retryable: false };
   }
@@ -77,7 +84,7 @@ export function toLmMessages(messages: ChatMessage[]): vscode.LanguageModelChatM
  * Runs `fn` with a CancellationToken that is cancelled when `signal` aborts; the call then
  * rejects with CancelledError at once, whether or not the provider ends its stream.
  */
-async function withToken<T>(signal: AbortSignal, fn: (token: vscode.CancellationToken) => Thenable<T> | Promise<T>): Promise<T> {
+async function withToken<T>(signal: AbortSignal, fn: (token: vscode.CancellationToken, cancel: () => void) => Thenable<T> | Promise<T>): Promise<T> {
   const cts = new vscode.CancellationTokenSource();
   let onAbort: () => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => {
@@ -90,7 +97,7 @@ async function withToken<T>(signal: AbortSignal, fn: (token: vscode.Cancellation
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
   try {
-    return await Promise.race([Promise.resolve(fn(cts.token)), aborted]);
+    return await Promise.race([Promise.resolve(fn(cts.token, () => cts.cancel())), aborted]);
   } finally {
     signal.removeEventListener('abort', onAbort);
     cts.dispose();
@@ -101,12 +108,18 @@ export interface EditorModelClientOptions extends Omit<PipelineOptions, 'log'> {
   /** Shown by VS Code in its consent prompt: why the extension asks for the model. */
   justification?: string;
   log?: PipelineOptions['log'];
+  /** Deadline of one request, the whole streamed answer included (default 60 s). */
+  timeoutMs?: number;
+  /** Most bytes (UTF-8) of one answer (default 8 MB). */
+  maxResponseBytes?: number;
 }
 
 /** The LlmClient over one editor model. `model` comes from listEditorModels. */
 export function createEditorModelClient(model: vscode.LanguageModelChat, opts: EditorModelClientOptions = {}): PipelineClient & { readonly modelRef: string; readonly modelName: string } {
   const ref = editorModelRef(model);
   const label = `${model.name} (${model.vendor})`;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const justification = opts.justification ?? 'Prompt Optimizer for Dify asks the model to rewrite and judge the prompts of your Dify export.';
   const transport: LlmTransport = {
     label: `vscode-lm/${model.vendor}/${model.id}`,
@@ -117,17 +130,19 @@ export function createEditorModelClient(model: vscode.LanguageModelChat, opts: E
       if (signal.aborted) throw new CancelledError('The LLM request was cancelled.');
       // Tool definitions and few-shot tool turns are not mapped to vscode.lm here: the caller falls back (e.g. Dify's prompt mode).
       if (req.tools?.length) throw new LlmError('LLM_NO_TOOLS', `The editor model ${label} is run without tools here.`);
-      return withToken(signal, async (token) => {
+      return withToken(signal, async (token, cancel) => {
         const modelOptions: Record<string, unknown> = {};
         if (req.temperature !== undefined) modelOptions.temperature = req.temperature;
         if (maxTokens !== undefined) modelOptions.max_tokens = maxTokens;
         const response = await model.sendRequest(toLmMessages(req.messages), { justification, modelOptions }, token);
-        let text = '';
-        for await (const chunk of response.text) {
-          text += chunk;
-          if (signal.aborted) break;
-        }
-        if (signal.aborted) throw new CancelledError('The LLM request was cancelled.');
+        // The deadline runs from the start of the answer: sendRequest may wait on the user (a sign-in consent prompt).
+        const text = await readBoundedText(response.text, {
+          timeoutMs,
+          maxBytes: maxResponseBytes,
+          signal,
+          onStop: cancel,
+          abortError: () => new CancelledError('The LLM request was cancelled.'),
+        });
         return { text, finishReason: 'stop', model: ref };
       });
     },

@@ -16,6 +16,7 @@ export function pendingLenses(range: vscode.Range, p: Proposal): vscode.CodeLens
   return [
     lens(pendingLensTitle(p), Commands.nextProposal, pendingLensTooltip(p)),
     lens('Review', Commands.nextProposal, 'Open the proposal as a diff; edit its right side before accepting if you like'),
+    ...(p.evidence ? [lens('Evidence', Commands.showEvidenceReport, 'Open the evidence report: per case the input, both answers and the judge\'s reasons')] : []),
     ...(p.stale ? [] : [lens('Accept', Commands.acceptProposal, 'Apply the proposal (as edited in its diff) to this file; the file is not saved')]),
     lens('Reject', Commands.rejectProposal, 'Dismiss the proposal; the file stays as it is'),
   ];

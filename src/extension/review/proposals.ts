@@ -30,7 +30,9 @@ export interface Proposal {
   /** For a restore: the version whose text is proposed. */
   restoreOf?: string;
   /** The evidence on the prompt's test cases (LLM proposals with the gate on); reportFile is absolute. */
-  evidence?: { verdict: string; winRate: number; lowerBound: number; cases: number; reportFile: string };
+  evidence?: { verdict: string; winRate: number; lowerBound: number; upperBound?: number; cases: number; reportFile: string };
+  /** The cases neither proved it better nor worse ("no evidence"): reviewable, marked, recorded as unproven when accepted. */
+  unproven?: boolean;
   /**
    * Runs once the proposal has been accepted and written to the document (never on reject),
    * e.g. to teach the embeddings index only versions the user accepted. Its failure is logged.

@@ -45,6 +45,7 @@ export async function recordAccepted(stores: StoreManager, log: Logger, p: Propo
         analysis: after,
         parentVersion: parent,
         status: 'accepted',
+        ...(p.unproven ? { unproven: true } : {}),
         optimization: {
           strategy: MANUAL_EDIT_STRATEGY,
           before,
@@ -55,13 +56,14 @@ export async function recordAccepted(stores: StoreManager, log: Logger, p: Propo
         },
         metadata: { editedFrom: { version: parent, strategy: p.strategy } },
       });
-      result = { recorded: `accepted ${v.version} (${MANUAL_EDIT_STRATEGY} on ${parent ?? 'no stored version'})`, version: v.version, note: '' };
+      result = { recorded: `accepted ${v.version} (${MANUAL_EDIT_STRATEGY} on ${parent ?? 'no stored version'})${p.unproven ? ', unproven' : ''}`, version: v.version, note: '' };
     } else if (p.restoreOf) {
       const v = await store.rollback(p.workflow, p.promptId, p.restoreOf);
       result = { recorded: `accepted ${v.version} (restored ${p.restoreOf})`, version: v.version, note: '' };
     } else if (p.version) {
-      await store.setStatus(p.workflow, p.promptId, p.version, 'accepted');
-      result = { recorded: 'accepted', note: '' };
+      // An unproven proposal's version carries `unproven` from when it was recorded; accepting keeps it.
+      const v = await store.setStatus(p.workflow, p.promptId, p.version, 'accepted');
+      result = { recorded: v.unproven ? 'accepted (unproven)' : 'accepted', note: '' };
     }
     stores.invalidate();
     return result;

@@ -71,6 +71,7 @@ export class ReviewController implements vscode.Disposable {
     this.activeId = id;
     if (id) this.cursor = Math.max(0, this.queue.indexOf(id));
     void vscode.commands.executeCommand('setContext', ContextKeys.proposalActive, !!id);
+    void vscode.commands.executeCommand('setContext', ContextKeys.proposalHasEvidence, !!(id && this.queue.get(id)?.evidence));
     // A diff whose title no longer says what is true (the prompt changed in the YAML meanwhile)
     // is opened again with the right title when the user comes back to it.
     const p = id ? this.queue.get(id) : undefined;

@@ -8,17 +8,19 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LlmClient } from '../../core/llm/types';
 import type { PipelineOptions } from '../../core/llm/pipeline';
+import { llmLimitsOf, type ModelLimitsConfig } from '../../core/llm/limits';
 import { LOCAL_SERVER_PLACEHOLDER_KEY, isLoopbackUrl } from '../../core/llm/localServers';
 import { Settings } from '../constants';
-import { editorModelRef, listEditorModels, parseEditorModelRef } from '../llm/editorModels';
+import { chooseBackend, type BackendInputs, type BackendSetting } from '../llm/backendChoice';
+import { editorModelRef, listEditorModels } from '../llm/editorModels';
 import type { ApiKeyStore, KeySource } from './apiKey';
 import { endpointSettings } from './settings';
 
-export type BackendSetting = 'auto' | 'endpoint' | 'editor';
+export type { BackendSetting } from '../llm/backendChoice';
 
 /** What a run will use. */
 export type Backend =
-  | { kind: 'endpoint'; baseUrl: string; model: string; apiKey: string; keySource: KeySource | 'none (local server)'; concurrency?: number; timeoutMs?: number }
+  | { kind: 'endpoint'; baseUrl: string; model: string; apiKey: string; keySource: KeySource | 'none (local server)'; concurrency?: number }
   | { kind: 'editor'; model: vscode.LanguageModelChat; ref: string }
   | {
       kind: 'none';
@@ -37,33 +39,29 @@ export function editorModelSetting(): string {
   return vscode.workspace.getConfiguration(Settings.section).get<string>(Settings.editorModel)?.trim() ?? '';
 }
 
-async function editorBackend(explicit: boolean): Promise<Backend> {
-  const ref = editorModelSetting();
-  const selector = parseEditorModelRef(ref);
-  const models = await listEditorModels(selector);
-  const model = models[0];
-  if (model) return { kind: 'editor', model, ref: editorModelRef(model) };
-  if (ref) {
-    const why = `The editor model ${ref} chosen with Select Model is not available now (its extension may be disabled or signed out)`;
-    return { kind: 'none', reason: `${why}. Pick another model with Prompt Optimizer: Select Model.`, note: `${why}, so the rule strategies ran instead. Pick another model with Prompt Optimizer: Select Model.` };
-  }
-  const why = 'No language model is available in the editor (none is provided by an installed extension such as GitHub Copilot)';
-  const how = 'Install or sign in to one, or set an API key or a local server with Select Model.';
-  return explicit ? { kind: 'none', reason: `${why}. ${how}`, note: `${why}, so the rule strategies ran instead. ${how}` } : { kind: 'none' };
+/** What resolveBackend and Select Model's "current" mark decide from: the settings, whether a key is set, the editor models offered now. */
+export async function backendInputs(keys: ApiKeyStore, editorModels?: readonly vscode.LanguageModelChat[]): Promise<BackendInputs<vscode.LanguageModelChat>> {
+  return {
+    setting: backendSetting(),
+    hasKey: !!(await keys.get()),
+    localBaseUrl: isLoopbackUrl(endpointSettings().baseUrl),
+    editorModelRef: editorModelSetting(),
+    editorModels: editorModels ?? (await listEditorModels()),
+  };
 }
 
 /**
- * Picks the backend: the setting's choice, or (auto) the endpoint when a key is set or the base
- * URL is a local server, else the first editor model available. Lists models but never sends a
- * request (so no consent prompt appears here).
+ * Picks the backend (see chooseBackend): the setting's choice, or (auto) the endpoint when a key
+ * is set or the base URL is a local server, else the first editor model available. Lists models
+ * but never sends a request.
  */
 export async function resolveBackend(keys: ApiKeyStore): Promise<Backend> {
-  const setting = backendSetting();
-  if (setting === 'editor') return editorBackend(true);
-  const ep = endpointSettings();
-  const key = await keys.get();
-  const local = isLoopbackUrl(ep.baseUrl);
-  if (key || local) {
+  const inputs = await backendInputs(keys);
+  const choice = chooseBackend(inputs);
+  if (choice.kind === 'editor') return { kind: 'editor', model: choice.model, ref: editorModelRef(choice.model) };
+  if (choice.kind === 'endpoint') {
+    const ep = endpointSettings();
+    const key = await keys.get();
     return {
       kind: 'endpoint',
       baseUrl: ep.baseUrl,
@@ -71,11 +69,18 @@ export async function resolveBackend(keys: ApiKeyStore): Promise<Backend> {
       apiKey: key?.key ?? LOCAL_SERVER_PLACEHOLDER_KEY,
       keySource: key?.source ?? 'none (local server)',
       concurrency: ep.concurrency,
-      timeoutMs: ep.timeoutMs,
     };
   }
-  if (setting === 'endpoint') return { kind: 'none' };
-  return editorBackend(false);
+  if (choice.why === 'editor-missing') {
+    const why = `The editor model ${inputs.editorModelRef} chosen with Select Model is not available now (its extension may be disabled or signed out)`;
+    return { kind: 'none', reason: `${why}. Pick another model with Prompt Optimizer: Select Model.`, note: `${why}, so the rule strategies ran instead. Pick another model with Prompt Optimizer: Select Model.` };
+  }
+  if (choice.why === 'no-editor-model' && choice.explicit) {
+    const why = 'No language model is available in the editor (none is provided by an installed extension such as GitHub Copilot)';
+    const how = 'Install or sign in to one, or set an API key or a local server with Select Model.';
+    return { kind: 'none', reason: `${why}. ${how}`, note: `${why}, so the rule strategies ran instead. ${how}` };
+  }
+  return { kind: 'none' };
 }
 
 /** How the backend is named in logs and notes (no key). */
@@ -102,9 +107,13 @@ export function loadLlmModule(): LlmModule {
 }
 
 /** The client for `backend` (undefined for 'none'). */
-export function clientFor(backend: Backend, opts: Omit<PipelineOptions, 'concurrency'> & { logger?: PipelineOptions['log']; concurrency?: number }): LlmClient | undefined {
+export function clientFor(
+  backend: Backend,
+  opts: Omit<PipelineOptions, 'concurrency'> & { logger?: PipelineOptions['log']; concurrency?: number; /** The run's config.model: timeout, retries, response size. */ limits?: ModelLimitsConfig },
+): LlmClient | undefined {
   if (backend.kind === 'none') return undefined;
   const mod = loadLlmModule();
+  const limits = llmLimitsOf(opts.limits);
   if (backend.kind === 'editor') {
     return mod.createEditorModelClient(backend.model, {
       cacheDir: opts.cacheDir,
@@ -113,10 +122,12 @@ export function clientFor(backend: Backend, opts: Omit<PipelineOptions, 'concurr
       costTable: opts.costTable,
       concurrency: opts.concurrency,
       log: opts.logger,
+      timeoutMs: limits.timeoutMs,
+      maxResponseBytes: limits.maxResponseBytes,
     });
   }
   return mod.createLlmClient(
-    { baseUrl: backend.baseUrl, apiKey: backend.apiKey, model: backend.model, concurrency: backend.concurrency ?? opts.concurrency, timeoutMs: backend.timeoutMs },
+    { baseUrl: backend.baseUrl, apiKey: backend.apiKey, model: backend.model, concurrency: backend.concurrency ?? opts.concurrency, ...limits },
     { cacheDir: opts.cacheDir, cache: opts.cache, budget: opts.budget, costTable: opts.costTable, logger: opts.logger },
   );
 }

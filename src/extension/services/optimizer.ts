@@ -11,6 +11,7 @@ import { formatRunEstimate, type RunEstimate } from '../../core/engine/estimate'
 import { costTableWith, unpricedNotes } from '../../core/llm/cost';
 import { llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import type { StrategyName } from '../../core/strategies/types';
+import { unprovenLabel, withUnproven } from '../../core/engine/unproven';
 import { Commands, ContextKeys } from '../constants';
 import type { Proposal, ProposalQueue } from '../review/proposals';
 import type { ApiKeyStore } from './apiKey';
@@ -55,6 +56,8 @@ export interface RunSummary {
   estimate?: RunEstimate;
   /** The question asked before spending (above promptOptimizer.confirmAboveCalls), and the answer. */
   asked?: { message: string; answer: 'Run' | 'Cancel' };
+  /** Candidates their test cases refused (worse, or an unreliable judge), each with its report (absolute path). */
+  refused: Array<{ promptId: string; nodeTitle: string; strategy: string; verdict: string; winRate: number; cases: number; reportFile: string }>;
 }
 
 type EvidenceBundle = typeof import('../evidenceEntry');
@@ -152,13 +155,14 @@ export class OptimizationRunner implements vscode.Disposable {
       cacheDir: llmCacheDir(root),
       budget: config.budget,
       costTable,
+      limits: config.model,
       logger: (level, msg) => this.log[level](`llm: ${msg}`),
     });
   }
 
   /** Optimizes; never throws (errors are shown once and returned as failures). */
   async run(req: RunRequest): Promise<RunSummary> {
-    const summary: RunSummary = { proposals: [], notes: [], skipped: {}, failures: [], cancelled: false, recorded: false, usedLlm: false };
+    const summary: RunSummary = { proposals: [], notes: [], skipped: {}, failures: [], cancelled: false, recorded: false, usedLlm: false, refused: [] };
     if (this.controller) {
       const msg = 'An optimization is already running; wait for it or cancel it first.';
       void vscode.window.showWarningMessage(msg);
@@ -238,6 +242,7 @@ export class OptimizationRunner implements vscode.Disposable {
             force: req.force,
             includeLabels: req.includeLabels,
             llm,
+            defaultModel: backend.kind === 'editor' ? backend.ref : (config.model.name ?? endpointSettings().model),
             store,
             recordAs: 'proposed',
             // Only a run with a model gathers evidence: only then is the evidence bundle loaded.
@@ -293,6 +298,7 @@ export class OptimizationRunner implements vscode.Disposable {
       includeLabels: req.includeLabels,
       llm: o.llm,
       evidenceGate: o.evidenceGate,
+      defaultModel: model,
       model,
       costTable: costTableWith(o.config.pricing),
       signal: o.signal,
@@ -324,11 +330,18 @@ export class OptimizationRunner implements vscode.Disposable {
     for (const f of outcome.failures) {
       summary.failures.push({ promptId: f.promptId, message: f.error.message });
     }
-    for (const r of outcome.results) {
-      if (!r.accepted) {
-        summary.skipped[r.promptId] = r.skippedReason ?? 'no improvement found';
-        continue;
+    for (const x of outcome.results) {
+      for (const f of x.refused ?? []) {
+        const reportFile = path.join(root, f.evidence.reportFile);
+        summary.refused.push({ promptId: x.promptId, nodeTitle: x.nodeTitle, strategy: f.strategy, verdict: f.verdict, winRate: f.evidence.winRate, cases: f.evidence.cases, reportFile });
+        this.log.info(`refused ${x.promptId} ${f.strategy}: ${f.verdict} on ${f.evidence.cases} test cases (win rate ${f.evidence.winRate.toFixed(2)}); report ${reportFile} (command: Prompt Optimizer: Show Evidence Report)`);
       }
+      // An inconclusive candidate still goes to review, marked unproven (its cases were paid for).
+      const unproven = !x.accepted && !!x.unproven;
+      if (!x.accepted) summary.skipped[x.promptId] = x.skippedReason ?? 'no improvement found';
+      if (!x.accepted && !unproven) continue;
+      if (unproven) this.log.info(`unproven ${x.promptId} ${x.unproven!.strategy}: ${unprovenLabel(x.unproven!.evidence)}; queued for review, marked unproven`);
+      const r = withUnproven(x);
       summary.proposals.push({
         id: this.queue.nextId(),
         uri: doc.uri,
@@ -347,8 +360,9 @@ export class OptimizationRunner implements vscode.Disposable {
         rationale: r.rationale,
         version: outcome.versions.get(r.promptId)?.proposal?.version,
         ...(r.evidence
-          ? { evidence: { verdict: r.evidence.verdict, winRate: r.evidence.winRate, lowerBound: r.evidence.lowerBound, cases: r.evidence.cases, reportFile: path.join(root, r.evidence.reportFile) } }
+          ? { evidence: { verdict: r.evidence.verdict, winRate: r.evidence.winRate, lowerBound: r.evidence.lowerBound, upperBound: r.evidence.upperBound, cases: r.evidence.cases, reportFile: path.join(root, r.evidence.reportFile) } }
           : {}),
+        ...(unproven ? { unproven: true } : {}),
       });
       if (r.evidenceNote) summary.notes.push(`${r.nodeTitle}: ${r.evidenceNote}`);
     }

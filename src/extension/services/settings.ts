@@ -3,6 +3,7 @@ import { PRESETS, type ConfigOverrides, type PresetName } from '../../core/engin
 import { DEFAULT_BASE_URL, DEFAULT_MODEL } from '../../core/service/endpoint';
 import type { StrategyName } from '../../core/strategies/types';
 import { DEFAULT_CONFIRM_ABOVE_CALLS, Settings } from '../constants';
+import { limitSettings } from '../llm/limitSettings';
 
 function cfg(scope?: vscode.Uri): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(Settings.section, scope);
@@ -36,24 +37,23 @@ export function engineOverrides(scope?: vscode.Uri): ConfigOverrides {
       maxTokens: num(c, Settings.budgetMaxTokens),
       maxCostUsd: num(c, Settings.budgetMaxCostUsd),
     },
-    model: { name: c.get<string>(Settings.model) || undefined },
+    model: { name: c.get<string>(Settings.model) || undefined, ...limitSettings((k) => c.get<unknown>(k)) },
     evidence: {
       mode: ((m) => (m === 'auto' || m === 'off' || m === 'required' ? m : undefined))(c.get<string>(Settings.evidenceMode)),
       cases: num(c, Settings.evidenceCases),
+      maxCases: num(c, Settings.evidenceMaxCases),
       judgeModel: c.get<string>(Settings.evidenceJudgeModel) || undefined,
     },
   };
 }
 
 /** Endpoint settings (the key is not a setting: see ApiKeyStore). */
-export function endpointSettings(): { baseUrl: string; model: string; concurrency?: number; timeoutMs?: number } {
+export function endpointSettings(): { baseUrl: string; model: string; concurrency?: number } {
   const c = cfg();
-  const timeout = num(c, Settings.llmTimeoutSeconds);
   return {
     baseUrl: c.get<string>(Settings.baseUrl) || DEFAULT_BASE_URL,
     model: c.get<string>(Settings.model) || DEFAULT_MODEL,
     concurrency: num(c, Settings.llmConcurrency),
-    timeoutMs: timeout !== undefined ? timeout * 1000 : undefined,
   };
 }
 

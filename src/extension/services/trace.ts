@@ -27,7 +27,7 @@ export class UiTrace {
 /** The Select Model quick pick as last shown: its items (choice ids) and the active one. */
 export interface ModelPickTrace {
   title: string;
-  items: Array<{ label: string; description: string; id: string }>;
+  items: Array<{ label: string; description: string; id: string; detail?: string; /** Marked current: what a run would use now. */ current?: boolean }>;
   active?: string;
   /** Whether the local-server probe is still running. */
   probing: boolean;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseDify } from '../../core/dsl';
 import type { PromptVersion } from '../../core/storage';
+import { mdFence, mdInline } from '../../core/evidence/inert';
 import { Commands } from '../constants';
 import { fmtScore } from '../review/proposals';
 import { StoreManager } from '../services/stores';
@@ -183,16 +184,19 @@ export class VersionsTreeProvider implements vscode.TreeDataProvider<VersionsTre
       v.analysis ? `score ${fmtScore(v.analysis.overall)}` : undefined,
       shortDate(v.createdAt),
       v.status,
+      v.unproven ? 'unproven' : undefined,
       n.current ? 'current' : undefined,
     ].filter(Boolean);
     const item = new vscode.TreeItem(`v${v.version}`, vscode.TreeItemCollapsibleState.None);
     item.id = VersionsTreeProvider.idOf(n);
     item.description = parts.join(' · ');
     item.tooltip = new vscode.MarkdownString(
-      [`**${n.title}** v${v.version} (${v.status}${n.current ? ', current' : ''})`, opt?.rationale ?? '', '```', v.text.slice(0, 1500), '```'].join('\n\n'),
+      // The rationale and the text came from a model: inert (escaped, in a fence no line of the text can close).
+      [`**${mdInline(n.title)}** v${v.version} (${v.status}${v.unproven ? ', unproven: its test cases did not show it better' : ''}${n.current ? ', current' : ''})`, mdInline(opt?.rationale ?? ''), mdFence(v.text.slice(0, 1500))].join('\n\n'),
     );
     item.iconPath = new vscode.ThemeIcon(n.current ? 'pass-filled' : (STATUS_ICON[v.status] ?? 'circle-outline'));
-    item.contextValue = `promptVersion${v.parentVersion ? '.hasParent' : ''}`;
+    const hasReport = typeof (v.metadata as { evidence?: { reportFile?: unknown } }).evidence?.reportFile === 'string';
+    item.contextValue = `promptVersion${v.parentVersion ? '.hasParent' : ''}${hasReport ? '.evidence' : ''}`;
     item.command = { title: 'Compare with Current', command: Commands.compareWithCurrent, arguments: [n] };
     return item;
   }

@@ -27,7 +27,8 @@ describe('evaluation: rendering', () => {
     );
     assert.deepEqual(msgs, [
       { role: 'system', content: 'New: the doc|CTX' },
-      { role: 'user', content: 'Q: why? (m) N ' },
+      // {{#env.X#}} is not given: Dify's convert_template writes the selector's text.
+      { role: 'user', content: 'Q: why? (m) N env.X' },
     ]);
   });
 

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { checkAccept, ReviewCodes } from '../../../src/extension/review/checks';
-import { fmtScore, pendingLensTitle, proposalTitle } from '../../../src/extension/review/labels';
+import { fmtScore, pendingLensTitle, pendingLensTooltip, proposalTitle } from '../../../src/extension/review/labels';
 
 const fields = { nodeTitle: 'Answer Writer', kind: 'llm-message', role: 'system', strategy: 'clarity_focus', scoreBefore: 72.04, scoreAfter: 86.25 };
 
@@ -21,6 +21,14 @@ describe('extension/review labels', () => {
     assert.equal(pendingLensTitle(fields), 'Proposal 72 → 86.3');
     assert.equal(pendingLensTitle({ ...fields, editedScore: 79.96 }), 'Proposal 72 → 80 (edited)');
     assert.equal(pendingLensTitle({ ...fields, stale: true }), 'Proposal 72 → 86.3 · stale: the prompt changed');
+  });
+
+  it('an unproven proposal is marked with its win rate, 90% interval and cases; a better one with its verdict', () => {
+    const evidence = { verdict: 'no evidence', winRate: 0.62, lowerBound: 0.41, upperBound: 0.8, cases: 24 };
+    assert.equal(proposalTitle({ ...fields, evidence, unproven: true }), 'Answer Writer · llm-message (system) · clarity_focus · 72 → 86.3 · unproven: 0.62 (90% interval 0.41–0.80) on 24 cases');
+    assert.equal(pendingLensTitle({ ...fields, evidence, unproven: true }), 'Proposal 72 → 86.3 · unproven: 0.62 (90% interval 0.41–0.80) on 24 cases');
+    assert.equal(pendingLensTitle({ ...fields, evidence: { ...evidence, verdict: 'better', winRate: 0.92 } }), 'Proposal 72 → 86.3 · better, win rate 0.92 on 24 cases');
+    assert.match(pendingLensTooltip({ ...fields, evidence, unproven: true }), /accepting it records the version as unproven/);
   });
 });
 

@@ -111,6 +111,12 @@ describe('runtime: tools and sampling parameters as Dify sends them (real HTTP)'
     assert.ok((first!.body as Record<string, unknown>).tools);
     assert.equal((second!.body as Record<string, unknown>).tools, undefined);
     assert.ok(((second!.body as { messages: Array<{ content: string }> }).messages[0]!.content).startsWith('You should always follow the instructions and output a valid JSON object.'), "Dify's prompt-mode system prompt");
+    // The next case asks the endpoint once, in prompt mode: the refusal is remembered.
+    srv.enqueue({ content: '{"amount": 5}' });
+    const next = await modelNodeRunner(client).run({ record: r, spec: nodeSpecOf(view, r), example: ex('Refund 5 EUR') });
+    assert.equal(next.output, '{"amount": 5}');
+    assert.equal(srv.chatRequests().length, 3);
+    assert.equal((srv.chatRequests()[2]!.body as Record<string, unknown>).tools, undefined);
   });
 
   it('agent node (function_calling): instruction, query and its tools\' schemas (the model\'s parameters only); a tool call is the answer, written out', async () => {
