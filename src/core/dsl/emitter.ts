@@ -177,11 +177,11 @@ class Writer {
     this.out += data;
     this.column += len;
   }
-  indicator(ind: string, needWhitespace: boolean): void {
+  /** PyYAML's `write_indicator` (the separating space after `key:` is already in the file). */
+  indicator(ind: string): void {
     this.write(ind);
     this.whitespace = false;
-    this.indention = this.indention && false;
-    void needWhitespace; // the separating space after `key:` is already in the file
+    this.indention = false;
   }
   lineBreak(data?: string): void {
     this.out += data === undefined || data === '\n' ? this.eol : data;
@@ -212,7 +212,7 @@ export function emitScalar(text: string, style: PyStyle, o: EmitOptions): string
 }
 
 function writeDoubleQuoted(w: Writer, text: string[], allowUnicode: boolean): void {
-  w.indicator('"', true);
+  w.indicator('"');
   let start = 0;
   let end = 0;
   const n = text.length;
@@ -250,11 +250,11 @@ function writeDoubleQuoted(w: Writer, text: string[], allowUnicode: boolean): vo
     }
     end++;
   }
-  w.indicator('"', false);
+  w.indicator('"');
 }
 
 function writeSingleQuoted(w: Writer, text: string[]): void {
-  w.indicator("'", true);
+  w.indicator("'");
   let spaces = false;
   let breaks = false;
   let start = 0;
@@ -291,7 +291,7 @@ function writeSingleQuoted(w: Writer, text: string[]): void {
     }
     end++;
   }
-  w.indicator("'", false);
+  w.indicator("'");
 }
 
 function writePlain(w: Writer, text: string[]): void {
@@ -348,7 +348,7 @@ function blockHints(text: string[], indicator: number): string {
 
 /** PyYAML's `write_literal` / `write_folded`. */
 function writeBlock(w: Writer, text: string[], folded: boolean, indicator: number): void {
-  w.indicator((folded ? '>' : '|') + blockHints(text, indicator), true);
+  w.indicator((folded ? '>' : '|') + blockHints(text, indicator));
   w.lineBreak();
   let leadingSpace = true;
   let spaces = false;
