@@ -4,6 +4,7 @@
  */
 import { DslError } from '../errors';
 import { blockLiteralSafe, chompingOf, decodeAsValue, encodeBlockLiteral, encodeDoubleQuoted } from './encode';
+import { chooseStyle, emitScalar, type EmitOptions, type PyStyle } from './emitter';
 import { parseDify, slotsOf, type DifyDocument, type ValueSlot } from './parse';
 
 export interface PromptEdit {
@@ -71,7 +72,7 @@ export function replacePrompts(source: string | DifyDocument, edits: PromptEdit[
         { file, promptId: rec.id },
       );
     }
-    const value = encodeFor(text, slot, edit.text);
+    const value = encodeFor(text, slot, edit.text, rec.text);
     if (value === undefined) {
       throw new DslError('DSL_PATCH_INVALID', `Could not encode the new text of prompt ${rec.id} as YAML.`, { file, promptId: rec.id });
     }
@@ -94,8 +95,114 @@ export function replacePrompts(source: string | DifyDocument, edits: PromptEdit[
   return out;
 }
 
-/** Encoded replacement for one slot: a block literal where safe, else a double-quoted scalar. */
-export function encodeFor(text: string, slot: ValueSlot, value: string): string | undefined {
+/**
+ * Encoded replacement for one slot. A scalar of the file's own style (plain, single-quoted,
+ * double-quoted, literal, folded) is rewritten in that style exactly as PyYAML's emitter writes
+ * it (Dify exports with `yaml.dump`), with the file's indentation and its `allow_unicode` choice,
+ * so setting a prompt's old text back restores the file's bytes. Where that style cannot hold the
+ * text (or when the original is in the style yaml.dump picks for its text, so the file was written by
+ * PyYAML), the style PyYAML would choose; in flow mappings and JSON files a one-line double-quoted scalar.
+ */
+export function encodeFor(text: string, slot: ValueSlot, value: string, old?: string): string | undefined {
+  if (!slot.inFlow && !slot.json) {
+    const enc = encodePyYaml(text, slot, value, old);
+    if (enc !== undefined) return enc;
+  }
+  return encodeLegacy(text, slot, value);
+}
+
+const PY_STYLES: Partial<Record<ValueSlot['style'], PyStyle>> = { plain: 'plain', single: 'single', double: 'double', literal: 'literal', folded: 'folded' };
+
+function encodePyYaml(text: string, slot: ValueSlot, value: string, old: string | undefined): string | undefined {
+  const eol = eolAt(text, slot.start);
+  const isBlockOriginal = slot.style === 'literal' || slot.style === 'folded';
+  const endsWithBreak = isBlockOriginal && slot.end > slot.start && text[slot.end - 1] === '\n';
+  const allowUnicode = allowUnicodeFor(text, slot, value, old);
+  const lineStart = text.lastIndexOf('\n', slot.start - 1) + 1;
+  const lead = slot.style === 'empty' ? ' ' : '';
+  const column = codePoints(text.slice(lineStart, slot.start)) + lead.length;
+  const indent = originalIndent(text, slot) ?? slot.keyColumn + 2;
+  const original = PY_STYLES[slot.style];
+  let requested = original;
+  // A scalar in the style yaml.dump picks for its text was written by PyYAML (Dify's exporter,
+  // which never asks for a style): the new text gets the style yaml.dump picks for it.
+  if (old !== undefined && original !== undefined && chooseStyle(old, undefined, allowUnicode) === original) requested = undefined;
+  let style = chooseStyle(value, requested, allowUnicode);
+  if ((style === 'literal' || style === 'folded') && !blockFits(text, slot, value, true)) style = 'double';
+  const opts: EmitOptions = { column, indent, parentIndent: slot.keyColumn, allowUnicode, eol };
+  if (old !== undefined && original !== undefined) opts.width = widthOf(text, slot, old, original, opts);
+  const enc = emitScalar(value, style, opts);
+  const isBlock = style === 'literal' || style === 'folded';
+  if (decodeAsValue(isBlock ? enc : enc + eol, slot.keyColumn) !== value) return undefined;
+  return lead + enc + (!isBlock && endsWithBreak ? eol : '');
+}
+
+/**
+ * The line width the original scalar was written with: PyYAML's 80 when emitting the old text
+ * that way gives the file's bytes, else unlimited (one line, e.g. a hand-written file) or the
+ * width that reproduces them; 80 when none does.
+ */
+function widthOf(text: string, slot: ValueSlot, old: string, style: PyStyle, opts: EmitOptions): number {
+  if (style === 'literal') return 80;
+  const bytes = text.slice(slot.start, slot.end);
+  const gives = (width: number): boolean => emitScalar(old, style, { ...opts, width }) === bytes;
+  if (gives(80)) return 80;
+  if (gives(Infinity)) return Infinity;
+  if (!bytes.includes('\n')) return 80;
+  if (old.length <= 100000) {
+    for (let width = 20; width <= 240; width++) if (width !== 80 && gives(width)) return width;
+  }
+  return 80;
+}
+
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * PyYAML's `allow_unicode` as this file shows it. Only non-ASCII text depends on it, so the file is
+ * scanned only then (a 10 MB file costs about 10 ms).
+ */
+function allowUnicodeFor(text: string, slot: ValueSlot, value: string, old: string | undefined): boolean {
+  if (!NON_ASCII.test(value) && !(old !== undefined && NON_ASCII.test(old))) return true;
+  if (NON_ASCII.test(text.slice(slot.start, slot.end))) return true;
+  return fileAllowsUnicode(text);
+}
+
+/** Whether the file shows `allow_unicode=True` (raw non-ASCII) or not (only `\uXXXX` escapes). */
+function fileAllowsUnicode(text: string): boolean {
+  if (Buffer.byteLength(text, 'utf8') !== text.length) return true;
+  // PyYAML without allow_unicode writes \xA0-\xFF as `\xXX` and the rest of the BMP as `\uXXXX` (upper-case hex).
+  return !/\\(?:x[A-F][0-9A-F]|u(?!00|FEFF|FFF[EF]|202[89])[0-9A-F]{4})/.test(text);
+}
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xdc00 || c > 0xdfff || i === 0 || s.charCodeAt(i - 1) < 0xd800 || s.charCodeAt(i - 1) > 0xdbff) n++;
+  }
+  return n;
+}
+
+/** The indentation the original scalar's continuation (or content) lines show, when it has any. */
+function originalIndent(text: string, slot: ValueSlot): number | undefined {
+  if (slot.end <= slot.start) return undefined;
+  const body = text.slice(slot.start, slot.end);
+  if (slot.style === 'literal' || slot.style === 'folded') {
+    const m = /^[|>](?:([1-9])[-+]?|[-+]([1-9])?)?/.exec(body);
+    const d = m?.[1] ?? m?.[2];
+    if (d) return slot.keyColumn + Number(d);
+  }
+  const lines = body.split('\n');
+  for (let i = 1; i < lines.length; i++) {
+    const m = /^( *)[^ \r]/.exec(lines[i]);
+    if (m) return m[1].length > slot.keyColumn ? m[1].length : undefined;
+  }
+  return undefined;
+}
+
+/** The encoding before PyYAML's emitter: a block literal where safe, else a double-quoted scalar. */
+function encodeLegacy(text: string, slot: ValueSlot, value: string): string | undefined {
   const eol = eolAt(text, slot.start);
   const isBlockOriginal = slot.style === 'literal' || slot.style === 'folded';
   // Block originals end after their last line break (or at the end of the file).

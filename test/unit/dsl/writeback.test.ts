@@ -120,8 +120,8 @@ describe('dsl/replacePrompts', () => {
     const lines = out.split('\n');
     assert.equal(lines[0], '# exported by hand');
     assert.ok(out.includes('  mode: workflow   # the mode\n'));
-    assert.ok(out.includes('          text: |-\n            one\n            two\n'), 'block literal where safe');
-    assert.ok(out.includes('          text: "x\\ny"  # keep me\n'), 'double quotes when a comment follows');
+    assert.ok(out.includes("          text: 'one\n\n            two'\n"), 'single-quoted stays single-quoted, folded as PyYAML writes it');
+    assert.ok(out.includes('          text: "x\\ny"  # keep me\n'), 'double-quoted stays double-quoted');
     // The blank line belonged to the old block scalar's range (chomped); the comment stays.
     assert.ok(out.includes('          text: |-\n            z\n          # trailing comment\n        title: "A"\n'));
     const again = parseDify(out);
@@ -129,15 +129,15 @@ describe('dsl/replacePrompts', () => {
     assert.equal(doc.prompts.length, 3);
   });
 
-  it('encodes leading blanks with an indentation indicator and picks the chomping', () => {
-    const text = 'app:\n  mode: workflow\nworkflow:\n  graph:\n    nodes:\n    - id: a\n      data:\n        type: parameter-extractor\n        instruction: x\n';
+  it('in a block literal, encodes leading blanks with an indentation indicator and picks the chomping', () => {
+    const text = 'app:\n  mode: workflow\nworkflow:\n  graph:\n    nodes:\n    - id: a\n      data:\n        type: parameter-extractor\n        instruction: |\n          x\n';
     const cases: [string, string][] = [
       ['  lead\nb', 'instruction: |2-\n            lead\n          b\n'],
       ['\nnl', 'instruction: |2-\n\n          nl\n'],
       ['a\n', 'instruction: |\n          a\n'],
       ['a\n\n', 'instruction: |+\n          a\n\n'],
       ['', 'instruction: ""\n'],
-      ['a\tb\u0085', 'instruction: "a\\tb\\x85"\n'],
+      ['a\tb\u0085', 'instruction: "a\\tb\\N"\n'],
     ];
     for (const [t, want] of cases) {
       const out = replacePrompts(text, [{ id: 'a/instruction', text: t }]);
