@@ -31,7 +31,7 @@
 import type { PromptRecord } from '../dsl/types';
 import { renderJinja, renderPrompt, substituteVariables } from './render';
 import type { Example } from './types';
-import type { ChatMessage, ChatRequest, ToolSpec } from '../llm/types';
+import type { ChatMessage, ChatRequest } from '../llm/types';
 import type { NodeSpec } from './workflow';
 import { classifierMessages } from './wrappers/classifier';
 import { formatTemplate, historyText, lastPairs } from './wrappers/difyText';
@@ -44,20 +44,12 @@ import type { NodeWrapper } from './wrappers/types';
 
 export { historiesOf, type Turn } from './wrappers/turns';
 
-/** The request parts that come from the node: model, temperature, max tokens, JSON answers. */
-export interface NodeCall {
-  messages: ChatMessage[];
-  model?: string;
-  temperature?: number;
-  maxTokens?: number;
-  responseFormat?: 'text' | 'json';
-  /** response_format json_schema, as the node's completion params set it. */
-  jsonSchema?: { name: string; schema: Record<string, unknown>; strict?: boolean };
-  topP?: number;
-  presencePenalty?: number;
-  frequencyPenalty?: number;
-  /** Functions the node offers the model (a function-call extractor's `extract_parameters`). */
-  tools?: ToolSpec[];
+/**
+ * The request parts that come from the node: messages, model and its params (temperature, top_p,
+ * penalties, max tokens, the answer format and schema), and the functions it offers the model
+ * (a function-call extractor's `extract_parameters`, an agent's tools).
+ */
+export interface NodeCall extends Pick<ChatRequest, 'messages' | 'model' | 'temperature' | 'maxTokens' | 'responseFormat' | 'jsonSchema' | 'topP' | 'presencePenalty' | 'frequencyPenalty' | 'tools'> {
   /** With `tools`: the request Dify sends to a model without tool calling, for an endpoint that refuses tools. */
   withoutTools?: NodeCall;
   /** With `tools`: the node's answer when the model calls one — its arguments (an extractor), or the call described (an agent's first step). */
