@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { VersionStore } from '../../src/core/storage';
 import { proposalTitle, type ProposalSummary } from '../../src/extension/review/proposals';
 import type { ReviewOutcome } from '../../src/extension/review/reviewController';
-import { evidenceHandler, HEURISTIC_BETTER_LOSER, HEURISTIC_NEUTRAL_WINNER, SUPPORT_CHATFLOW } from '../support/evidenceModel';
+import { evidenceHandler, HEURISTIC_BETTER_LOSER, SUPPORT_CHATFLOW } from '../support/evidenceModel';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../support/fakeOpenAI';
 import { TEST_KEY_PREFIX } from './support/protocol';
 import { api, open, revertAndCloseAll } from './support/ext';
@@ -44,12 +44,14 @@ async function waitForWebviews(n: number): Promise<vscode.Tab[]> {
 
 /**
  * Unproven proposals in VS Code. The model is the scripted evidence model (a TEST DOUBLE on
- * 127.0.0.1): with `bias: 'first'` its judge always says "A", so judged in both orders every
- * case is a tie ("no evidence"); HEURISTIC_BETTER_LOSER loses every case ("worse").
+ * 127.0.0.1): TIES adds no quality for its task model, so its judge calls every case a tie in
+ * both orders, a consistent judge ("no evidence"; one look of 12 cases, evidence.maxCases 12);
+ * HEURISTIC_BETTER_LOSER loses every case ("worse").
  */
+const TIES = (p: string) => `${p}\nBe friendly.`;
 describe('Evidence: unproven proposals are reviewable, worse ones listed with their reports (trusted)', () => {
   let srv: FakeOpenAIServer;
-  let rewrite = HEURISTIC_NEUTRAL_WINNER;
+  let rewrite: (p: string) => string = TIES;
   let bias: 'first' | 'none' = 'first';
   const config = () => vscode.workspace.getConfiguration('promptOptimizer');
 
@@ -60,10 +62,11 @@ describe('Evidence: unproven proposals are reviewable, worse ones listed with th
     await config().update('llm.baseUrl', srv.url, vscode.ConfigurationTarget.Global);
     await config().update('strategies', ['llm_guided'], vscode.ConfigurationTarget.Global);
     await config().update('maxIterations', 1, vscode.ConfigurationTarget.Global);
+    await config().update('evidence.maxCases', 12, vscode.ConfigurationTarget.Global);
   });
   after(async () => {
     await vscode.commands.executeCommand('promptOptimizer.clearApiKey');
-    for (const k of ['llm.baseUrl', 'strategies', 'maxIterations']) await config().update(k, undefined, vscode.ConfigurationTarget.Global);
+    for (const k of ['llm.baseUrl', 'strategies', 'maxIterations', 'evidence.maxCases']) await config().update(k, undefined, vscode.ConfigurationTarget.Global);
     await srv?.close();
     await revertAndCloseAll();
   });
@@ -71,8 +74,8 @@ describe('Evidence: unproven proposals are reviewable, worse ones listed with th
   afterEach(revertAndCloseAll);
 
   it('an unproven proposal enters the queue with its mark; its report opens as a webview; accepting records it as unproven', async () => {
-    rewrite = HEURISTIC_NEUTRAL_WINNER;
-    bias = 'first';
+    rewrite = TIES;
+    bias = 'none';
     const file = chatflowCopy('queue');
     const editor = await open(file);
     const run = await vscode.commands.executeCommand<RunResult>('promptOptimizer.optimizePrompt', editor.document.uri, PROMPT);
@@ -81,7 +84,7 @@ describe('Evidence: unproven proposals are reviewable, worse ones listed with th
     const p = run.proposals[0]!;
     assert.equal(p.unproven, true);
     assert.equal(p.evidence?.verdict, 'no evidence');
-    assert.match(proposalTitle(p), /· unproven: 0\.50 \(90% interval 0\.\d\d–0\.\d\d\) on 12 cases$/);
+    assert.match(proposalTitle(p), /· unproven: 0\.50 \(90% interval [01]\.\d\d–[01]\.\d\d\) on 12 cases$/);
     const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
     assert.match(tab?.label ?? '', /unproven: 0\.50 \(90% interval/, `diff tab: ${tab?.label}`);
     const a = await api();
