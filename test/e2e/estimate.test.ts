@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { evidenceHandler, HEURISTIC_NEUTRAL_WINNER, SUPPORT_CHATFLOW } from '../support/evidenceModel';
 import { startFakeOpenAI, type FakeOpenAIServer } from '../support/fakeOpenAI';
 import { startUiSession, type UiSession } from './support/session';
-import { errorNotifications, goToLine, quickOpenFile, runCommand, screenshot } from './support/workbench';
+import { errorNotifications, goToLine, quickOpenFile, screenshot } from './support/workbench';
 
 /**
  * Optimize Prompt with a model, as a user does it: the estimate in a modal dialog (above
@@ -44,7 +44,7 @@ describe('estimate UI: Optimize Prompt asks before spending', function () {
     await goToLine(page, line, 11);
     const dialog = () => page.locator('.monaco-dialog-box', { hasText: /at most \d+ call\(s\) to the model \(an estimate\)/ }).first();
 
-    await runCommand(page, 'Prompt Optimizer: Optimize Prompt');
+    await optimizeFromPalette(page);
     await dialog().waitFor({ state: 'visible', timeout: 30_000 });
     const text = await dialog().innerText();
     const calls = Number(/at most (\d+) call/.exec(text)?.[1]);
@@ -58,7 +58,7 @@ describe('estimate UI: Optimize Prompt asks before spending', function () {
     assert.equal(srv.chatRequests().length, 0, 'Cancel sent a request');
 
     await goToLine(page, line, 11);
-    await runCommand(page, 'Prompt Optimizer: Optimize Prompt');
+    await optimizeFromPalette(page);
     await dialog().waitFor({ state: 'visible', timeout: 30_000 });
     await dialog().locator('.monaco-button', { hasText: 'Run' }).first().click();
     await page.locator('.tabs-container .tab.active', { hasText: /better, win rate 1\.00 on 12 cases/ }).first().waitFor({ timeout: 90_000 });
@@ -68,3 +68,21 @@ describe('estimate UI: Optimize Prompt asks before spending', function () {
     assert.deepEqual(await errorNotifications(page), []);
   });
 });
+
+/**
+ * Runs Optimize Prompt from the palette as a user types it (key by key, as the review UI test
+ * does): filling the whole title at once lets the palette rank other commands first now that
+ * there are more of ours ("similar commands").
+ */
+async function optimizeFromPalette(page: import('playwright-core').Page): Promise<void> {
+  await page.keyboard.press('F1');
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible', timeout: 10_000 });
+  await widget.locator('input').pressSequentially('optimize prompt', { delay: 20 });
+  const row = widget.locator('.monaco-list-row', { hasText: /Prompt Optimizer: Optimize Prompt(?! with)/ }).first();
+  await row.waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(300);
+  await row.click();
+  await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+}
+

@@ -35,10 +35,11 @@ describe('Select Model UI: editor models, endpoint models, local servers', funct
     assert.match(text, /Endpoint models/);
     // VS Code 1.100 with no language model extension: the section says so.
     assert.match(text, /No language model in the editor/);
-    // The pick opens on the current choice (the endpoint's model), not on the first row.
-    const focused = widget.locator('.monaco-list-row.focused');
-    await focused.filter({ hasText: 'gpt-4o-mini' }).waitFor({ state: 'visible', timeout: 5_000 });
-    assert.match(await focused.innerText(), /gpt-4o-mini\s*current/);
+    // No key and no editor model: a run would use the rule strategies, so no model is marked
+    // current, and the endpoint's model says why (the mark shows what a run would use).
+    const endpointRow = widget.locator('.monaco-list-row', { hasText: 'gpt-4o-mini' }).first();
+    await endpointRow.filter({ hasText: 'no API key' }).waitFor({ state: 'visible', timeout: 5_000 });
+    assert.doesNotMatch(await widget.innerText(), /\bcurrent\b/);
     // The local server appears once the brief probe of the loopback ports answers.
     await widget.locator('.monaco-list-row', { hasText: 'local-qwen' }).first().waitFor({ state: 'visible', timeout: 15_000 });
     assert.match(await widget.innerText(), /Local servers on this machine/);
