@@ -17,22 +17,12 @@
  */
 import { ALPHA, lookSizes, sequenceTest } from '../src/core/evidence/sequence';
 import { wilsonInterval } from '../src/core/evidence/stats';
+import { seededRandom as prng } from '../src/core/evaluation/dataset';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10000);
 const INITIAL = 12;
 const MAX = 48;
 
-/** mulberry32: a small seeded PRNG (the figures are the same on every run). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A scripted judge: win rate `p` (= P(win) + P(tie)/2) with `ties` of cases tied. */
 function judge(p: number, ties: number, rnd: () => number): () => number {

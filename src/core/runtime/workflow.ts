@@ -215,40 +215,32 @@ function nodePackageRef(data: Obj): string | undefined {
  */
 function agentV2SpecOf(view: WorkflowView, record: PromptRecord): NodeSpec | undefined | null {
   const base = (nodeId: string, nodeType: string, title: string): NodeSpec => ({ nodeId, nodeType, title, mode: 'chat', completionParams: {}, jinja2Variables: [] });
-  const soulModel = (spec: NodeSpec, soul: Obj) => {
+  /** The spec of an agent run: the soul's model, and the soul and job the request builder reads. */
+  const agentSpec = (spec: NodeSpec, soul: Obj, job: Obj): NodeSpec => {
     const m = isObj(soul.model) ? soul.model : {};
     spec.provider = str(m.model_provider);
     spec.model = str(m.model);
     spec.completionParams = isObj(m.model_settings) ? { ...m.model_settings } : {};
-  };
-  if (record.kind === 'agent-job-prompt') {
-    const data = dataOf(view.nodes.get(record.nodeId));
-    const job = isObj(data.agent_job) ? data.agent_job : {};
-    const pkg = packageOf(view, nodePackageRef(data));
-    const soul = pkg && isObj(pkg.soul) ? pkg.soul : {};
-    const spec = base(record.nodeId, 'agent', str(data.title) ?? record.nodeTitle);
-    soulModel(spec, soul);
     const prompt = isObj(soul.prompt) ? soul.prompt : {};
     const outputs = Array.isArray(job.declared_outputs) ? job.declared_outputs.filter(isObj) : [];
     spec.wrapper = { kind: 'agent-v2', soul, job, soulPrompt: str(prompt.system_prompt) ?? '', jobPrompt: str(job.workflow_prompt) ?? '', outputSchema: declaredOutputSchema(outputs) };
     return spec;
+  };
+  const jobOf = (data: Obj): Obj => (isObj(data.agent_job) ? data.agent_job : {});
+  if (record.kind === 'agent-job-prompt') {
+    const data = dataOf(view.nodes.get(record.nodeId));
+    const pkg = packageOf(view, nodePackageRef(data));
+    const soul = pkg && isObj(pkg.soul) ? pkg.soul : {};
+    return agentSpec(base(record.nodeId, 'agent', str(data.title) ?? record.nodeTitle), soul, jobOf(data));
   }
   if (record.kind === 'agent-soul-prompt') {
     const ref = record.nodeId.startsWith('agent_packages.') ? record.nodeId.slice('agent_packages.'.length) : record.nodeId;
     const pkg = packageOf(view, ref);
     if (!pkg) return undefined;
-    const soul = isObj(pkg.soul) ? pkg.soul : {};
     // A workflow node that runs this package gives the job (its first one); an agent app (top-level agent.package_ref) has none.
     const node = [...view.nodes.values()].find((n) => nodePackageRef(dataOf(n)) === ref);
-    const data = dataOf(node);
-    const job = isObj(data.agent_job) ? data.agent_job : {};
     const meta = isObj(pkg.metadata) ? pkg.metadata : {};
-    const spec = base(record.nodeId, 'agent-package', str(meta.name) ?? record.nodeTitle);
-    soulModel(spec, soul);
-    const prompt = isObj(soul.prompt) ? soul.prompt : {};
-    const outputs = Array.isArray(job.declared_outputs) ? job.declared_outputs.filter(isObj) : [];
-    spec.wrapper = { kind: 'agent-v2', soul, job, soulPrompt: str(prompt.system_prompt) ?? '', jobPrompt: str(job.workflow_prompt) ?? '', outputSchema: declaredOutputSchema(outputs) };
-    return spec;
+    return agentSpec(base(record.nodeId, 'agent-package', str(meta.name) ?? record.nodeTitle), isObj(pkg.soul) ? pkg.soul : {}, jobOf(dataOf(node)));
   }
   if (record.kind === 'summary-prompt') {
     const data = dataOf(view.nodes.get(record.nodeId));

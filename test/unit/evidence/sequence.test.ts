@@ -1,17 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { ALPHA, MAX_BET, confidenceSequence, logCapital, lookSizes, scoreOf, sequenceTest, stakes } from '../../../src/core/evidence/sequence';
+import { seededRandom as prng } from '../../../src/core/evaluation/dataset';
 
-/** mulberry32, seeded (the same draws every run). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const draw = (rnd: () => number, win: number, tie: number) => () => {
   const u = rnd();
