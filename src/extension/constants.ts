@@ -27,6 +27,7 @@ export const Commands = {
   generateTestCases: 'promptOptimizer.generateTestCases',
   showEvidenceReport: 'promptOptimizer.showEvidenceReport',
   connectToDify: 'promptOptimizer.connectToDify',
+  disconnectFromDify: 'promptOptimizer.disconnectFromDify',
   pullFromDify: 'promptOptimizer.pullFromDify',
   pushToDify: 'promptOptimizer.pushToDify',
   exportEvidenceReport: 'promptOptimizer.exportEvidenceReport',

@@ -30,6 +30,9 @@ describe('Restricted Mode: no Dify sign-in, pull or push', () => {
     const u = await vscode.commands.executeCommand<PushToDifyResult>('promptOptimizer.pushToDify', { uri: vscode.Uri.file(corpusFiles()[0]) });
     assert.match(u.refused ?? '', /Restricted Mode/);
     assert.equal(f.requests.length, 0);
+    // Disconnect stays allowed (it only removes what Connect stored); with no sign-in it says so.
+    const d = await vscode.commands.executeCommand<{ refused?: string }>('promptOptimizer.disconnectFromDify', {});
+    assert.match(d.refused ?? '', /Not connected to any Dify server/);
     assert.equal(fs.existsSync(path.join(workspaceDir(), '.optimizer', 'remotes.json')), false);
   });
 });

@@ -83,6 +83,8 @@ describe('Dify as the evidence runtime: Optimize in the editor (trusted)', funct
     await config().update('evidence.runtime', 'dify', vscode.ConfigurationTarget.Global);
   });
   after(async () => {
+    // Sign out, so the next test file finds no sign-in of this server in SecretStorage.
+    await vscode.commands.executeCommand('promptOptimizer.disconnectFromDify', { server: f.url });
     await vscode.commands.executeCommand('promptOptimizer.clearApiKey');
     for (const k of SETTINGS) await config().update(k, undefined, vscode.ConfigurationTarget.Global);
     await srv?.close();

@@ -373,13 +373,27 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
         devices.delete(String(b.device_code));
         const token = tok('dfoa');
         oauth.add(token);
-        return reply(200, { token, account: { email: FAKE_USER.email }, workspaces: [{ id: FAKE_WORKSPACE, name: 'Default' }] });
+        // The poll payload as oauth_device/approve.py `_build_account_poll_payload` renders it.
+        return reply(200, {
+          token,
+          expires_at: new Date(Date.now() + 30 * 86400_000).toISOString(),
+          subject_type: 'account',
+          account: { id: FAKE_USER.id, email: FAKE_USER.email, name: 'Dev' },
+          workspaces: [{ id: FAKE_WORKSPACE, name: 'Default', role: 'owner' }],
+          default_workspace_id: FAKE_WORKSPACE,
+          token_id: randomUUID(),
+        });
       }
 
       // --- the rest of /openapi/v1: Bearer of the device flow ----------------------------------
       if (path.startsWith('/openapi/v1/')) {
         const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
         if (!bearer || !oauth.has(bearer)) return reply(401, { error: 'invalid_token', message: 'Invalid or expired token' });
+        // api/controllers/openapi/account.py AccountSessionsSelfApi.delete: revoke_oauth_token.
+        if (req.method === 'DELETE' && path === '/openapi/v1/account/sessions/self') {
+          oauth.delete(bearer);
+          return reply(200, { status: 'revoked' });
+        }
         if (req.method === 'POST' && (g = m(/^\/openapi\/v1\/apps\/([a-f0-9-]+):publish$/))) {
           if (!apps.has(g[1])) return reply(404, { code: 'app_not_found', message: 'App not found.' });
           return reply(200, { version_id: randomUUID(), created_at: Math.floor(Date.now() / 1000), warning: null });
@@ -406,6 +420,14 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
       if (!path.startsWith('/console/api/')) return reply(404, { code: 'not_found', message: 'Not Found' });
       const auth = authConsole(req, path);
       if (auth.error) return reply(auth.error[0], auth.error[1]);
+
+      // api/controllers/console/auth/login.py LogoutApi: AccountService.logout drops the account's
+      // refresh token (api/services/account_service.py); the access JWT lives on to its expiry.
+      if (req.method === 'POST' && path === '/console/api/logout') {
+        for (const [k, t] of refresh) if (t.user === auth.user) refresh.delete(k);
+        res.setHeader('Set-Cookie', ['access_token', 'refresh_token', 'csrf_token'].map((n) => `${pre}${n}=; Max-Age=0; Path=/`));
+        return reply(200, { result: 'success' });
+      }
 
       // api/controllers/console/app/app.py AppListApi / AppApi / AppExportApi
       if (req.method === 'GET' && path === '/console/api/apps') {

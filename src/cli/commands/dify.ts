@@ -11,6 +11,7 @@ import {
   normalizeServer,
   pull,
   push,
+  signOut,
   type DifySession,
   type PasswordEncoding,
 } from '../../core/dify';
@@ -29,6 +30,7 @@ const usage = `promptopt dify <login|logout|apps|pull|push> …
       it is never stored. --device uses the OAuth device flow of /openapi/v1 instead.
       Tokens are kept in a user-only (0600) file under $XDG_CONFIG_HOME/promptopt (or ~/.config/promptopt).
   promptopt dify logout [<url>]
+      Sign out: the server ends the sign-in (its tokens stop working there), and they are deleted here.
   promptopt dify apps [--server <url>] [--name <text>] [--json]
   promptopt dify pull (--app <id> | --name <text>) [--out <file>] [--server <url>] [--workspace <dir>] [--force]
       Export the app (no secrets) into the workspace and record its origin in .optimizer/remotes.json.
@@ -105,8 +107,16 @@ async function logout(argv: string[], io: CliIo): Promise<number> {
   const { positionals } = parseCommandArgs(argv, {}, usage);
   const st = store(io);
   const targets = positionals.length ? positionals.map(normalizeServer) : await st.list();
-  for (const t of targets) await st.delete(t);
-  io.stdout(targets.length ? `Signed out of ${targets.join(', ')}.\n` : 'Not signed in to any server.\n');
+  if (!targets.length) {
+    io.stdout('Not signed in to any server.\n');
+    return 0;
+  }
+  for (const t of targets) {
+    const r = await signOut(st, t);
+    if (r.revoked) io.stdout(`Signed out of ${r.server}: the server ended the sign-in and its tokens are deleted here.\n`);
+    else if (r.serverError === 'not signed in here') io.stdout(`Not signed in to ${r.server}.\n`);
+    else io.stdout(`Signed out of ${r.server} here (tokens deleted); the server could not be told (${r.serverError}), so its tokens stay valid there until they expire.\n`);
+  }
   return 0;
 }
 

@@ -18,6 +18,7 @@ import type { DifyAppSummary, DifyExport, DifyImport, DifySession, DifyStreamEve
  * | runDraftWorkflow  | POST /console/api/apps/{id}/workflows/draft/run (SSE) | —                                                   |
  * | runDraftNode      | POST /console/api/apps/{id}/workflows/draft/nodes/{node}/run | —                                            |
  * | publish           | —                                                    | POST /openapi/v1/apps/{id}:publish                   |
+ * | logout            | POST /console/api/logout (auth/login.py LogoutApi)   | DELETE /openapi/v1/account/sessions/self (account.py) |
  */
 export class DifyClient {
   readonly transport: DifyTransport;
@@ -46,6 +47,16 @@ export class DifyClient {
 
   private consoleOnly(what: string): void {
     if (this.openapi) throw new DifyError('DIFY_UNSUPPORTED', `${what} needs a console sign-in (email and password) to ${this.server}; the device-flow token only reaches /openapi/v1.`);
+  }
+
+  /**
+   * Ends this sign-in on the server, so its tokens stop working there too: the console's
+   * LogoutApi (AccountService.logout drops the account's refresh token; the cookies are cleared),
+   * or, for a device-flow token, AccountSessionsSelfApi (revokes the token).
+   */
+  async logout(signal?: AbortSignal): Promise<void> {
+    if (this.openapi) await this.transport.raw('/openapi/v1/account/sessions/self', { method: 'DELETE', signal });
+    else await this.transport.raw('/console/api/logout', { method: 'POST', json: {}, signal });
   }
 
   /** Every app of the workspace (pages of 100), optionally filtered by name (server-side, substring). */

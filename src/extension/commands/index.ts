@@ -5,6 +5,7 @@ import { cancelOptimization } from './cancelOptimization';
 import { clearApiKey } from './clearApiKey';
 import { compareWithCurrent } from './compareWithCurrent';
 import { connectToDify } from './connectToDify';
+import { disconnectFromDify } from './disconnectFromDify';
 import { compareWithParent } from './compareWithParent';
 import { copyVersionText } from './copyVersionText';
 import { deleteVersion } from './deleteVersion';
@@ -54,6 +55,7 @@ export const ALL_COMMANDS: readonly CommandDef[] = [
   generateTestCases,
   showEvidenceReport,
   connectToDify,
+  disconnectFromDify,
   pullFromDify,
   pushToDify,
   exportEvidenceReport,

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { pull } from '../../core/dify';
-import { isOptimizerError, toOptimizerError } from '../../core/errors';
+import { CancelledError, isOptimizerError, toOptimizerError } from '../../core/errors';
 import { Commands } from '../constants';
 import { difySessions, refuseUntrusted } from '../services/difySessions';
 import type { CommandDef, Services } from '../services/types';
@@ -72,6 +72,7 @@ export const pullFromDify: CommandDef = {
       void vscode.window.showInformationMessage(`${rel}: ${r.unchanged ? 'already up to date with' : 'pulled from'} "${r.app.name}" on ${client.server}.`);
       return { file: r.file, appId: r.app.id, sha256: r.sha256 };
     } catch (e) {
+      if (e instanceof CancelledError) return {};
       return { error: reportDifyFailure(s, 'Pull from Dify', e) };
     }
   },

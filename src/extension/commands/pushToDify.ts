@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describePushNotes, getRemote, push, type PushResult } from '../../core/dify';
-import { DifyError } from '../../core/errors';
+import { CancelledError, DifyError } from '../../core/errors';
 import { Commands } from '../constants';
 import { difySessions, refuseUntrusted } from '../services/difySessions';
 import { rootFor } from '../services/stores';
@@ -86,6 +86,7 @@ export const pushToDify: CommandDef = {
       void vscode.window.showInformationMessage(`${rel} pushed to ${r.asNew ? 'a new app' : 'the draft'} on ${client.server}${r.published ? ' and published' : ' (not published)'}.${notes.length ? ` ${notes.join(' ')}` : ''}`);
       return { status: 'pushed', appId: r.appId, notes };
     } catch (e) {
+      if (e instanceof CancelledError) return {};
       if (e instanceof DifyError && e.code === 'DIFY_UNSUPPORTED' && !a.asNew && /as a new app/.test(e.message)) {
         s.log.warn(`Push to Dify: ${e.message}`);
         const pick = a.yes ? undefined : await vscode.window.showWarningMessage(e.message, 'Import as New App');

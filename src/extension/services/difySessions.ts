@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { DifyClient, normalizeServer, secretsOf, type CredentialStore, type DifySession } from '../../core/dify';
-import { DifyError } from '../../core/errors';
+import { CancelledError, DifyError } from '../../core/errors';
 import { SECRET_DIFY_SESSIONS } from '../constants';
 import type { Logger } from './logger';
 
@@ -49,13 +49,15 @@ export class SecretDifySessions implements CredentialStore {
     return Object.keys(await this.all());
   }
 
-  /** A client for `server` (or the only signed-in one); refreshed tokens are stored back. */
+  /** A client for `server` (or the only signed-in one, or the one picked of several); refreshed tokens are stored back. */
   async client(server?: string): Promise<DifyClient> {
     const servers = await this.list();
-    const want = server ? normalizeServer(server) : servers.length === 1 ? servers[0] : undefined;
-    if (!want) {
-      throw new DifyError('DIFY_AUTH', servers.length ? `Signed in to several Dify servers (${servers.join(', ')}); say which one.` : 'Not connected to Dify. Run "Prompt Optimizer: Connect to Dify…" first.');
+    let want = server ? normalizeServer(server) : servers.length === 1 ? servers[0] : undefined;
+    if (!want && servers.length > 1) {
+      want = await vscode.window.showQuickPick(servers, { title: 'Which Dify?', placeHolder: 'You are connected to several Dify servers', ignoreFocusOut: true });
+      if (!want) throw new CancelledError();
     }
+    if (!want) throw new DifyError('DIFY_AUTH', 'Not connected to Dify. Run "Prompt Optimizer: Connect to Dify…" first.');
     const session = await this.get(want);
     if (!session) throw new DifyError('DIFY_AUTH', `Not connected to ${want}. Run "Prompt Optimizer: Connect to Dify…" first.`);
     return new DifyClient(session, { onSessionChange: (s) => this.set(s) });

@@ -191,4 +191,26 @@ describe('promptopt dify (CLI process) against the fake Dify', function () {
     assert.equal(pl.code, 1);
     assert.match(pl.err, /Not signed in to any Dify server/);
   });
+
+  it('logout ends the sign-in on the server and deletes the tokens; with the server gone it still deletes them here and says so', async () => {
+    f = await startFakeDify();
+    await loginAndPull();
+    const cred = path.join(home, 'cfg', 'promptopt', 'dify-credentials.json');
+    const lo = await run(['dify', 'logout']);
+    assert.equal(lo.code, 0, lo.err);
+    assert.match(lo.out, /Signed out of http:\/\/127\.0\.0\.1:\d+: the server ended the sign-in/);
+    assert.ok(f.requests.some((q) => q.path === '/console/api/logout' && q.status === 200));
+    assert.doesNotMatch(fs.readFileSync(cred, 'utf8'), /127\.0\.0\.1/);
+    assert.match((await run(['dify', 'pull', '--name', 'Support'])).err, /Not signed in to any Dify server/);
+
+    assert.equal((await run(['dify', 'login', f.url], { PROMPTOPT_DIFY_PASSWORD: FAKE_USER.password })).code, 0);
+    const url = f.url;
+    await f.close();
+    const off = await run(['dify', 'logout', url]);
+    assert.equal(off.code, 0, off.err);
+    assert.match(off.out, /Signed out of .* here \(tokens deleted\); the server could not be told \(Could not reach/);
+    assert.doesNotMatch(fs.readFileSync(cred, 'utf8'), /127\.0\.0\.1/);
+    assert.match((await run(['dify', 'logout'])).out, /Not signed in to any server/);
+    assertNoSecrets(lo.out, off.out);
+  });
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { DifyError } from '../../../src/core/errors';
-import { DifyClient, loginWithDeviceFlow, loginWithPassword, normalizeServer, type DifySession } from '../../../src/core/dify';
+import { DifyClient, loginWithDeviceFlow, loginWithPassword, normalizeServer, signOut, type CredentialStore, type DifySession } from '../../../src/core/dify';
 import { FAKE_USER, FAKE_WORKSPACE, startFakeDify, type FakeDify } from '../../support/fakeDify';
 
 /**
@@ -27,6 +27,9 @@ import { FAKE_USER, FAKE_WORKSPACE, startFakeDify, type FakeDify } from '../../s
  * | POST …/workflows/draft/nodes/{n}/run         | api/controllers/console/app/workflow.py · DraftWorkflowNodeRunApi       |
  * | device flow code / token                     | api/controllers/openapi/oauth_device/code.py, token.py · OAuthDeviceCodeApi, OAuthDeviceTokenApi |
  * | POST /openapi/v1/apps/{id}:publish           | api/controllers/openapi/app_workflow.py · AppPublishApi.post           |
+ * | device poll payload (token, account, …)       | api/controllers/openapi/oauth_device/approve.py · _build_account_poll_payload |
+ * | POST /console/api/logout                     | api/controllers/console/auth/login.py · LogoutApi.post; api/services/account_service.py · AccountService.logout |
+ * | DELETE /openapi/v1/account/sessions/self     | api/controllers/openapi/account.py · AccountSessionsSelfApi.delete     |
  */
 
 async function signIn(f: FakeDify): Promise<DifySession> {
@@ -197,5 +200,43 @@ describe('dify client against the fake Dify', function () {
     assert.ok(pub.version_id);
     await assert.rejects(new DifyClient({ ...s, kind: 'console', bearer: undefined, cookies: {} }).publish(app.id), (e: DifyError) => e.code === 'DIFY_UNSUPPORTED');
     await assert.rejects(loginWithDeviceFlow({ server: f.url, clientId: 'other', deviceLabel: 't', onCode: () => undefined }), (e: DifyError) => e.code === 'DIFY_UNSUPPORTED' && /client id/.test(e.message));
+  });
+
+  /** An in-memory CredentialStore (the real ones are the 0600 file and SecretStorage). */
+  function memoryStore(...sessions: DifySession[]): CredentialStore & { map: Map<string, DifySession> } {
+    const map = new Map(sessions.map((x) => [x.server, x]));
+    return { map, get: async (k) => map.get(k), set: async (x) => void map.set(x.server, x), delete: async (k) => void map.delete(k), list: async () => [...map.keys()] };
+  }
+
+  it('sign-out (console): the server drops the refresh token, so the sign-in cannot come back; deleted here', async () => {
+    f = await startFakeDify();
+    f.addApp({ name: 'A', mode: 'workflow' });
+    const s = await signIn(f);
+    const store = memoryStore(s);
+    const r = await signOut(store, f.url);
+    assert.deepEqual(r, { server: s.server, revoked: true, serverError: undefined });
+    assert.deepEqual(await store.list(), []);
+    assert.ok(f.requests.some((q) => q.path === '/console/api/logout' && q.status === 200));
+    // The old tokens: once the access JWT expires, the refresh that would renew it is refused.
+    f.expireAccessTokens();
+    await assert.rejects(new DifyClient(s).listApps(), (e: DifyError) => e.code === 'DIFY_AUTH');
+  });
+
+  it('sign-out (device flow): the token is revoked at once; an unreachable server still forgets it here', async () => {
+    f = await startFakeDify({ clientIds: ['promptopt'] });
+    const app = f.addApp({ name: 'Pub', mode: 'workflow' });
+    const s = await loginWithDeviceFlow({ server: f.url, clientId: 'promptopt', deviceLabel: 't', onCode: () => undefined, sleep: async () => f.approveDevice() });
+    assert.equal(s.kind, 'openapi');
+    const r = await signOut(memoryStore(s), f.url);
+    assert.equal(r.revoked, true);
+    assert.ok(f.requests.some((q) => q.path === '/openapi/v1/account/sessions/self' && q.status === 200));
+    await assert.rejects(new DifyClient(s).exportApp(app.id), (e: DifyError) => e.code === 'DIFY_AUTH');
+    await f.close();
+    const store = memoryStore(s);
+    const gone = await signOut(store, s.server, { timeoutMs: 3000 });
+    assert.equal(gone.revoked, false);
+    assert.match(gone.serverError ?? '', /Could not reach the Dify server/);
+    assert.deepEqual(await store.list(), []);
+    assert.deepEqual(await signOut(store, s.server), { server: s.server, revoked: false, serverError: 'not signed in here' });
   });
 });
