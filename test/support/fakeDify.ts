@@ -76,6 +76,8 @@ export interface FakeDify {
   expireRefreshTokens(): void;
   /** Approves the pending device code (the user clicked Authorize at /device). */
   approveDevice(): void;
+  /** Changes how long each node of a draft run takes from now on (see FakeDifyOptions.nodeDelayMs). */
+  setNodeDelay(ms: number): void;
   /** Every token the server handed out (to check none reaches a log or the workspace). */
   issuedSecrets(): string[];
   close(): Promise<void>;
@@ -118,6 +120,7 @@ interface Tokens {
 }
 
 export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDify> {
+  opts = { ...opts }; // setNodeDelay changes it: never the caller's object
   const ttl = opts.accessTtlMs ?? 3600_000;
   const version = opts.dslVersion ?? '0.3.0';
   const pre = opts.secure ? '__Host-' : '';
@@ -521,6 +524,9 @@ export async function startFakeDify(opts: FakeDifyOptions = {}): Promise<FakeDif
     },
     approveDevice() {
       for (const d of devices.values()) d.approved = true;
+    },
+    setNodeDelay(ms) {
+      opts.nodeDelayMs = ms;
     },
     issuedSecrets: () => [...issued],
     close: () =>

@@ -46,7 +46,7 @@ export async function resolveDifyServer(p: Pick<DifyRuntimeParams, 'root' | 'wor
     'DIFY_AUTH',
     signedIn.length
       ? `Which Dify should run the evidence? ${path.basename(p.workflowFile)} was not pulled from one and you are signed in to ${signedIn.join(', ')}: name one with --dify-server <url>.`
-      : `Running the evidence on Dify needs a sign-in: promptopt dify login <server> (in VS Code: "Prompt Optimizer: Sign in to Dify").`,
+      : `Running the evidence on Dify needs a sign-in: promptopt dify login <server> (in VS Code: "Prompt Optimizer: Connect to Dify…").`,
   );
 }
 
@@ -54,7 +54,7 @@ export async function resolveDifyServer(p: Pick<DifyRuntimeParams, 'root' | 'wor
 export async function openDifyRuntime(p: DifyRuntimeParams): Promise<DifyRunner> {
   const server = await resolveDifyServer(p);
   const session = (await p.credentials.get(server)) ?? (await p.credentials.get(server.replace(/\/+$/, '')));
-  if (!session) throw new DifyError('DIFY_AUTH', `Not signed in to ${server}: promptopt dify login ${server} (in VS Code: "Prompt Optimizer: Sign in to Dify"), then run again.`);
+  if (!session) throw new DifyError('DIFY_AUTH', `Not signed in to ${server}: promptopt dify login ${server} (in VS Code: "Prompt Optimizer: Connect to Dify…"), then run again.`);
   if (session.kind !== 'console') throw new DifyError('DIFY_UNSUPPORTED', `Draft runs on ${server} need a console sign-in (email and password); the device-flow token only reaches /openapi/v1. Sign in with promptopt dify login ${server}.`);
   const client = new DifyClient(session, { fetch: p.fetch, onSessionChange: (s) => p.credentials.set(s) });
   return createDifyRunner({

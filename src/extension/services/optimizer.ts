@@ -207,10 +207,15 @@ export class OptimizationRunner implements vscode.Disposable {
       this.log.info(`optimize ${workflow}: ${req.promptIds?.join(', ') ?? 'all prompts'} (strategies: ${config.strategies.join(', ')}${llm ? '' : ', no LLM'})`);
       let evidenceGate = llm && config.evidence.mode !== 'off' ? loadEvidence().createEvidenceGate : undefined;
       const sessions = this.difySessions;
-      if (evidenceGate && config.evidence.runtime === 'dify' && trusted && sessions) {
+      if (llm && evidenceGate && config.evidence.runtime === 'dify' && trusted && sessions) {
         // The prompts run on temporary copies of the app on Dify, deleted after each comparison (cancel and error included).
         const { createEvidenceGate, openDifyRuntime } = loadEvidence();
-        evidenceGate = (p) => createEvidenceGate({ ...p, runtime: () => openDifyRuntime({ root: p.root, workflowFile: p.workflowFile, doc: p.doc, llm: p.client, budget: config.budget, credentials: sessions, concurrency: config.evidence.difyConcurrency, log: (line) => this.log.info(line) }) });
+        const open = (p: { root: string; workflowFile: string; doc: typeof parsed.doc; client: NonNullable<typeof llm> }) =>
+          openDifyRuntime({ root: p.root, workflowFile: p.workflowFile, doc: p.doc, llm: p.client, budget: config.budget, credentials: sessions, concurrency: config.evidence.difyConcurrency, log: (line) => this.log.info(line) });
+        // A missing sign-in, or an app Dify cannot run, stops the run here, before the estimate (opening calls no Dify):
+        // never a silent fall-back to the heuristic score.
+        await (await open({ root, workflowFile: doc.uri.fsPath, doc: parsed.doc, client: llm })).close();
+        evidenceGate = (p) => createEvidenceGate({ ...p, runtime: () => open(p) });
         summary.notes.push('The evidence runs on Dify: temporary copies of the app, deleted afterwards.');
       }
       if (llm && !(await this.confirmSpend(summary, req, { file: doc.uri.fsPath, text, root, config, llm, evidenceGate, backend, signal: controller.signal }))) {
