@@ -14,7 +14,7 @@ import { optimizeDocument } from '../../core/service/optimize';
 import { DEFAULT_LLM_STRATEGIES, llmCacheDir, loadEngineConfig } from '../../core/service/workspace';
 import { resultsToPatchFile } from '../../core/engine/patch';
 import { VersionStore, findWorkspaceRoot, workflowKey } from '../../core/storage';
-import type { OptimizationResult } from '../../core/engine/engine';
+import type { OptimizationResult } from '../../core/engine/result';
 import type { RecordedVersions } from '../../core/service/optimize';
 import { conflictError, updateWorkflowFile } from '../../core/service/fileWriter';
 import type { StrategyName } from '../../core/strategies/types';

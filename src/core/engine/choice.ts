@@ -4,20 +4,9 @@ import type { PromptRecord } from '../dsl/types';
 import type { EvidenceRecord } from '../evidence/gather';
 import type { StrategyCost, StrategyName } from '../strategies/types';
 import type { EngineConfig } from './config';
-import type { CandidateSummary } from './engine';
 import type { EngineEvent } from './events';
 import { decide, type EvidenceGate } from './gate';
-
-/** A strategy's kept refinements: the best text so far and how it got there. */
-export interface Chain {
-  strategy: StrategyName;
-  text: string;
-  analysis: Analysis;
-  confidence: number;
-  iterations: number;
-  rationale: string[];
-  changes: string[];
-}
+import { ZERO_COST, addCost, type CandidateSummary, type Chain } from './result';
 
 /** Heuristic order of two chains: score, then confidence, then the shorter text. */
 export function better(a: Chain, b: Chain): boolean {
@@ -31,12 +20,6 @@ export interface ChoiceDeps {
   typeOf: (name: StrategyName) => 'rule' | 'llm';
   emit: (e: EngineEvent) => void;
   now: () => number;
-}
-
-const ZERO_COST: StrategyCost = { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
-
-function addCost(a: StrategyCost, b: StrategyCost): StrategyCost {
-  return { calls: a.calls + b.calls, promptTokens: a.promptTokens + b.promptTokens, completionTokens: a.completionTokens + b.completionTokens, costUsd: a.costUsd + b.costUsd };
 }
 
 /**

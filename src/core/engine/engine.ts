@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { diffLines } from 'diff';
 import type { Analysis, AnalysisInput } from '../analysis/types';
 import type { PromptRecord } from '../dsl/types';
 import { diffVariables } from '../dsl/variables';
@@ -10,86 +9,24 @@ import type { EngineConfig } from './config';
 import type { EngineEvent, EngineEventSink } from './events';
 import type { EvidenceRecord } from '../evidence/gather';
 import { PREFILTER_TOLERANCE, type EvidenceGate } from './gate';
-import { better, gateChains, type Chain } from './choice';
+import { better, gateChains } from './choice';
 import { causeOfError, describeRejections, type RejectCause } from './reasons';
-import { refusedWithEvidence, unprovenOf, type RefusedWithEvidence, type UnprovenProposal } from './unproven';
+import { refusedWithEvidence, unprovenOf } from './unproven';
+import {
+  ZERO_COST,
+  addCost,
+  assembleResult,
+  round,
+  scoresOf,
+  type CandidateSummary,
+  type Chain,
+  type OptimizationFailure,
+  type OptimizationResult,
+  type RunOutcome,
+} from './result';
 
-/** The scores kept with a result (a slice of Analysis). */
-export interface Scores {
-  overall: number;
-  clarity: number;
-  efficiency: number;
-  structure: number;
-}
-
-export interface CandidateSummary {
-  strategy: StrategyName;
-  iteration: number;
-  score?: number;
-  confidence?: number;
-  kept: boolean;
-  /** Why a candidate was not kept, in plain words. */
-  reason?: string;
-  /** Why a candidate was not kept, as a stable code. */
-  cause?: RejectCause;
-  /** The evidence gathered on this candidate's test cases (LLM strategies with the gate on). */
-  evidence?: EvidenceRecord;
-}
-
-export interface OptimizationResult {
-  promptId: string;
-  nodeId: string;
-  nodeTitle: string;
-  kind: PromptRecord['kind'];
-  role: PromptRecord['role'];
-  original: string;
-  /** Equal to `original` when nothing was kept. */
-  optimized: string;
-  /** The winning strategy, or null when no candidate was kept. */
-  strategy: StrategyName | null;
-  iterations: number;
-  before: Scores;
-  after: Scores;
-  /** after.overall - before.overall, cumulative over iterations. */
-  improvement: number;
-  /** Lowest step confidence along the winning chain (0 when nothing kept). */
-  confidence: number;
-  /** true when a candidate was kept: improved, confident and variable-safe. */
-  accepted: boolean;
-  /** When not accepted: why (already good, empty, and per strategy the cause of each refusal). */
-  skippedReason?: string;
-  /** The causes of the refusals (one per refused candidate, in order), for machines. */
-  causes: RejectCause[];
-  /** The evidence that let the kept LLM proposal through (verdict, win rate, cases file and hash). */
-  evidence?: EvidenceRecord;
-  /** Set when the kept proposal was decided without evidence (the cases could not be run). */
-  evidenceNote?: string;
-  /** Nothing kept, but a candidate's cases were inconclusive: it can still be reviewed, marked unproven. */
-  unproven?: UnprovenProposal;
-  /** Candidates the cases refused (worse, unreliable judge), each with its report. */
-  refused?: RefusedWithEvidence[];
-  lineChanges: { added: number; removed: number };
-  rationale: string;
-  changes: string[];
-  cost: StrategyCost;
-  candidates: CandidateSummary[];
-  analysisBefore: Analysis;
-  analysisAfter: Analysis;
-}
-
-export interface OptimizationFailure {
-  promptId: string;
-  nodeTitle: string;
-  error: OptimizerError;
-}
-
-export interface RunOutcome {
-  runId: string;
-  results: OptimizationResult[];
-  failures: OptimizationFailure[];
-  cancelled: boolean;
-  cost: StrategyCost;
-}
+export { round } from './result';
+export type { CandidateSummary, OptimizationFailure, OptimizationResult, RunOutcome, Scores } from './result';
 
 export interface EngineDeps {
   analyze: (input: AnalysisInput) => Analysis;
@@ -110,23 +47,6 @@ export interface OptimizeOptions {
 
 /** LLM answers that are refused as candidates (the strategy stops; the prompt goes on). Other errors fail the prompt. */
 const CANDIDATE_FAULTS = new Set(['LLM_REJECTED_CANDIDATE', 'LLM_BAD_RESPONSE', 'LLM_TRUNCATED']);
-
-const ZERO_COST: StrategyCost = { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
-
-function addCost(a: StrategyCost, b?: StrategyCost): StrategyCost {
-  if (!b) return a;
-  return {
-    calls: a.calls + b.calls,
-    promptTokens: a.promptTokens + b.promptTokens,
-    completionTokens: a.completionTokens + b.completionTokens,
-    costUsd: a.costUsd + b.costUsd,
-  };
-}
-
-function scoresOf(a: Analysis): Scores {
-  return { overall: a.overall, clarity: a.clarity, efficiency: a.efficiency, structure: a.structure };
-}
-
 
 /**
  * The multi-strategy × iteration loop. For each prompt: baseline analysis → for each strategy,
@@ -204,7 +124,7 @@ export class OptimizationEngine {
       });
 
       const result = (chain: Chain | undefined, candidates: CandidateSummary[], cost: StrategyCost, skipped?: string) =>
-        this.finish(prompt, baseline, chain, candidates, cost, skipped);
+        assembleResult(prompt, baseline, chain, candidates, cost, skipped);
 
       if (!prompt.text.trim()) {
         const r = result(undefined, [], ZERO_COST, 'the prompt is empty');
@@ -428,51 +348,6 @@ export class OptimizationEngine {
     return { chain, cost };
   }
 
-  private finish(
-    prompt: PromptRecord,
-    baseline: Analysis,
-    chain: Chain | undefined,
-    candidates: CandidateSummary[],
-    cost: StrategyCost,
-    skippedReason?: string,
-  ): OptimizationResult {
-    const optimized = chain?.text ?? prompt.text;
-    const after = chain?.analysis ?? baseline;
-    let added = 0;
-    let removed = 0;
-    if (chain) {
-      for (const part of diffLines(prompt.text, optimized)) {
-        if (part.added) added += part.count ?? 0;
-        else if (part.removed) removed += part.count ?? 0;
-      }
-    }
-    return {
-      promptId: prompt.id,
-      nodeId: prompt.nodeId,
-      nodeTitle: prompt.nodeTitle,
-      kind: prompt.kind,
-      role: prompt.role,
-      original: prompt.text,
-      optimized,
-      strategy: chain?.strategy ?? null,
-      iterations: chain?.iterations ?? 0,
-      before: scoresOf(baseline),
-      after: scoresOf(after),
-      improvement: round(after.overall - baseline.overall),
-      confidence: chain?.confidence ?? 0,
-      accepted: !!chain,
-      skippedReason,
-      lineChanges: { added, removed },
-      rationale: chain ? chain.rationale.join(' Then: ') : (skippedReason ?? ''),
-      changes: chain?.changes ?? [],
-      cost,
-      candidates,
-      causes: candidates.filter((c) => !c.kept && c.cause).map((c) => c.cause!),
-      analysisBefore: baseline,
-      analysisAfter: after,
-    };
-  }
-
   private gateOn(config: EngineConfig): boolean {
     return !!this.deps.evidence && config.evidence.mode !== 'off';
   }
@@ -499,11 +374,6 @@ export class OptimizationEngine {
   }
 }
 
-
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CancelledError();
-}
-
-export function round(n: number): number {
-  return Math.round(n * 10) / 10;
 }

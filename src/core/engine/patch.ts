@@ -4,7 +4,7 @@ import type { PromptRecord } from '../dsl/types';
 import { diffVariables } from '../dsl/variables';
 import { DslError } from '../errors';
 import { describeZodError } from './config';
-import type { OptimizationResult } from './engine';
+import type { OptimizationResult } from './result';
 
 /**
  * PromptPatch: a portable, reviewable description of prompt edits (dify_autoopt's format,

@@ -4,29 +4,7 @@
  * the candidates the cases found worse or could not judge reliably (listed with their reports).
  */
 import type { EvidenceRecord } from '../evidence/gather';
-import type { CandidateSummary, OptimizationResult, Scores } from './engine';
-import type { Chain } from './choice';
-import type { StrategyName } from '../strategies/types';
-
-/** A proposal the cases neither proved better nor worse. */
-export interface UnprovenProposal {
-  strategy: StrategyName;
-  text: string;
-  after: Scores;
-  improvement: number;
-  confidence: number;
-  iterations: number;
-  rationale: string;
-  changes: string[];
-  evidence: EvidenceRecord;
-}
-
-/** A candidate the cases refused, with its report (worse, or a judge found unreliable). */
-export interface RefusedWithEvidence {
-  strategy: StrategyName;
-  verdict: EvidenceRecord['verdict'];
-  evidence: EvidenceRecord;
-}
+import { round, scoresOf, type CandidateSummary, type Chain, type OptimizationResult, type RefusedWithEvidence, type UnprovenProposal } from './result';
 
 /** The evidence the gate attached to a strategy's chain (its last kept step carries it). */
 function evidenceOfChain(chain: Chain, candidates: readonly CandidateSummary[]): EvidenceRecord | undefined {
@@ -49,8 +27,8 @@ export function unprovenOf(chains: readonly Chain[], candidates: readonly Candid
   return {
     strategy: chain.strategy,
     text: chain.text,
-    after: { overall: a.overall, clarity: a.clarity, efficiency: a.efficiency, structure: a.structure },
-    improvement: Math.round((a.overall - baselineOverall) * 10) / 10,
+    after: scoresOf(a),
+    improvement: round(a.overall - baselineOverall),
     confidence: chain.confidence,
     iterations: chain.iterations,
     rationale: chain.rationale.join(' Then: '),

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { analyzePrompt } from '../analysis';
 import type { EngineConfig } from '../engine/config';
-import { OptimizationEngine, type OptimizationResult, type RunOutcome } from '../engine/engine';
+import { OptimizationEngine } from '../engine/engine';
+import type { OptimizationResult, RunOutcome } from '../engine/result';
 import { fanOut, type EngineEventSink } from '../engine/events';
 import { RunLog, newRunId } from '../engine/runLog';
 import { planStrategies } from '../engine/strategies';

@@ -1,8 +1,22 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { encodeName } from './names';
 import type { PromptIndex } from './promptIndex';
 import { optimizerDir } from './workspace';
+
+/** `.optimizer/.gitignore`: local caches stay out of git; versions/, datasets/ and config.yaml are committed. */
+export const OPTIMIZER_GITIGNORE = [
+  '# Written by Prompt Optimizer. Local, rebuildable data: never commit it.',
+  '# Keep versions/, datasets/ and config.yaml under version control.',
+  'index/',
+  'locks/',
+  'tmp/',
+  'quarantine/',
+  'cache/',
+  'runs/',
+  '',
+].join('\n');
 
 /**
  * Where the version store keeps what, under `<workspace>/.optimizer/`:
@@ -26,6 +40,13 @@ export class StoreLayout {
     this.lockDir = path.join(this.root, 'locks');
     this.tmpDir = path.join(this.root, 'tmp');
     this.quarantineDir = path.join(this.root, 'quarantine');
+  }
+
+  /** Creates the store's folders and, when it is missing, its `.gitignore` (a writable store, at open). */
+  prepare(): void {
+    for (const d of [this.versionsDir, this.indexDir, this.lockDir, this.tmpDir]) fs.mkdirSync(d, { recursive: true });
+    const gi = path.join(this.root, '.gitignore');
+    if (!fs.existsSync(gi)) fs.writeFileSync(gi, OPTIMIZER_GITIGNORE);
   }
 
   promptKey(workflow: string, promptId: string): string {

@@ -1,27 +1,20 @@
-import { fsCauseText } from '../util/fsCause';
-import { readRegularTextSync } from '../util/safeRead';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LRUCache } from 'lru-cache';
-import { createTwoFilesPatch, diffLines } from 'diff';
-import { StorageError, isOptimizerError } from '../errors';
+import { StorageError } from '../errors';
 import { deepFreeze } from './freeze';
-import {
-  fsyncDir,
-  publishNew,
-  publishReplace,
-  readdirOrEmpty,
-  siblingTempName,
-  writeTemp,
-} from './fsutil';
 import { PromptLocks } from './promptLocks';
-import { IndexLog, VERSION_FILE } from './indexLog';
-import { assertValidId, decodeName, encodeName } from './names';
+import { IndexLog } from './indexLog';
+import { assertValidId } from './names';
 import { StoreLayout } from './layout';
+import { listPromptIds, listWorkflowKeys } from './listing';
 import { PromptIndex, type IndexedVersion } from './promptIndex';
-import { SCHEMA_VERSION, versionFileSchema, type VersionFile } from './schema';
+import { ReadCache } from './readCache';
+import type { VersionFile } from './schema';
+import { checkSaveInput, ioError, notFoundError } from './storeErrors';
 import { VersionFiles, entryOf, sha256 } from './versionFiles';
+import { diffVersions } from './versionDiff';
+import { VersionWriter, newVersionJson, serializeVersion } from './versionWriter';
 import { bumpFor, compareVersions, isVersion, nextVersion } from './semver';
 import type {
   CacheStats,
@@ -29,25 +22,12 @@ import type {
   ListOptions,
   PromptVersion,
   SaveVersionInput,
-  ScoreDelta,
   Scores,
   VersionStatus,
   VersionStoreOptions,
 } from './types';
 
-
-/** `.optimizer/.gitignore`: local caches stay out of git; versions/, datasets/ and config.yaml are committed. */
-export const OPTIMIZER_GITIGNORE = [
-  '# Written by Prompt Optimizer. Local, rebuildable data: never commit it.',
-  '# Keep versions/, datasets/ and config.yaml under version control.',
-  'index/',
-  'locks/',
-  'tmp/',
-  'quarantine/',
-  'cache/',
-  'runs/',
-  '',
-].join('\n');
+export { OPTIMIZER_GITIGNORE } from './layout';
 
 /**
  * The version history of every prompt of a workspace, under `<workspace>/.optimizer/`.
@@ -60,20 +40,21 @@ export const OPTIMIZER_GITIGNORE = [
  * Writes to a prompt are serialised across processes by a per-prompt lock file; numbers are
  * assigned under it. Reads go through an LRU cache of deeply frozen objects. The seams live in
  * their own modules: `layout` (paths), `promptLocks` + `lock` (serialisation, recovery at open),
- * `indexLog` (the index and its log), `versionFiles` (reading, checking, quarantine).
+ * `indexLog` (the index and its log), `versionFiles` (reading, checking, quarantine),
+ * `versionWriter` (new files and durable writes), `readCache` (the LRU and its figures),
+ * `listing` (workflows and prompts on disk), `versionDiff` (compare), `storeErrors` (input
+ * checks and typed errors).
  */
 export class VersionStore {
   readonly root: string;
   private readonly layout: StoreLayout;
-  private readonly cache: LRUCache<string, PromptVersion>;
+  private readonly cache: ReadCache;
   private readonly files: VersionFiles;
+  private readonly writer: VersionWriter;
   private readonly prompts = new Map<string, PromptIndex>();
   private readonly locks: PromptLocks;
   private readonly indexLog: IndexLog;
   private readonly warned = new Set<string>();
-  private readonly knownDirs = new Set<string>();
-  private hits = 0;
-  private misses = 0;
   private closed = false;
 
   private constructor(
@@ -83,10 +64,11 @@ export class VersionStore {
     this.layout = new StoreLayout(workspaceRoot);
     this.root = this.layout.root;
     this.locks = new PromptLocks(this.layout, { lockTimeoutMs: opts.lockTimeoutMs, staleLockMs: opts.staleLockMs, onWarning: opts.onWarning });
-    this.cache = new LRUCache({ max: Math.max(1, opts.cacheSize) });
+    this.cache = new ReadCache(opts.cacheSize);
+    this.writer = new VersionWriter(this.layout.tmpDir, this.layout.versionsDir, opts.blockingFsync);
     this.files = new VersionFiles(this.layout.versionsDir, this.layout.quarantineDir, opts.readOnly, (k, m) => this.warnOnce(k, m));
     this.indexLog = new IndexLog(this.layout, this.files, { readOnly: opts.readOnly, freshnessMs: opts.freshnessMs }, {
-      invalidate: (idx, v) => this.cache.delete(this.cacheKey(idx, v)),
+      invalidate: (idx, v) => this.cache.delete(idx, v),
       warnOnce: (k, m) => this.warnOnce(k, m),
       locked: (idx, fn) => this.locked(idx, fn),
     });
@@ -109,14 +91,12 @@ export class VersionStore {
     });
     try {
       if (!store.opts.readOnly) {
-        for (const d of [store.layout.versionsDir, store.layout.indexDir, store.layout.lockDir, store.layout.tmpDir]) fs.mkdirSync(d, { recursive: true });
-        const gi = path.join(store.root, '.gitignore');
-        if (!fs.existsSync(gi)) fs.writeFileSync(gi, OPTIMIZER_GITIGNORE);
+        store.layout.prepare();
         store.locks.cleanTemps();
         await store.recoverStaleLocks();
       }
     } catch (e) {
-      throw store.ioError(e, `Could not prepare ${store.root}`);
+      throw ioError(e, `Could not prepare ${store.root}`);
     }
     return store;
   }
@@ -126,7 +106,7 @@ export class VersionStore {
   /** Saves a new version; its number is assigned under the prompt's lock (see `nextVersion`). */
   async save(input: SaveVersionInput): Promise<PromptVersion> {
     this.checkWritable();
-    this.checkInput(input);
+    checkSaveInput(input);
     const idx = this.index(input.workflow, input.promptId);
     return this.locked(idx, () => this.saveLocked(idx, input));
   }
@@ -138,7 +118,7 @@ export class VersionStore {
   async ensureBaseline(workflow: string, promptId: string, text: string, analysis?: Scores): Promise<PromptVersion> {
     this.checkWritable();
     const input: SaveVersionInput = { workflow, promptId, text, analysis, status: 'baseline' };
-    this.checkInput(input);
+    checkSaveInput(input);
     const idx = this.index(workflow, promptId);
     const found = await this.findBaseline(idx, text, false);
     if (found) return found;
@@ -188,15 +168,13 @@ export class VersionStore {
       const next: VersionFile = { ...(structuredClone(cur) as VersionFile), status, updatedAt: new Date().toISOString() };
       const file = this.layout.versionFile(idx, version);
       try {
-        const tmp = await writeTemp(this.layout.tmpDir, this.serialize(next), true, siblingTempName(file), this.opts.blockingFsync);
-        publishReplace(tmp, file);
-        await fsyncDir(path.dirname(file), this.opts.blockingFsync);
+        await this.writer.replace(file, serializeVersion(next));
         this.indexLog.append(idx, { op: 'status', v: version, s: status });
       } catch (e) {
-        throw this.ioError(e, `Could not update ${file}`, promptId);
+        throw ioError(e, `Could not update ${file}`, promptId);
       }
       const frozen = deepFreeze(next as PromptVersion);
-      this.cache.set(this.cacheKey(idx, version), frozen);
+      this.cache.set(idx, version, frozen);
       return frozen;
     });
   }
@@ -207,16 +185,15 @@ export class VersionStore {
     const idx = this.index(workflow, promptId);
     await this.locked(idx, async () => {
       await this.indexLog.sync(idx, true);
-      if (!idx.entries.has(version)) throw this.notFound(idx, version);
+      if (!idx.entries.has(version)) throw notFoundError(idx, version);
       const file = this.layout.versionFile(idx, version);
       try {
-        fs.unlinkSync(file);
-        await fsyncDir(path.dirname(file), this.opts.blockingFsync);
+        await this.writer.remove(file);
         this.indexLog.append(idx, { op: 'del', v: version });
       } catch (e) {
-        throw this.ioError(e, `Could not delete ${file}`, promptId);
+        throw ioError(e, `Could not delete ${file}`, promptId);
       }
-      this.cache.delete(this.cacheKey(idx, version));
+      this.cache.delete(idx, version);
     });
   }
 
@@ -228,11 +205,8 @@ export class VersionStore {
     const idx = this.index(workflow, promptId);
     if (performance.now() - idx.checkedAt < this.opts.freshnessMs) {
       // Checked against the log less than `freshnessMs` ago: serve from the cache without a syscall.
-      const hit = this.cache.get(this.cacheKey(idx, version));
-      if (hit !== undefined) {
-        this.hits++;
-        return hit;
-      }
+      const hit = this.cache.get(idx, version);
+      if (hit !== undefined) return hit;
     }
     return this.getIn(idx, version, false);
   }
@@ -321,55 +295,19 @@ export class VersionStore {
   async compare(workflow: string, promptId: string, a: string, b: string): Promise<CompareResult> {
     const va = await this.get(workflow, promptId, a);
     const vb = await this.get(workflow, promptId, b);
-    const changes = diffLines(va.text, vb.text).map((c) => ({ value: c.value, added: !!c.added, removed: !!c.removed, count: c.count }));
-    const lines = (c: { value: string; count?: number }) => c.count ?? c.value.split('\n').length;
-    const scoresOf = (v: PromptVersion) => v.analysis ?? v.optimization?.after;
-    const sa = scoresOf(va);
-    const sb = scoresOf(vb);
-    const d = (k: keyof ScoreDelta): number | null => (sa && sb ? sb[k] - sa[k] : null);
-    return deepFreeze({
-      a: va,
-      b: vb,
-      changes,
-      linesAdded: changes.filter((c) => c.added).reduce((n, c) => n + lines(c), 0),
-      linesRemoved: changes.filter((c) => c.removed).reduce((n, c) => n + lines(c), 0),
-      patch: createTwoFilesPatch(`${promptId}@${a}`, `${promptId}@${b}`, va.text, vb.text),
-      scoreDelta: { overall: d('overall'), clarity: d('clarity'), efficiency: d('efficiency'), structure: d('structure') },
-    });
+    return diffVersions(promptId, a, va, b, vb);
   }
 
   /** Prompt ids of a workflow that have at least one version file, sorted. */
   async listPrompts(workflow: string): Promise<string[]> {
     this.checkOpen();
-    assertValidId(workflow, 'workflow');
-    const wfDir = path.join(this.layout.versionsDir, encodeName(workflow, 'workflow'));
-    const out: string[] = [];
-    for (const name of readdirOrEmpty(wfDir, this.skipped)) {
-      const files = readdirOrEmpty(path.join(wfDir, name), this.skipped).filter((f) => VERSION_FILE.test(f));
-      if (files.length === 0) continue;
-      const id = decodeName(name) ?? this.idFromFiles(path.join(wfDir, name), files)?.promptId;
-      if (id !== undefined) out.push(id);
-    }
-    return out.sort();
+    return listPromptIds(this.layout.versionsDir, workflow, this.skipped);
   }
 
   /** Workflow keys that have stored versions, sorted. */
   async listWorkflows(): Promise<string[]> {
     this.checkOpen();
-    const out: string[] = [];
-    for (const name of readdirOrEmpty(this.layout.versionsDir, this.skipped)) {
-      const wfDir = path.join(this.layout.versionsDir, name);
-      let id = decodeName(name);
-      if (id === undefined) {
-        for (const p of readdirOrEmpty(wfDir, this.skipped)) {
-          const files = readdirOrEmpty(path.join(wfDir, p), this.skipped).filter((f) => VERSION_FILE.test(f));
-          id = this.idFromFiles(path.join(wfDir, p), files)?.workflow;
-          if (id !== undefined) break;
-        }
-      }
-      if (id !== undefined && readdirOrEmpty(wfDir, this.skipped).length > 0) out.push(id);
-    }
-    return out.sort();
+    return listWorkflowKeys(this.layout.versionsDir, this.skipped);
   }
 
   /** Reports a folder skipped while listing (once per folder). */
@@ -377,8 +315,7 @@ export class VersionStore {
 
   /** Read-cache figures since open. */
   stats(): CacheStats {
-    const total = this.hits + this.misses;
-    return { hits: this.hits, misses: this.misses, hitRate: total ? this.hits / total : 0, size: this.cache.size };
+    return this.cache.stats();
   }
 
   /** Waits for writes in flight, then drops caches; the store cannot be used afterwards. */
@@ -389,11 +326,7 @@ export class VersionStore {
     this.prompts.clear();
   }
 
-  // ---------------------------------------------------------------- internals: cache and index views
-
-  private cacheKey(idx: PromptIndex, version: string): string {
-    return `${idx.epoch}\0${version}\0${idx.workflow.length}:${idx.workflow}\0${idx.promptId}`;
-  }
+  // ---------------------------------------------------------------- internals: index views
 
   private index(workflow: string, promptId: string): PromptIndex {
     const key = `${workflow.length}:${workflow}\0${promptId}`;
@@ -418,31 +351,6 @@ export class VersionStore {
     if (this.opts.readOnly) {
       throw new StorageError('STORAGE_READ_ONLY', `The version store of ${this.workspaceRoot} is read-only (Restricted Mode); nothing is written.`);
     }
-  }
-
-  private checkInput(input: SaveVersionInput): void {
-    assertValidId(input.workflow, 'workflow');
-    assertValidId(input.promptId, 'prompt id');
-    if (typeof input.text !== 'string') {
-      throw new StorageError('STORAGE_INVALID_INPUT', 'The text of a version must be a string.', { promptId: input.promptId });
-    }
-    if (input.parentVersion != null && !isVersion(input.parentVersion)) {
-      throw new StorageError('STORAGE_INVALID_INPUT', `Parent version "${input.parentVersion}" is not a version number like 1.2.3.`, {
-        promptId: input.promptId,
-      });
-    }
-  }
-
-  private notFound(idx: PromptIndex, version: string): StorageError {
-    return new StorageError('STORAGE_NOT_FOUND', `Version ${version} of prompt ${idx.promptId} in ${idx.workflow} does not exist.`, {
-      promptId: idx.promptId,
-    });
-  }
-
-  private ioError(e: unknown, what: string, promptId?: string): StorageError {
-    if (isOptimizerError(e)) return e as StorageError;
-    const msg = fsCauseText(e);
-    return new StorageError('STORAGE_IO', `${what}: ${msg}`, promptId ? { promptId } : {}, e);
   }
 
   private warnOnce(key: string, msg: string): void {
@@ -472,7 +380,7 @@ export class VersionStore {
     if (holding || !idx.loaded || performance.now() - idx.checkedAt >= this.opts.freshnessMs) await this.indexLog.sync(idx, holding, false);
     if (!idx.entries.has(version)) {
       await this.indexLog.sync(idx, holding, true);
-      if (!idx.entries.has(version)) throw this.notFound(idx, version);
+      if (!idx.entries.has(version)) throw notFoundError(idx, version);
     }
     const got = await this.tryGet(idx, version, holding);
     if (got) return got;
@@ -485,21 +393,17 @@ export class VersionStore {
         });
       }
     }
-    throw this.notFound(idx, version);
+    throw notFoundError(idx, version);
   }
 
   /** Cached read of a listed version; undefined (and the index repaired) when its file is gone or corrupt. */
   private async tryGet(idx: PromptIndex, version: string, holding = false): Promise<PromptVersion | undefined> {
-    const key = this.cacheKey(idx, version);
-    const hit = this.cache.get(key);
-    if (hit) {
-      this.hits++;
-      return hit;
-    }
-    this.misses++;
+    const hit = this.cache.get(idx, version);
+    if (hit) return hit;
+    this.cache.miss();
     const v = this.files.read(idx, version, this.layout.versionFile(idx, version));
     if (v) {
-      this.cache.set(key, v);
+      this.cache.set(idx, version, v);
       return v;
     }
     // Gone or quarantined: repair the index so lists stay consistent.
@@ -521,69 +425,26 @@ export class VersionStore {
     return undefined;
   }
 
-  private serialize(v: VersionFile): string {
-    return `${JSON.stringify(v, null, 2)}\n`;
-  }
-
-  private ensureDir(dir: string): Promise<void> | undefined {
-    if (this.knownDirs.has(dir)) return undefined;
-    const first = fs.mkdirSync(dir, { recursive: true });
-    this.knownDirs.add(dir);
-    if (!first) return undefined;
-    // New directories: make their entries durable too, up to versions/.
-    return (async () => {
-      for (let d = path.dirname(dir); d.length >= this.layout.versionsDir.length; d = path.dirname(d)) await fsyncDir(d, this.opts.blockingFsync);
-    })();
-  }
-
   private async saveLocked(idx: PromptIndex, input: SaveVersionInput, restoredFrom?: string): Promise<PromptVersion> {
     await this.indexLog.sync(idx, true);
     const parent = input.parentVersion ?? null;
-    if (parent && !idx.entries.has(parent)) throw this.notFound(idx, parent);
+    if (parent && !idx.entries.has(parent)) throw notFoundError(idx, parent);
     const bump = input.status === 'baseline' ? 'major' : restoredFrom ? 'patch' : bumpFor(input.optimization?.improvement);
     const dir = this.layout.dirOf(idx);
     try {
-      await this.ensureDir(dir);
+      await this.writer.ensureDir(dir);
     } catch (e) {
-      throw this.ioError(e, `Could not create ${dir}`, idx.promptId);
+      throw ioError(e, `Could not create ${dir}`, idx.promptId);
     }
     for (let attempt = 0; ; attempt++) {
       const version = nextVersion(idx.highest, bump);
-      const record: VersionFile = {
-        schemaVersion: SCHEMA_VERSION,
-        workflow: idx.workflow,
-        promptId: idx.promptId,
-        version,
-        parentVersion: parent,
-        status: input.status,
-        createdAt: new Date().toISOString(),
-        text: input.text,
-        textSha256: sha256(input.text),
-        ...(input.analysis ? { analysis: input.analysis } : {}),
-        ...(input.optimization ? { optimization: input.optimization } : {}),
-        ...(restoredFrom ? { restoredFrom } : {}),
-        ...(input.unproven ? { unproven: true as const } : {}),
-        metadata: input.metadata ?? {},
-      };
-      const checked = versionFileSchema.safeParse(record);
-      if (!checked.success) {
-        const why = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).slice(0, 3).join('; ');
-        throw new StorageError('STORAGE_INVALID_INPUT', `The version to save is invalid: ${why}.`, { promptId: idx.promptId });
-      }
-      let json: string;
-      try {
-        json = this.serialize(record);
-      } catch (e) {
-        throw new StorageError('STORAGE_INVALID_INPUT', `The version to save cannot be written as JSON: ${String(e)}.`, { promptId: idx.promptId }, e);
-      }
+      const json = newVersionJson(idx, input, version, restoredFrom);
       const file = path.join(dir, `${version}.json`);
       let published: boolean;
       try {
-        const tmp = await writeTemp(this.layout.tmpDir, json, true, siblingTempName(file), this.opts.blockingFsync);
-        published = publishNew(tmp, file);
-        if (published) await fsyncDir(dir, this.opts.blockingFsync);
+        published = await this.writer.create(file, json);
       } catch (e) {
-        throw this.ioError(e, `Could not write ${file}`, idx.promptId);
+        throw ioError(e, `Could not write ${file}`, idx.promptId);
       }
       if (!published) {
         // The file exists although the index did not know it: the index was stale. Rebuild, renumber.
@@ -597,23 +458,11 @@ export class VersionStore {
       try {
         this.indexLog.append(idx, entryOf(frozen));
       } catch (e) {
-        throw this.ioError(e, `Saved ${file} but could not update the index`, idx.promptId);
+        throw ioError(e, `Saved ${file} but could not update the index`, idx.promptId);
       }
-      this.cache.set(this.cacheKey(idx, version), frozen);
+      this.cache.set(idx, version, frozen);
       return frozen;
     }
-  }
-
-  private idFromFiles(dir: string, files: string[]): { workflow: string; promptId: string } | undefined {
-    for (const f of files) {
-      try {
-        const r = versionFileSchema.safeParse(JSON.parse(readRegularTextSync(path.join(dir, f), { noFollow: true })));
-        if (r.success) return { workflow: r.data.workflow, promptId: r.data.promptId };
-      } catch {
-        /* try the next */
-      }
-    }
-    return undefined;
   }
 
   // ---------------------------------------------------------------- internals: recovery at open
