@@ -204,7 +204,9 @@ export type DatasetErrorCode =
   | 'DATASET_TOO_SMALL'
   | 'DATASET_FORMAT'
   | 'DATASET_RENDER'
-  | 'DATASET_METRIC';
+  | 'DATASET_METRIC'
+  /** Every task call of the current prompt on the validation split failed: nothing could be measured. */
+  | 'DATASET_UNMEASURED';
 
 export class DatasetError extends OptimizerError {
   declare readonly code: DatasetErrorCode;

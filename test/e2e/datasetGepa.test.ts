@@ -46,7 +46,14 @@ describe('dataset UI: GEPA', function () {
     await srv?.close();
   });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && s) await screenshot(s.page, `FAILED-dataset-gepa-${this.currentTest.title}`);
+    if (this.currentTest?.state !== 'failed' || !s) return;
+    await screenshot(s.page, `FAILED-dataset-gepa-${this.currentTest.title}`);
+    // What the run said went wrong (failed calls, skipped proposals), for the CI log.
+    const runsDir = path.join(s.workspace, '.optimizer', 'runs');
+    for (const f of fs.existsSync(runsDir) ? fs.readdirSync(runsDir).filter((n) => n.endsWith('.jsonl')) : []) {
+      const errors = fs.readFileSync(path.join(runsDir, f), 'utf8').split('\n').filter((l) => l.includes('"optimization_error"'));
+      console.error(`[dataset-gepa] ${f}: ${errors.length} optimization_error event(s)\n${errors.slice(0, 5).join('\n')}`);
+    }
   });
 
   it('picking GEPA asks for its budget, confirms the estimate and opens the report with the lineage', async () => {

@@ -31,6 +31,7 @@ export async function proposeInstruction(
   } catch (e) {
     if (!isOptimizerError(e) || e.family === 'cancelled' || e.code === 'LLM_BUDGET_EXCEEDED' || e.code === 'LLM_AUTH' || e.code === 'LLM_NO_KEY') throw e;
     s.store.putMemo('proposal', key, { error: e.message });
+    s.proposalFailed(e.message);
     s.emit({ type: 'optimization_error', code: e.code, message: `a ${opts.label} proposal failed and was skipped: ${e.message}` });
     return undefined;
   }

@@ -66,10 +66,13 @@ export function formatReport(r: OptimizerReport, runFile: string): string {
   out.push(
     `Baseline validation: ${pct(r.baseline.validationScore).trim()}   best: ${pct(r.best.validationScore).trim()}   improvement: ${(r.improvement * 100).toFixed(1)} points`,
   );
+  const measured = r.candidates.some((c) => c.id !== r.baseline.id && c.validationScore !== undefined);
   out.push(
     r.accepted
       ? `Best candidate (${r.best.source}, round ${r.best.round}) beats the baseline on validation:`
-      : 'No candidate beat the baseline on validation; keep the current prompt.',
+      : !measured && r.failedProposals
+        ? `No candidate was measured: ${r.failedProposals.count} proposal call(s) failed and were skipped (${r.failedProposals.message}); keep the current prompt, and fix that before running again.`
+        : 'No candidate beat the baseline on validation; keep the current prompt.',
   );
   if (r.accepted) {
     out.push('---');
@@ -78,6 +81,8 @@ export function formatReport(r: OptimizerReport, runFile: string): string {
     out.push('---');
   }
   if (r.stoppedReason === 'budget') out.push('The search stopped early to stay within the budget.');
+  if (r.failedRuns) out.push(`${r.failedRuns.count} of ${r.failedRuns.of} example run(s) failed and scored 0 (${r.failedRuns.code}: ${r.failedRuns.message}).`);
+  if (r.failedProposals && (measured || r.accepted)) out.push(`${r.failedProposals.count} proposal call(s) failed and were skipped (${r.failedProposals.message}).`);
   for (const p of r.budgetPlan ?? []) {
     const used = p.usedCalls !== undefined ? `, used ${p.usedCalls}` : '';
     out.push(`Member ${p.optimizer}: share ${p.allottedCalls} call(s) of the budget (estimate ${p.estimatedCalls}, minimum ${p.minimumCalls}${used})${p.cutShort ? ` — ${p.cutShort}` : ''}.`);

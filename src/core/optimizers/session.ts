@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { EngineEvent } from '../engine/events';
 import type { StrategyName } from '../strategies/types';
-import { CancelledError, isAbortError, isOptimizerError, toOptimizerError } from '../errors';
+import { CancelledError, DatasetError, isAbortError, isOptimizerError, toOptimizerError } from '../errors';
 import { requestParts } from '../runtime/nodeRequest';
 import { runExample, meanScore } from '../evaluation/run';
 import type { Example, ExampleResult } from '../evaluation/types';
@@ -61,6 +61,7 @@ export class OptimizationSession {
   private total = 0;
   private readonly startedAt: number;
   private readonly usageAtStart: number;
+  private failedProposals?: { count: number; message: string };
 
   constructor(
     readonly ctx: OptimizerContext,
@@ -163,6 +164,7 @@ export class OptimizationSession {
   async evaluate(c: ScoredCandidate, split: 'train' | 'validation', examples: Example[]): Promise<number> {
     const started = this.now();
     const results = await this.results(c, split, examples);
+    if (c.source === 'baseline' && split === 'validation') assertMeasured(results);
     const score = meanScore(results);
     if (split === 'train') {
       c.trainScore = score;
@@ -253,6 +255,11 @@ export class OptimizationSession {
     return settled.map((s) => (s as PromiseFulfilledResult<ExampleResult>).value);
   }
 
+  /** Counts a proposal call that failed and was skipped (the report says so). */
+  proposalFailed(message: string): void {
+    this.failedProposals = { count: (this.failedProposals?.count ?? 0) + 1, message };
+  }
+
   /** Whether `e` is the budget running out (the search then stops and reports what it has). */
   static isBudget(e: unknown): boolean {
     return isOptimizerError(e) && e.code === 'LLM_BUDGET_EXCEEDED';
@@ -285,6 +292,8 @@ export class OptimizationSession {
       usage: { ...u, calls: u.calls - this.usageAtStart },
       ...(this.store.earlier.calls || this.store.earlier.tokens || this.store.earlier.costUsd ? { earlierUsage: { ...this.store.earlier } } : {}),
       reusedResults: this.store.reused,
+      ...failedRunsOf(this.candidates.history()),
+      ...(this.failedProposals ? { failedProposals: { ...this.failedProposals } } : {}),
       durationMs: this.now() - this.startedAt,
       metrics: this.tracker.summary(),
     };
@@ -298,7 +307,7 @@ export class OptimizationSession {
       iterations: Math.max(0, ...this.candidates.history().map((c) => c.round)),
       scoreBefore: base,
       scoreAfter: best.validationScore ?? 0,
-      ...(accepted ? {} : { skippedReason: stoppedReason === 'budget' ? 'budget exhausted before a better candidate was found' : 'no candidate beat the baseline on validation' }),
+      ...(accepted ? {} : { skippedReason: notAcceptedReason(report) }),
       cost: { calls: report.usage.calls, promptTokens: u.promptTokens, completionTokens: u.completionTokens, costUsd: u.costUsd },
     });
     this.store.append({ type: 'report', report: { ...report, candidates: report.candidates.map(stripResults), baseline: stripResults(baseline), best: stripResults(best) }, time: this.now() });
@@ -334,4 +343,42 @@ export function stripResults(c: ScoredCandidate): ScoredCandidate {
 
 function minus(a: Spend, b: Spend): Spend {
   return { calls: a.calls - b.calls, tokens: a.tokens - b.tokens, costUsd: a.costUsd - b.costUsd };
+}
+
+/**
+ * Throws DATASET_UNMEASURED when the current prompt's task call failed on every validation
+ * example: the run would otherwise compare candidates against a baseline of 0 that no answer
+ * earned, and end as "no candidate beat the baseline" when the cause was the calls.
+ */
+function assertMeasured(results: readonly ExampleResult[]): void {
+  if (results.length === 0 || !results.every((r) => r.error)) return;
+  const e = results[0]!.error!;
+  throw new DatasetError(
+    'DATASET_UNMEASURED',
+    `The task call failed on all ${results.length} validation example(s), so the current prompt could not be measured and nothing was compared (${e.code}: ${e.message}).`,
+  );
+}
+
+/** Task calls that failed over every candidate's results (each example run counted once per split). */
+function failedRunsOf(candidates: readonly ScoredCandidate[]): Pick<OptimizerReport, 'failedRuns'> {
+  let count = 0;
+  let of = 0;
+  let first: { code: string; message: string } | undefined;
+  for (const c of candidates) {
+    for (const r of [...(c.trainResults ?? []), ...(c.validationResults ?? [])]) {
+      of += 1;
+      if (!r.error) continue;
+      count += 1;
+      first ??= r.error;
+    }
+  }
+  return count && first ? { failedRuns: { count, of, ...first } } : {};
+}
+
+/** Why nothing was accepted, in words that name the real cause. */
+function notAcceptedReason(r: OptimizerReport): string {
+  if (r.stoppedReason === 'budget') return 'budget exhausted before a better candidate was found';
+  const measured = r.candidates.some((c) => c.id !== r.baseline.id && c.validationScore !== undefined);
+  if (!measured && r.failedProposals) return `no candidate was measured: ${r.failedProposals.count} proposal call(s) failed (${r.failedProposals.message})`;
+  return 'no candidate beat the baseline on validation';
 }

@@ -161,6 +161,10 @@ export interface OptimizerReport {
   earlierUsage?: Spend;
   /** Example results taken from the run log instead of calling again. */
   reusedResults: number;
+  /** Example runs whose task call failed (they scored 0), over every candidate; absent when none did. */
+  failedRuns?: { count: number; of: number; code: string; message: string };
+  /** Proposal calls that failed and were skipped; absent when none did. */
+  failedProposals?: { count: number; message: string };
   durationMs: number;
   metrics: MetricsSummary;
   /** Ensemble: each member's report (members not run for want of budget have none). */

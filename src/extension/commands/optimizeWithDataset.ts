@@ -336,8 +336,14 @@ export const optimizeWithDataset: CommandDef = {
       // A search the budget stopped can go on from its run log once the budget allows more.
       const budgetNote = `The search stopped early to stay within the budget. To go on, raise the budget (Prompt Optimizer settings or .optimizer/config.yaml) and choose ${RESUME}: run ${runId} continues where it stopped, reusing what it recorded.`;
       if (!report.accepted || proposed === rec.text) {
-        const none = 'No candidate beat the current prompt on the validation examples; the report is open beside the file.';
+        const measured = report.candidates.some((c) => c.id !== report.baseline.id && c.validationScore !== undefined);
+        // Not "no improvement" when the cause was the proposal calls: say that, as a warning.
+        const unmeasured = !measured && report.failedProposals;
+        const none = unmeasured
+          ? `No candidate was measured: ${report.failedProposals!.count} proposal call(s) failed (${report.failedProposals!.message}); the report is open beside the file.`
+          : 'No candidate beat the current prompt on the validation examples; the report is open beside the file.';
         if (budgetStop) offerResume(`${none} ${budgetNote}`, runId);
+        else if (unmeasured) void vscode.window.showWarningMessage(none);
         else void vscode.window.showInformationMessage(none);
         return summary;
       }
