@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { signOut } from '../../core/dify';
+import { CancelledError } from '../../core/errors';
 import { Commands } from '../constants';
 import { difySessions } from '../services/difySessions';
 import type { CommandDef, Services } from '../services/types';
@@ -24,19 +25,25 @@ export const disconnectFromDify: CommandDef = {
   async run(s: Services, arg?: unknown): Promise<DisconnectFromDifyResult> {
     const a = (arg && typeof arg === 'object' ? arg : {}) as { server?: string };
     const store = difySessions(s.context, s.log);
-    const servers = await store.list();
-    if (!servers.length) {
+    if (!a.server && !(await store.list()).length) {
       const msg = 'Not connected to any Dify server.';
       void vscode.window.showInformationMessage(msg);
       return { refused: msg };
     }
-    const server =
-      a.server ??
-      (servers.length === 1
-        ? servers[0]
-        : (await vscode.window.showQuickPick(servers, { title: 'Disconnect from Dify', placeHolder: 'The server to sign out of', ignoreFocusOut: true })));
+    let server: string | undefined;
+    try {
+      server = await store.pick(a.server, 'Disconnect from Dify');
+    } catch (e) {
+      if (e instanceof CancelledError) return {};
+      throw e;
+    }
     if (!server) return {};
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Signing out of ${server}` }, () => signOut(store, server));
+    if (!r.revoked && r.serverError === 'not signed in here') {
+      const msg = `Not connected to ${r.server}.`;
+      void vscode.window.showInformationMessage(msg);
+      return { refused: msg };
+    }
     if (r.revoked) {
       s.log.info(`Disconnected from Dify at ${r.server} (the server ended the sign-in)`);
       void vscode.window.showInformationMessage(`Disconnected from ${r.server}.`);

@@ -49,14 +49,22 @@ export class SecretDifySessions implements CredentialStore {
     return Object.keys(await this.all());
   }
 
+  /**
+   * `server` normalised, else the only signed-in server, else the one the user picks of several
+   * (CancelledError when the pick is dismissed); undefined when none is signed in.
+   */
+  async pick(server: string | undefined, title: string): Promise<string | undefined> {
+    if (server) return normalizeServer(server);
+    const servers = await this.list();
+    if (servers.length <= 1) return servers[0];
+    const want = await vscode.window.showQuickPick(servers, { title, placeHolder: 'You are connected to several Dify servers', ignoreFocusOut: true });
+    if (!want) throw new CancelledError();
+    return want;
+  }
+
   /** A client for `server` (or the only signed-in one, or the one picked of several); refreshed tokens are stored back. */
   async client(server?: string): Promise<DifyClient> {
-    const servers = await this.list();
-    let want = server ? normalizeServer(server) : servers.length === 1 ? servers[0] : undefined;
-    if (!want && servers.length > 1) {
-      want = await vscode.window.showQuickPick(servers, { title: 'Which Dify?', placeHolder: 'You are connected to several Dify servers', ignoreFocusOut: true });
-      if (!want) throw new CancelledError();
-    }
+    const want = await this.pick(server, 'Which Dify?');
     if (!want) throw new DifyError('DIFY_AUTH', 'Not connected to Dify. Run "Prompt Optimizer: Connect to Dify…" first.');
     const session = await this.get(want);
     if (!session) throw new DifyError('DIFY_AUTH', `Not connected to ${want}. Run "Prompt Optimizer: Connect to Dify…" first.`);
