@@ -129,7 +129,23 @@ class ProbeClient implements LlmClient {
     private readonly defaultModel: string,
   ) {}
 
-  async chat(req: ChatRequest): Promise<ChatResponse> {
+  /** Calls still in flight: a sibling's refusal can settle the run before they are counted. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  chat(req: ChatRequest): Promise<ChatResponse> {
+    const p = this.probe(req, this.current);
+    const settled = p.catch(() => undefined);
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    return p;
+  }
+
+  /** Resolves once every call made so far has been counted (batches sent side by side). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+  }
+
+  private async probe(req: ChatRequest, promptId: string | undefined): Promise<ChatResponse> {
     if (req.signal?.aborted) throw new CancelledError('The estimate was cancelled.');
     const hit = req.noCache ? undefined : await this.real.peek?.(req);
     if (hit) {
@@ -142,7 +158,7 @@ class ProbeClient implements LlmClient {
     const completionTokens = completionGuess(kind, req);
     // A request sent without the cache (sampling) is sent every time.
     const id = req.noCache ? `${key}#${this.misses.size}` : key;
-    if (!this.misses.has(id)) this.misses.set(id, { kind, model: req.model ?? this.defaultModel, calls: 1, promptTokens, completionTokens, promptId: this.current });
+    if (!this.misses.has(id)) this.misses.set(id, { kind, model: req.model ?? this.defaultModel, calls: 1, promptTokens, completionTokens, promptId });
     const text = standIn(kind, this.misses.size);
     if (text === undefined) throw new LlmError('LLM_BUDGET_EXCEEDED', NOT_IN_CACHE);
     return { text, finishReason: 'stop', usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }, model: req.model ?? this.defaultModel, cached: false, costUsd: 0 };
@@ -219,6 +235,8 @@ export async function estimateRun(o: EstimateRunOptions): Promise<RunEstimate> {
       if (e instanceof CancelledError || o.signal?.aborted) throw new CancelledError('The estimate was cancelled.');
       // A prompt the replay cannot finish (no step in the cache) is counted below like the others.
     }
+    // Side-by-side requests (the case batches) still in flight when a sibling's refusal ended the replay.
+    await probe.idle();
   }
 
   const byKind = Object.fromEntries(CALL_KINDS.map((k) => [k, zero()])) as Record<CallKind, EstimatePart>;
