@@ -34,6 +34,7 @@ import type { DifyAppInfo, DslWarning, DslWarningCode, PromptRecord, PromptRole 
 import { agentModelOf, blockHeaderStart, describe, modelOf } from './extractUtil';
 import { findVariables } from './variables';
 import { agentPackageSouls, agentV2Node, knowledgeIndexNode, memoryRolePrefixes } from './extractV07';
+import type { Cur, FieldReader, NodeSpec, Path, Spec } from './walk';
 
 /** How a prompt's value is written in the file; what write-back and offset mapping need. */
 export interface ValueSlot {
@@ -54,7 +55,6 @@ export interface ValueSlot {
 }
 
 type Obj = Record<string, unknown>;
-type Path = (string | number)[];
 
 /** Dify's Agent v2 node (api/core/workflow/nodes/agent_v2/discriminator.py `is_dify_agent_node_data`). */
 function isAgentV2(data: Obj): boolean {
@@ -76,30 +76,7 @@ const KNOWN_NODE_TYPES = new Set([
   'datasource', 'trigger-webhook', 'trigger-schedule', 'trigger-plugin', 'human-input',
 ]);
 
-/** A position in the walk: event index, constructed value, path, and whether it is shared. */
-export interface Cur {
-  ev: number;
-  val: unknown;
-  path: Path;
-  /** Set when this node (or one above it) is shared with another place. */
-  share?: string;
-  /**
-   * Set when this node itself is an alias (`*a`): its children are shared with the anchor, while
-   * the node as a whole can be replaced by its own value without touching the anchor.
-   */
-  alias?: string;
-  /** The mapping event holding this value (for mapping values). */
-  parentEv?: number;
-}
-
-/** What a field's record is built from: the record's own fields, edition optional (basic). */
-export type Spec = Pick<PromptRecord, 'id' | 'nodeId' | 'nodeTitle' | 'nodeType' | 'kind' | 'role' | 'messageId' | 'messageIndex' | 'model' | 'options'> & {
-  editionType?: PromptRecord['editionType'];
-};
-
-export type NodeSpec = Pick<Spec, 'nodeId' | 'nodeTitle' | 'nodeType' | 'model'>;
-
-export class Extractor {
+export class Extractor implements FieldReader {
   readonly records: PromptRecord[] = [];
   readonly slots = new Map<string, ValueSlot>();
   readonly warnings: DslWarning[] = [];

@@ -1,5 +1,5 @@
 /**
- * The prompt fields of DSL 0.7.0 (Dify 1.16+), read by the Extractor (extract.ts). Each field
+ * The prompt fields of DSL 0.7.0 (Dify 1.16+), read through the walk of walk.ts (the Extractor of extract.ts). Each field
  * follows Dify's own models; where the text reaches the model is noted with its kind.
  *
  * - Agent v2 node (`type: agent`, `version: '2'`, `agent_node_kind: dify_agent`;
@@ -23,7 +23,7 @@
  *                                                         [memory-role-prefix, label, role user/assistant]
  *   `<node>/role_prefix/user`, `<node>/role_prefix/assistant`
  */
-import type { Cur, Extractor, NodeSpec } from './extract';
+import type { Cur, FieldReader, NodeSpec } from './walk';
 import type { ModelInfo } from './types';
 
 type Obj = Record<string, unknown>;
@@ -43,7 +43,7 @@ function soulModelOf(soul: unknown): ModelInfo | undefined {
 }
 
 /** The package an Agent v2 node is bound to (`agent_binding.package_ref`), when the export has it. */
-function boundPackage(ex: Extractor, data: Obj): Obj | undefined {
+function boundPackage(ex: FieldReader, data: Obj): Obj | undefined {
   const ref = isObj(data.agent_binding) ? data.agent_binding.package_ref : undefined;
   const root = ex.rootVal;
   if (typeof ref !== 'string' || !isObj(root) || !isObj(root.agent_packages)) return undefined;
@@ -51,7 +51,7 @@ function boundPackage(ex: Extractor, data: Obj): Obj | undefined {
   return isObj(pkg) ? pkg : undefined;
 }
 
-export function agentV2Node(ex: Extractor, dataC: Cur, spec: NodeSpec): void {
+export function agentV2Node(ex: FieldReader, dataC: Cur, spec: NodeSpec): void {
   const data = dataC.val as Obj;
   const model = spec.model ?? soulModelOf(boundPackage(ex, data)?.soul);
   const nspec: NodeSpec = { ...spec, ...(model ? { model } : {}) };
@@ -76,7 +76,7 @@ export function agentV2Node(ex: Extractor, dataC: Cur, spec: NodeSpec): void {
 }
 
 /** The description of a declared output (or child), of its array item, and of its children, depth first. */
-function outputDescriptions(ex: Extractor, c: Cur, spec: NodeSpec, id: string): void {
+function outputDescriptions(ex: FieldReader, c: Cur, spec: NodeSpec, id: string): void {
   ex.text(ex.child(c, 'description'), { ...spec, id, kind: 'agent-output-description', role: null });
   const item = ex.child(c, 'array_item');
   if (item && isObj(item.val)) {
@@ -86,7 +86,7 @@ function outputDescriptions(ex: Extractor, c: Cur, spec: NodeSpec, id: string): 
   children(ex, c, spec, id);
 }
 
-function children(ex: Extractor, c: Cur, spec: NodeSpec, id: string): void {
+function children(ex: FieldReader, c: Cur, spec: NodeSpec, id: string): void {
   for (const [j, ch] of ex.list(ex.child(c, 'children'), spec).entries()) {
     if (!isObj(ch.val)) continue;
     const name = typeof ch.val.name === 'string' && ch.val.name !== '' ? ch.val.name : `children/${j}`;
@@ -94,7 +94,7 @@ function children(ex: Extractor, c: Cur, spec: NodeSpec, id: string): void {
   }
 }
 
-export function agentPackageSouls(ex: Extractor, root: Cur): void {
+export function agentPackageSouls(ex: FieldReader, root: Cur): void {
   const pkgs = ex.child(root, 'agent_packages');
   if (!pkgs || pkgs.val == null) return;
   if (!isObj(pkgs.val)) {
@@ -118,7 +118,7 @@ export function agentPackageSouls(ex: Extractor, root: Cur): void {
   }
 }
 
-export function knowledgeIndexNode(ex: Extractor, dataC: Cur, spec: NodeSpec): void {
+export function knowledgeIndexNode(ex: FieldReader, dataC: Cur, spec: NodeSpec): void {
   const sis = ex.child(dataC, 'summary_index_setting');
   if (!sis || !isObj(sis.val) || sis.val.enable !== true) return;
   const v = sis.val;
@@ -134,7 +134,7 @@ export function knowledgeIndexNode(ex: Extractor, dataC: Cur, spec: NodeSpec): v
   });
 }
 
-export function memoryRolePrefixes(ex: Extractor, memory: Cur | undefined, spec: NodeSpec): void {
+export function memoryRolePrefixes(ex: FieldReader, memory: Cur | undefined, spec: NodeSpec): void {
   const rp = ex.child(memory, 'role_prefix');
   if (!rp || !isObj(rp.val)) return;
   for (const role of ['user', 'assistant'] as const) {
