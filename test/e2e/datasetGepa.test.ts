@@ -48,11 +48,28 @@ describe('dataset UI: GEPA', function () {
   afterEach(async function () {
     if (this.currentTest?.state !== 'failed' || !s) return;
     await screenshot(s.page, `FAILED-dataset-gepa-${this.currentTest.title}`);
+    // The extension's own log (code-server writes the output channel under user-data-dir/logs).
+    const logs: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
+        if (e.isDirectory()) walk(path.join(d, e.name));
+        else if (/prompt.?optimizer/i.test(e.name) && e.name.endsWith('.log')) logs.push(path.join(d, e.name));
+      }
+    };
+    walk(path.join(s.codeServer.userDataDir, 'logs'));
+    for (const f of logs) console.error(`[dataset-gepa] ${path.basename(f)} (last 40 lines):\n${fs.readFileSync(f, 'utf8').split('\n').slice(-40).join('\n')}`);
     // What the run said went wrong (failed calls, skipped proposals), for the CI log.
     const runsDir = path.join(s.workspace, '.optimizer', 'runs');
     for (const f of fs.existsSync(runsDir) ? fs.readdirSync(runsDir).filter((n) => n.endsWith('.jsonl')) : []) {
-      const errors = fs.readFileSync(path.join(runsDir, f), 'utf8').split('\n').filter((l) => l.includes('"optimization_error"'));
+      const lines = fs.readFileSync(path.join(runsDir, f), 'utf8').split('\n');
+      const errors = lines.filter((l) => l.includes('"optimization_error"'));
       console.error(`[dataset-gepa] ${f}: ${errors.length} optimization_error event(s)\n${errors.slice(0, 5).join('\n')}`);
+      // The report's own account: calls, failed example runs and skipped proposals.
+      const report = lines.find((l) => l.startsWith('{"type":"report"'));
+      if (report) {
+        const r = (JSON.parse(report) as { report: { usage?: unknown; baseline?: { validationScore?: number }; candidates?: unknown[]; failedRuns?: unknown; failedProposals?: unknown } }).report;
+        console.error(`[dataset-gepa] report: ${JSON.stringify({ usage: r.usage, baseline: r.baseline?.validationScore, candidates: r.candidates?.length, failedRuns: r.failedRuns, failedProposals: r.failedProposals }).slice(0, 2000)}`);
+      }
     }
   });
 
