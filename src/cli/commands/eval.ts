@@ -1,7 +1,6 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, UsageError } from '../../core/errors';
-import { parseDataset } from '../../core/evaluation/dataset';
+import { loadDataset } from '../../core/evaluation/dataset';
 import { createMetric, parseMetricArg } from '../../core/evaluation/metrics';
 import { checklistFileFor, readChecklist, sha256 } from '../../core/evidence/checklist';
 import { estimateEvalCalls } from '../../core/evidence/evaluate';
@@ -84,7 +83,7 @@ export function createEvalCommand(deps: { confirm?: Confirm } = {}): CliCommand 
       }
       if (candidate === s.record.text) throw new UsageError('USAGE', `the candidate is the prompt's current text; there is nothing to compare.`);
       const datasetFile = await resolveDatasetFile(io, s.root, values.dataset);
-      const dataset = parseDataset(await fs.readFile(datasetFile, 'utf8'), { file: datasetFile });
+      const dataset = await loadDataset(datasetFile);
       const ctx = promptContext(s.doc, s.record);
       const judgeModel = values['judge-model'] ?? s.config.evidence.judgeModel;
       const taskModel = values['task-model'] ?? s.config.evidence.taskModel;

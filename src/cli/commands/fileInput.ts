@@ -1,13 +1,14 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_MAX_BYTES } from '../../core/dsl/parse';
 import { DslError, UsageError } from '../../core/errors';
 import { decodeFileText, describeEncodingProblem } from '../../core/util/encoding';
+import { readUpTo } from '../../core/util/safeRead';
 import { isPackagePath, packageMemberName, PACKAGE_MAX_BYTES, readPackage } from '../../core/package/index';
 
 /**
  * Reads a text file for a command; missing or unreadable files become UsageError (exit 2). A file
- * over `maxBytes` (default: the DSL limit, 20 MB) is refused before it is read into memory. A
+ * over `maxBytes` (default: the DSL limit, 20 MB) is refused before it is read into memory; a pipe
+ * or device (`<(…)`, `/dev/stdin`) is read up to the limit and refused past it. A
  * UTF-16 file is refused (DSL_ENCODING); bytes that are not UTF-8 are read as U+FFFD and reported
  * through `warn` (writers refuse such a file: see `service/fileWriter`).
  *
@@ -21,17 +22,22 @@ export async function readTextFile(
   what = 'file',
   maxBytes = DEFAULT_MAX_BYTES,
   warn?: (msg: string) => void,
-): Promise<{ abs: string; text: string; source: string }> {
+): Promise<{ abs: string; text: string; source: string; bytes: Buffer }> {
   const abs = path.resolve(cwd, file);
   const pkg = isPackagePath(abs);
   if (pkg) maxBytes = PACKAGE_MAX_BYTES;
   let bytes: Buffer;
   try {
-    const st = await fs.stat(abs);
-    if (st.isFile() && st.size > maxBytes) {
-      throw new DslError('DSL_TOO_LARGE', `The ${what} is ${(st.size / 1048576).toFixed(1)} MB, over the limit of ${(maxBytes / 1048576).toFixed(0)} MB.`, { file });
+    const r = await readUpTo(abs, maxBytes);
+    if (r.over) {
+      const limit = `${(maxBytes / 1048576).toFixed(0)} MB`;
+      throw new DslError(
+        'DSL_TOO_LARGE',
+        r.regular ? `The ${what} is ${(r.size / 1048576).toFixed(1)} MB, over the limit of ${limit}.` : `The ${what} is not a regular file and gave more than the limit of ${limit}; reading stopped there.`,
+        { file },
+      );
     }
-    bytes = await fs.readFile(abs);
+    bytes = r.bytes;
   } catch (e) {
     if (e instanceof DslError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -42,9 +48,9 @@ export async function readTextFile(
   if (pkg) {
     const p = readPackage(bytes, file);
     if (warn) for (const w of p.warnings) warn(`${file}: ${w}`);
-    return { abs, text: p.appText, source: packageMemberName(file, p.manifest.app.path) };
+    return { abs, text: p.appText, source: packageMemberName(file, p.manifest.app.path), bytes };
   }
   const decoded = decodeFileText(bytes, file);
   if (decoded.problem && warn) warn(`${file}:${decoded.problem.line}:${decoded.problem.column}: ${describeEncodingProblem(decoded.problem)}; it is never written back.`);
-  return { abs, text: decoded.text, source: file };
+  return { abs, text: decoded.text, source: file, bytes };
 }

@@ -167,9 +167,9 @@ export function createOptimizeCommand(deps: { confirm?: Confirm } = {}): CliComm
     const limitFlags = llmLimitFlags(values);
     if (positionals.length !== 1) throw new UsageError('USAGE', `optimize takes exactly one file. Usage: ${usage.split('\n')[0]}`);
     const file = positionals[0];
-    const { abs, text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
+    const { abs, text, bytes } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
     // --write on a file that is not UTF-8 would fail at the end: refuse before any work.
-    if (values.write && !isPackagePath(abs)) assertWritableEncoding(decodeFileText(await fs.readFile(abs), file), file);
+    if (values.write && !isPackagePath(abs)) assertWritableEncoding(decodeFileText(bytes, file), file);
     for (const s of values.strategy ?? []) {
       if (!(STRATEGY_NAMES as readonly string[]).includes(s)) {
         throw new UsageError('USAGE', `unknown strategy '${s}'. Known: ${STRATEGY_NAMES.join(', ')}.`);

@@ -1,11 +1,9 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { confirmOnTty } from '../confirm';
 import type { CliCommand, CliIo } from '../io';
 import { parseCommandArgs } from '../args';
 import { CancelledError, UsageError, isOptimizerError } from '../../core/errors';
 import { parseDify } from '../../core/dsl';
-import { isPackagePath } from '../../core/package/index';
 import { readTextFile } from './fileInput';
 import type { PromptRecord } from '../../core/dsl/types';
 import { loadDataset } from '../../core/evaluation/dataset';
@@ -159,16 +157,7 @@ export function createTrainCommand(deps: TrainDeps): CliCommand {
       const metrics = (values.metric ?? []).map(parseMetricArg);
 
       const abs = path.resolve(io.cwd, file);
-      let text: string;
-      if (isPackagePath(abs)) {
-        text = (await readTextFile(io.cwd, file)).text;
-      } else {
-        try {
-          text = await fs.readFile(abs, 'utf8');
-        } catch (e) {
-          throw new UsageError('FILE_NOT_FOUND', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}).`, { file });
-        }
-      }
+      const { text } = await readTextFile(io.cwd, file, 'file', undefined, (m) => io.stderr(`warning: ${m}\n`));
       const prompts = deps.loadPrompts(text, abs);
       const record = prompts.find((p) => p.id === values.prompt);
       if (!record) {

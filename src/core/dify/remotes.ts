@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { StorageError } from '../errors';
 import { optimizerDir, workflowKey } from '../storage';
 import { atomicWriteFile } from '../util/atomicWrite';
+import { readRegularFile, readRegularText } from '../util/safeRead';
 
 /**
  * `.optimizer/remotes.json`: where each pulled file came from — server URL, app id, app mode and
@@ -50,7 +51,7 @@ async function readRemotes(root: string): Promise<RemotesFile> {
   const file = remotesFile(root);
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularText(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, files: {} };
     throw new StorageError('STORAGE_IO', `Cannot read ${file}: ${(e as Error).message}`, { file }, e);
@@ -85,7 +86,7 @@ export async function putRemote(root: string, absFile: string, rec: RemoteRecord
 /** The base text recorded under `sha`, when kept. */
 export async function readBase(root: string, sha: string): Promise<Uint8Array | undefined> {
   try {
-    return new Uint8Array(await fs.readFile(baseFile(root, sha)));
+    return new Uint8Array(await readRegularFile(baseFile(root, sha)));
   } catch {
     return undefined;
   }

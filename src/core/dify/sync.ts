@@ -4,6 +4,9 @@ import { createTwoFilesPatch } from 'diff';
 import { parse as parseYaml } from 'yaml';
 import { DifyError, UsageError } from '../errors';
 import { atomicWriteFile } from '../util/atomicWrite';
+import { fsCauseText } from '../util/fsCause';
+import { readRegularFile } from '../util/safeRead';
+import { workflowMaxBytes } from '../service/workflowFile';
 import type { DifyClient } from './client';
 import { getRemote, putRemote, readBase, sha256, type RemoteRecord } from './remotes';
 import type { DifyAppSummary, DifyExport, DifyImport, DslImportWarning, PluginDependency } from './types';
@@ -70,7 +73,7 @@ export async function pull(client: DifyClient, o: PullOptions): Promise<PullResu
   const sha = sha256(bytes);
   let current: Uint8Array | undefined;
   try {
-    current = new Uint8Array(await fs.readFile(file));
+    current = new Uint8Array(await readRegularFile(file, { maxBytes: workflowMaxBytes(file) }));
   } catch {
     current = undefined;
   }
@@ -149,9 +152,10 @@ export async function push(client: DifyClient, o: PushOptions): Promise<PushResu
   const rel = path.relative(o.root, file).split(path.sep).join('/');
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await fs.readFile(file));
-  } catch {
-    throw new UsageError('FILE_NOT_FOUND', `${rel}: no such file.`, { file: rel });
+    bytes = new Uint8Array(await readRegularFile(file, { maxBytes: workflowMaxBytes(file) }));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError('FILE_NOT_FOUND', `${rel}: no such file.`, { file: rel });
+    throw new UsageError('FILE_IO', `${rel}: cannot read it: ${fsCauseText(e)}.`, { file: rel }, e);
   }
   const format: 'yaml' | 'ifpkg' = file.toLowerCase().endsWith('.ifpkg') ? 'ifpkg' : 'yaml';
   const text = format === 'yaml' ? Buffer.from(bytes).toString('utf8') : undefined;

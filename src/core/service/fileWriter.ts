@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { StorageError } from '../errors';
 import { atomicWriteFile, cleanTempLeftovers, writeTargetOf } from '../util/atomicWrite';
-import { workflowContentOf, type WorkflowContent } from './workflowFile';
+import { workflowContentOf, workflowMaxBytes, type WorkflowContent } from './workflowFile';
+import { readRegularFile } from '../util/safeRead';
 import { acquireLockFile, LockTimeoutError } from '../util/lockFile';
 import { fsIoError } from '../util/fsError';
 
@@ -65,7 +66,7 @@ export function conflictError(displayName: string, what: string, detail?: string
 async function readCurrent(target: string, displayName: string): Promise<WorkflowContent> {
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(target);
+    bytes = await readRegularFile(target, { maxBytes: workflowMaxBytes(target) });
   } catch (e) {
     throw fsIoError(e, displayName, 'read');
   }
@@ -141,7 +142,7 @@ async function updateLocked(file: string, edit: (current: string) => string, opt
       if (out === cur.text) return { text: cur.text, before: cur.text, changed: false, target };
       // Compare-and-swap: the bytes must still be those the edit saw (a writer without the lock
       // may have saved meanwhile); then the rename publishes the new text whole.
-      const again = await fs.readFile(target).catch(() => undefined);
+      const again = await readRegularFile(target, { maxBytes: workflowMaxBytes(target) }).catch(() => undefined);
       if (!again || !again.equals(cur.bytes)) {
         if (attempt >= MAX_ATTEMPTS) throw conflictError(opts.displayName, opts.what, 'it kept changing on disk');
         continue;

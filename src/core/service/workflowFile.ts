@@ -1,5 +1,7 @@
-import { isPackagePath, readPackage, writePackageApp } from '../package/index';
+import { DEFAULT_MAX_BYTES } from '../dsl/parse';
+import { isPackagePath, PACKAGE_MAX_BYTES, readPackage, writePackageApp } from '../package/index';
 import { assertWritableEncoding, decodeFileText } from '../util/encoding';
+import { readRegularFileSync } from '../util/safeRead';
 
 /**
  * The text a writer edits in a workflow file, and how an edited text becomes the file's new
@@ -26,4 +28,18 @@ export function workflowContentOf(bytes: Buffer, target: string, displayName: st
 /** The text of a workflow file's bytes: the file's own text, or a package's `app.yaml` (checked). */
 export function workflowTextOf(bytes: Buffer, file: string, displayName = file): string {
   return isPackagePath(file) ? readPackage(bytes, displayName).appText : bytes.toString('utf8');
+}
+
+/** The most bytes a workflow file may have: the DSL limit, or the package limit for `.ifpkg`. */
+export function workflowMaxBytes(file: string): number {
+  return isPackagePath(file) ? PACKAGE_MAX_BYTES : DEFAULT_MAX_BYTES;
+}
+
+/**
+ * The text of the workflow file on disk, read so that it cannot block or fill the memory: only
+ * a regular file (a FIFO or device named like an export is refused at once), at most
+ * {@link workflowMaxBytes}. For the editor's synchronous look-ups (versions tree, targets).
+ */
+export function readWorkflowTextSync(file: string): string {
+  return workflowTextOf(readRegularFileSync(file, { maxBytes: workflowMaxBytes(file) }), file);
 }

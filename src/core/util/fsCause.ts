@@ -50,7 +50,14 @@ export function fsCauseOf(e: unknown): FsCause | undefined {
   // Only system errors (they carry errno or syscall), not a library's error that reuses a code.
   if (typeof x.errno !== 'number' && typeof x.syscall !== 'string') return undefined;
   const k = (e as { kind?: unknown }).kind;
-  const kind = code === 'ENOTREG' && typeof k === 'string' ? `${k}, not a regular file` : undefined;
+  const size = (e as { size?: unknown }).size;
+  const max = (e as { maxBytes?: unknown }).maxBytes;
+  const kind =
+    code === 'ENOTREG' && typeof k === 'string'
+      ? `${k}, not a regular file`
+      : code === 'EFBIG' && typeof size === 'number' && typeof max === 'number'
+        ? `file too large: ${(size / 1048576).toFixed(1)} MB, over the limit of ${(max / 1048576).toFixed(0)} MB`
+        : undefined;
   return { code, cause: kind ?? CAUSES[code]!, ...(typeof x.path === 'string' ? { path: x.path } : {}), ...(typeof x.syscall === 'string' ? { syscall: x.syscall } : {}) };
 }
 

@@ -18,6 +18,21 @@ const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 export interface SafeReadOptions {
   /** Refuse a symbolic link (default false: follow it, then check the target is a regular file). */
   noFollow?: boolean;
+  /** Refuse a file larger than this many bytes (FileTooLargeError, code EFBIG) before reading it. */
+  maxBytes?: number;
+}
+
+/** The error for a regular file over a read's `maxBytes`: `code` EFBIG. */
+export class FileTooLargeError extends Error {
+  readonly code = 'EFBIG';
+  readonly syscall = 'read';
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
+    super(`${path} is ${(size / 1048576).toFixed(1)} MB, over the limit of ${(maxBytes / 1048576).toFixed(0)} MB`);
+  }
 }
 
 /** The error for a path that is not a regular file: `code` ENOTREG, `path` the file. */
@@ -60,6 +75,7 @@ export function readRegularFileSync(file: string, opts: SafeReadOptions = {}): B
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new NotRegularFileError(file, kindOf(st));
+    if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new FileTooLargeError(file, st.size, opts.maxBytes);
     return fs.readFileSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -76,6 +92,7 @@ export async function readRegularFile(file: string, opts: SafeReadOptions = {}):
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new NotRegularFileError(file, kindOf(st));
+    if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new FileTooLargeError(file, st.size, opts.maxBytes);
     return await fh.readFile();
   } finally {
     await fh.close();
@@ -84,4 +101,38 @@ export async function readRegularFile(file: string, opts: SafeReadOptions = {}):
 
 export async function readRegularText(file: string, opts: SafeReadOptions = {}): Promise<string> {
   return (await readRegularFile(file, opts)).toString('utf8');
+}
+
+/**
+ * Reads a file the user named (an export, a candidate file), which may also be a pipe or a
+ * device (`<(…)`, `/dev/stdin`): at most `maxBytes`, never more. A regular file larger than that
+ * is refused from its size before any read; anything else is read in chunks and stops at the
+ * first byte past the limit (`/dev/zero` ends there instead of filling the memory).
+ * `over` is true when the limit was passed (`bytes` is then not the whole content).
+ */
+export async function readUpTo(file: string, maxBytes: number): Promise<{ bytes: Buffer; regular: boolean; over: boolean; size: number }> {
+  const fh = await fs.promises.open(file, fs.constants.O_RDONLY);
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new NotRegularFileError(file, 'a folder');
+    if (st.isFile()) {
+      if (st.size > maxBytes) return { bytes: Buffer.alloc(0), regular: true, over: true, size: st.size };
+      const bytes = await fh.readFile();
+      // A file that grew past the limit between the stat and the read.
+      return { bytes, regular: true, over: bytes.length > maxBytes, size: bytes.length };
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) return { bytes: Buffer.concat(chunks), regular: false, over: true, size: total };
+    }
+    return { bytes: Buffer.concat(chunks), regular: false, over: false, size: total };
+  } finally {
+    await fh.close();
+  }
 }

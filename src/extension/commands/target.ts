@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseDify, type PromptRecord } from '../../core/dsl';
@@ -10,7 +9,7 @@ import type { PromptPickTrace } from '../services/trace';
 import type { Services } from '../services/types';
 import type { VersionNode } from '../views/versionsTreeProvider';
 import { isOnDisk, workflowUri } from '../providers/packageFileSystem';
-import { workflowTextOf } from '../../core/service/workflowFile';
+import { readWorkflowTextSync } from '../../core/service/workflowFile';
 
 /** The Dify document a command works on: the `uri` argument, else the active editor's. Shows why when there is none. */
 export async function targetDocument(s: Services, arg: unknown): Promise<vscode.TextDocument | undefined> {
@@ -82,7 +81,7 @@ export function currentPromptText(root: string, workflow: string, promptId: stri
   const uri = workflowUri(file);
   const open = vscode.workspace.textDocuments.find((d) => isOnDisk(d.uri) && d.uri.fsPath === file);
   try {
-    const text = open ? open.getText() : workflowTextOf(fs.readFileSync(file), file);
+    const text = open ? open.getText() : readWorkflowTextSync(file);
     const rec = parseDify(text, { file: workflow }).prompts.find((p) => p.id === promptId);
     return rec ? { text: rec.text, uri, rec } : undefined;
   } catch {

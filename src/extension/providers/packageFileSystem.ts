@@ -2,7 +2,8 @@ import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isOptimizerError } from '../../core/errors';
-import { isPackagePath, readPackage } from '../../core/package/index';
+import { isPackagePath, PACKAGE_MAX_BYTES, readPackage } from '../../core/package/index';
+import { readRegularFile } from '../../core/util/safeRead';
 import { updateWorkflowFile } from '../../core/service/fileWriter';
 import { PACKAGE_SCHEME } from '../constants';
 
@@ -67,7 +68,7 @@ export class PackageFileSystemProvider implements vscode.FileSystemProvider, vsc
 
   async readFile(uri: vscode.Uri): Promise<Uint8Array> {
     try {
-      return readPackage(await fs.readFile(uri.fsPath), path.basename(uri.fsPath)).appBytes;
+      return readPackage(await readRegularFile(uri.fsPath, { maxBytes: PACKAGE_MAX_BYTES }), path.basename(uri.fsPath)).appBytes;
     } catch (e) {
       throw toFsError(e, uri);
     }

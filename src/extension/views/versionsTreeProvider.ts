@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseDify } from '../../core/dsl';
@@ -8,7 +7,7 @@ import { Commands } from '../constants';
 import { fmtScore } from '../review/proposals';
 import { StoreManager } from '../services/stores';
 import { isOnDisk } from '../providers/packageFileSystem';
-import { workflowTextOf } from '../../core/service/workflowFile';
+import { readWorkflowTextSync } from '../../core/service/workflowFile';
 
 export interface WorkflowNode {
   type: 'workflow';
@@ -80,7 +79,7 @@ export class VersionsTreeProvider implements vscode.TreeDataProvider<VersionsTre
     const open = vscode.workspace.textDocuments.find((d) => isOnDisk(d.uri) && d.uri.fsPath === file);
     const out = new Map<string, { text: string; title: string; kind: string }>();
     try {
-      const text = open ? open.getText() : workflowTextOf(fs.readFileSync(file), file);
+      const text = open ? open.getText() : readWorkflowTextSync(file);
       for (const p of parseDify(text, { file: workflow }).prompts) out.set(p.id, { text: p.text, title: p.nodeTitle, kind: p.kind });
     } catch {
       // file gone or unreadable: versions are still listed, none marked current
