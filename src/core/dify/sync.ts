@@ -6,7 +6,7 @@ import { DifyError, UsageError } from '../errors';
 import { atomicWriteFile } from '../util/atomicWrite';
 import { fsCauseText } from '../util/fsCause';
 import { readRegularFile } from '../util/safeRead';
-import { workflowMaxBytes } from '../service/workflowFile';
+import { workflowMaxBytes } from '../package/index';
 import type { DifyClient } from './client';
 import { getRemote, putRemote, readBase, sha256, type RemoteRecord } from './remotes';
 import type { DifyAppSummary, DifyExport, DifyImport, DslImportWarning, PluginDependency } from './types';

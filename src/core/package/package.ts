@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { EVENT_ID, getScalarValue, parseEvents, type Event } from 'js-yaml';
+import { DEFAULT_MAX_BYTES } from '../dsl/parse';
 import { DslError } from '../errors';
 import {
   DSL_MAX_SIZE,
@@ -28,6 +29,14 @@ export const PACKAGE_EXTENSION = '.ifpkg';
 
 export function isPackagePath(file: string): boolean {
   return file.toLowerCase().endsWith(PACKAGE_EXTENSION);
+}
+
+/**
+ * The most bytes a workflow file may have: the DSL limit of an export, or the package limit for
+ * `.ifpkg` (what every reader of a workflow file on disk applies: writers, push, the editor).
+ */
+export function workflowMaxBytes(file: string): number {
+  return isPackagePath(file) ? PACKAGE_MAX_BYTES : DEFAULT_MAX_BYTES;
 }
 
 /** How a position inside a package is named: `app.ifpkg!/app.yaml`. */

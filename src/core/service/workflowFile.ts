@@ -1,5 +1,4 @@
-import { DEFAULT_MAX_BYTES } from '../dsl/parse';
-import { isPackagePath, PACKAGE_MAX_BYTES, readPackage, writePackageApp } from '../package/index';
+import { isPackagePath, readPackage, workflowMaxBytes, writePackageApp } from '../package/index';
 import { assertWritableEncoding, decodeFileText } from '../util/encoding';
 import { readRegularFileSync } from '../util/safeRead';
 
@@ -30,15 +29,10 @@ export function workflowTextOf(bytes: Buffer, file: string, displayName = file):
   return isPackagePath(file) ? readPackage(bytes, displayName).appText : bytes.toString('utf8');
 }
 
-/** The most bytes a workflow file may have: the DSL limit, or the package limit for `.ifpkg`. */
-export function workflowMaxBytes(file: string): number {
-  return isPackagePath(file) ? PACKAGE_MAX_BYTES : DEFAULT_MAX_BYTES;
-}
-
 /**
  * The text of the workflow file on disk, read so that it cannot block or fill the memory: only
  * a regular file (a FIFO or device named like an export is refused at once), at most
- * {@link workflowMaxBytes}. For the editor's synchronous look-ups (versions tree, targets).
+ * `workflowMaxBytes` (core/package). For the editor's synchronous look-ups (versions tree, targets).
  */
 export function readWorkflowTextSync(file: string): string {
   return workflowTextOf(readRegularFileSync(file, { maxBytes: workflowMaxBytes(file) }), file);

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 /**
  * The house rules a reader relies on, checked on the sources (not the build): the core and the
  * CLI never load `vscode`; no two modules import each other, directly or around a loop (type-only
- * imports included: a loop is one concern split wrongly); no module grows far past ~500 lines.
+ * imports included: a loop is one concern split wrongly), between modules or between the rooms
+ * (folders) of src/core; no module grows far past ~500 lines.
  */
 const SRC = path.resolve(__dirname, '..', '..', '..', '..', 'src');
 const MAX_LINES = 550;
@@ -97,6 +98,25 @@ describe('architecture: what the sources may import, and how big a module grows'
   it('no import cycles between modules (type-only imports included)', () => {
     const graph = new Map(files.map((f) => [f, [...new Set(specifiers(text.get(f)!).map((s) => resolveLocal(f, s)).filter((t): t is string => !!t))]]));
     assert.deepEqual(cycles(graph).map((c) => c.map(rel).join(' ↔ ')), []);
+  });
+
+  it('no two rooms of src/core (its folders) import each other, directly or around a loop', () => {
+    const roomOf = (f: string) => {
+      const parts = rel(f).split('/');
+      return parts[0] === 'core' && parts.length > 2 ? parts[1]! : undefined;
+    };
+    const rooms = new Map<string, Set<string>>();
+    for (const f of files) {
+      const from = roomOf(f);
+      if (!from) continue;
+      for (const t of specifiers(text.get(f)!).map((sp) => resolveLocal(f, sp))) {
+        const to = t && roomOf(t);
+        if (to && to !== from) (rooms.get(from) ?? rooms.set(from, new Set()).get(from)!).add(to);
+      }
+    }
+    assert.ok(rooms.size > 5, `${rooms.size} rooms`);
+    const graph = new Map([...rooms].map(([k, v]) => [k, [...v]]));
+    assert.deepEqual(cycles(graph).map((c) => c.join(' ↔ ')), []);
   });
 
   it(`no module past ${MAX_LINES} lines (split along its seams at ~500)`, () => {
