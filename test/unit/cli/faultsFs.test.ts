@@ -6,7 +6,7 @@
  * where mounting is not permitted), mkfifo, and the compiled CLI run as a process.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,8 +16,10 @@ import { parseDify } from '../../../src/core/dsl';
 import { VersionStore, workflowKey } from '../../../src/core/storage';
 import { atomicWriteFile } from '../../../src/core/util/atomicWrite';
 import { readRegularText, readRegularTextSync } from '../../../src/core/util/safeRead';
+import { CLI_MAIN, runCliProcess } from '../../support/cliProcess';
 
-const MAIN = path.resolve(__dirname, '../../../src/cli/main.js');
+const MAIN = CLI_MAIN;
+const proc = (args: string[], cwd: string, timeoutMs = 20_000) => runCliProcess(args, cwd, { timeoutMs });
 const FIXTURE = path.resolve(__dirname, '../../../../test/fixtures/messy/support_bot.yml');
 
 async function cli(args: string[], cwd: string) {
@@ -28,24 +30,6 @@ async function cli(args: string[], cwd: string) {
 }
 
 /** The real CLI as a process; killed (and reported as timed out) after `timeoutMs`. */
-function proc(args: string[], cwd: string, timeoutMs = 20_000): Promise<{ code: number | null; out: string; err: string; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, OPENAI_API_KEY: '', PROMPTOPT_API_KEY: '' } });
-    let out = '';
-    let err = '';
-    let timedOut = false;
-    const t = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, out, err, timedOut });
-    });
-  });
-}
 
 /** Mounts a tmpfs of `size` at a new temp dir; undefined (with the reason) when not permitted here. */
 function mountTmpfs(size: string, extra = ''): { dir: string; unmount: () => void } | { reason: string } {

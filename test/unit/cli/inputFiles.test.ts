@@ -16,28 +16,11 @@ import { updateWorkflowFile } from '../../../src/core/service/fileWriter';
 import { readWorkflowTextSync } from '../../../src/core/service/workflowFile';
 import { fsCauseText } from '../../../src/core/util/fsCause';
 import { FileTooLargeError, readUpTo } from '../../../src/core/util/safeRead';
+import { runCliProcess } from '../../support/cliProcess';
 
-const MAIN = path.resolve(__dirname, '../../../src/cli/main.js');
+const proc = (args: string[], cwd: string, timeoutMs = 20_000) => runCliProcess(args, cwd, { nodeArgs: ['--max-old-space-size=256'], timeoutMs });
 const FIXTURE = path.resolve(__dirname, '../../../../test/fixtures/messy/support_bot.yml');
 
-function proc(args: string[], cwd: string, timeoutMs = 20_000): Promise<{ code: number | null; out: string; err: string; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--max-old-space-size=256', MAIN, ...args], { cwd, env: { ...process.env, OPENAI_API_KEY: '', PROMPTOPT_API_KEY: '' } });
-    let out = '';
-    let err = '';
-    let timedOut = false;
-    const t = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, out, err, timedOut });
-    });
-  });
-}
 
 /** Rejects when `p` has not settled within `ms` (a read that blocks). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -6,9 +6,10 @@ import * as path from 'node:path';
 import { runCli } from '../../../src/cli/main';
 import { parseDify } from '../../../src/core/dsl';
 import { VersionStore, workflowKey } from '../../../src/core/storage';
+import { runCliProcess } from '../../support/cliProcess';
 
 /** The compiled CLI (tsc output), run as real processes for the concurrency tests. */
-const MAIN = path.resolve(__dirname, '../../../src/cli/main.js');
+const proc = (args: string[], cwd: string, timeoutMs = 60_000) => runCliProcess(args, cwd, { timeoutMs });
 const FIXTURE = path.resolve(__dirname, '../../../../test/fixtures/messy/support_bot.yml');
 
 async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
@@ -18,24 +19,6 @@ async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
   return { code, out, err };
 }
 
-function proc(args: string[], cwd: string, timeoutMs = 60_000): Promise<{ code: number | null; out: string; err: string; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, OPENAI_API_KEY: '', PROMPTOPT_API_KEY: '' } });
-    let out = '';
-    let err = '';
-    let timedOut = false;
-    const t = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, out, err, timedOut });
-    });
-  });
-}
 
 /** A workflow with `n` LLM nodes, one system prompt each (ids `<node>/msg:p<i>`). */
 function workflowYaml(n: number, title = (i: number) => `Node ${i}`, extra = ''): string {
